@@ -1,0 +1,86 @@
+// The under file system (UFS) interface: where cached data really lives. One implementation per
+// kind of storage (local directory, S3). Implementations are safe for concurrent use by many
+// threads; a FileReader or ListIterator is used by one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace alluvium::ufs {
+
+struct FileStatus {
+  std::string uri;   // full URI, e.g. "file:///data/a.bin" or "s3://bucket/dir/a.bin"; no
+                     // trailing '/' except for a root ("file:///", "s3://bucket/")
+  bool is_directory = false;
+  uint64_t length = 0;   // bytes; 0 for directories
+  int64_t mtime_ms = 0;  // last modification, ms since the epoch
+  // Identifies the content: changes whenever the bytes may have changed. Local files use
+  // "<mtime_ns>-<size>-<inode>"; S3 uses the ETag. Empty for directories.
+  std::string version;
+
+  friend bool operator==(const FileStatus&, const FileStatus&) = default;
+};
+
+struct ListOptions {
+  bool recursive = false;
+  // Resume point: only entries whose URI sorts strictly after this are returned. Empty: from the
+  // start. Lets a restarted load continue where it stopped without re-listing everything.
+  std::string start_after;
+};
+
+// Yields the entries below a directory (never the directory itself) in ascending byte order of
+// their URI, where a directory's children follow it immediately (as S3 lists keys). Memory stays
+// bounded by one directory's entries, never by the whole tree.
+class ListIterator {
+ public:
+  virtual ~ListIterator() = default;
+  // The next entry, std::nullopt at the end, or an error (the iterator is then unusable).
+  virtual Result<std::optional<FileStatus>> Next() = 0;
+};
+
+class FileReader {
+ public:
+  virtual ~FileReader() = default;
+  // Reads up to out.size() bytes at offset. Returns the count read: less than asked only at the
+  // end of the file (0 at or past the end), never an error for a read past EOF.
+  virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // The URI scheme this file system serves: "file", "s3".
+  virtual std::string_view scheme() const = 0;
+
+  // kNotFound when nothing is at `uri`.
+  virtual Result<FileStatus> GetStatus(std::string_view uri) = 0;
+
+  // Lists a directory. kNotFound if it does not exist; kFailedPrecondition if it is a file.
+  virtual Result<std::unique_ptr<ListIterator>> List(std::string_view uri,
+                                                     const ListOptions& options) = 0;
+
+  // Opens a file for ranged reads. kNotFound if missing; kInvalidArgument for a directory.
+  virtual Result<std::unique_ptr<FileReader>> Open(std::string_view uri) = 0;
+};
+
+// Splits "scheme://authority/path" into its parts; a plain absolute path "/x" is read as
+// "file:///x". kInvalidArgument for anything else (relative paths, unknown forms).
+struct Uri {
+  std::string scheme;     // "file", "s3"
+  std::string authority;  // bucket for s3, empty for file
+  std::string path;       // absolute, normalised, starts with '/'
+
+  std::string ToString() const;  // scheme://authority/path
+  static Result<Uri> Parse(std::string_view text);
+};
+
+}  // namespace alluvium::ufs
