@@ -34,7 +34,8 @@ T& Register(std::string_view name, std::string_view help) {
   std::lock_guard lock(r.mu);
   auto it = r.entries.find(name);
   if (it == r.entries.end()) {
-    it = r.entries.emplace(std::string(name), Entry{std::string(help), std::make_unique<T>()}).first;
+    it =
+        r.entries.emplace(std::string(name), Entry{std::string(help), std::make_unique<T>()}).first;
   }
   auto* held = std::get_if<std::unique_ptr<T>>(&it->second.metric);
   if (held == nullptr) std::abort();  // one name registered as two kinds: our bug

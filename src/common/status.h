@@ -83,13 +83,12 @@ inline Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, s
 [[noreturn]] void CheckFailed(const char* file, int line, const char* condition);
 
 // Aborts on a broken invariant (our bug), never on what the environment causes.
-#define ALLUVIUM_CHECK(cond) \
-  ((cond) ? (void)0 : ::alluvium::CheckFailed(__FILE__, __LINE__, #cond))
+#define ALLUVIUM_CHECK(cond) ((cond) ? (void)0 : ::alluvium::CheckFailed(__FILE__, __LINE__, #cond))
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     ALLUVIUM_CHECK(!status_.ok());
   }
@@ -129,10 +128,10 @@ Status AsStatus(const Result<T>& r) {
 #define ALLUVIUM_CONCAT(a, b) ALLUVIUM_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` (a Status or a Result) from the calling function if it is not OK.
-#define ALLUVIUM_RETURN_IF_ERROR(expr)                                             \
-  do {                                                                             \
-    ::alluvium::Status alluvium_status_ = ::alluvium::internal::AsStatus((expr));  \
-    if (!alluvium_status_.ok()) return alluvium_status_;                           \
+#define ALLUVIUM_RETURN_IF_ERROR(expr)                                            \
+  do {                                                                            \
+    ::alluvium::Status alluvium_status_ = ::alluvium::internal::AsStatus((expr)); \
+    if (!alluvium_status_.ok()) return alluvium_status_;                          \
   } while (0)
 
 // `lhs = value of expr`, or returns its Status. lhs may declare: `auto x`.

@@ -42,7 +42,7 @@ Result<uint64_t> ParseSize(std::string_view text) {
   if (!SplitNumber(text, number, unit)) {
     return InvalidArgument(fmt::format("'{}' is not a size (examples: 1048576, 64KB, 10MB)", text));
   }
-  if (unit.ends_with("ib")) unit.erase(unit.size() - 2, 1);  // "mib" -> "mb"
+  if (unit.ends_with("ib")) unit.erase(unit.size() - 2, 1);                    // "mib" -> "mb"
   if (unit.size() == 2 && unit.back() == 'b' && unit != "b") unit.pop_back();  // "mb" -> "m"
   static constexpr std::string_view kUnits = "bkmgtp";
   size_t power = 0;
@@ -64,7 +64,8 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   double number = 0;
   std::string unit;
   if (!SplitNumber(text, number, unit)) {
-    return InvalidArgument(fmt::format("'{}' is not a duration (examples: 500ms, 10s, 5min)", text));
+    return InvalidArgument(
+        fmt::format("'{}' is not a duration (examples: 500ms, 10s, 5min)", text));
   }
   double ms_per_unit = 0;
   if (unit.empty() || unit == "ms") {
@@ -81,7 +82,8 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     return InvalidArgument(fmt::format("'{}' has an unknown duration unit '{}'", text, unit));
   }
   const double ms = number * ms_per_unit;
-  if (!std::isfinite(ms) || ms > 1e15) return InvalidArgument(fmt::format("'{}' is too long", text));
+  if (!std::isfinite(ms) || ms > 1e15)
+    return InvalidArgument(fmt::format("'{}' is too long", text));
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 

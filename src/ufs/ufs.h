@@ -17,8 +17,8 @@
 namespace alluvium::ufs {
 
 struct FileStatus {
-  std::string uri;   // full URI, e.g. "file:///data/a.bin" or "s3://bucket/dir/a.bin"; no
-                     // trailing '/' except for a root ("file:///", "s3://bucket/")
+  std::string uri;  // full URI, e.g. "file:///data/a.bin" or "s3://bucket/dir/a.bin"; no
+                    // trailing '/' except for a root ("file:///", "s3://bucket/")
   bool is_directory = false;
   uint64_t length = 0;   // bytes; 0 for directories
   int64_t mtime_ms = 0;  // last modification, ms since the epoch
@@ -33,12 +33,16 @@ struct ListOptions {
   bool recursive = false;
   // Resume point: only entries whose URI sorts strictly after this are returned. Empty: from the
   // start. Lets a restarted load continue where it stopped without re-listing everything.
+  // The URI of a directory, as FileStatus spells it (no '/'), resumes at that directory's place
+  // in the order below, i.e. with its entries next.
   std::string start_after;
 };
 
 // Yields the entries below a directory (never the directory itself) in ascending byte order of
 // their URI, where a directory's children follow it immediately (as S3 lists keys). Memory stays
 // bounded by one directory's entries, never by the whole tree.
+// Precisely, the sort key is the URI with '/' appended for a directory (S3's "a/" marker), so
+// "a-b" and "a.txt" come before directory "a", and "a0" after everything under "a/".
 class ListIterator {
  public:
   virtual ~ListIterator() = default;
@@ -78,9 +82,14 @@ struct Uri {
   std::string scheme;     // "file", "s3"
   std::string authority;  // bucket for s3, empty for file
   std::string path;       // absolute, normalised, starts with '/'
+  // The text ended in '/' below the root ("s3://b/logs/"). Normalisation drops the slash from
+  // `path`, but to S3 "logs/" (a prefix) and "logs" (a key) differ, so callers may need to know.
+  bool trailing_slash = false;
 
-  std::string ToString() const;  // scheme://authority/path
+  std::string ToString() const;  // scheme://authority/path, plus '/' if trailing_slash
   static Result<Uri> Parse(std::string_view text);
+
+  friend bool operator==(const Uri&, const Uri&) = default;
 };
 
 }  // namespace alluvium::ufs

@@ -1,0 +1,79 @@
+#include "cli/cli.h"
+
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "common/logging.h"
+
+namespace alluvium::cli {
+
+Result<Config> Context::LoadConfig() const {
+  auto config = Config::Load({.file = flags.config_file, .overrides = flags.overrides});
+  if (!config.ok()) return config.status();
+  if (Status st = logging::Init(config->GetString(keys::kLogLevel)); !st.ok()) return st;
+  return config;
+}
+
+int Fail(const Status& status) {
+  // "alluvium: not found: /x: ..." - the code in words, then what happened.
+  std::string label(CodeName(status.code()));
+  for (char& c : label) c = c == '_' ? ' ' : static_cast<char>(std::tolower(c));
+  std::fprintf(stderr, "alluvium: %s: %s\n", label.c_str(), status.message().c_str());
+  return 1;
+}
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"Alluvium: a distributed data cache with distributed load (cache preloading)",
+               "alluvium"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  Context context;
+  app.add_option("--config", context.flags.config_file,
+                 "Properties file (default: $ALLUVIUM_CONF if set)");
+  app.add_option("-D,--set", context.flags.overrides, "Override a configuration key: key=value")
+      ->take_all();
+
+  AddServerCommands(app, context);
+  AddFsCommands(app, context);
+  AddClusterCommands(app, context);
+  AddConfCommands(app, context);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "alluvium: %s\nRun 'alluvium --help' for usage.\n", e.what());
+    return 2;
+  }
+  if (!context.action) {
+    std::fprintf(stderr, "alluvium: no command given. Run 'alluvium --help' for usage.\n");
+    return 2;
+  }
+  return context.action();
+}
+
+}  // namespace alluvium::cli

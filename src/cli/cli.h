@@ -1,0 +1,47 @@
+// The `alluvium` command line: one binary, subcommands in Alluxio's shape. Each file registers
+// one group of subcommands; the chosen one runs after parsing and returns the exit code.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace alluvium::cli {
+
+int Run(int argc, char** argv);
+
+// Flags every subcommand accepts.
+struct GlobalFlags {
+  std::string config_file;             // --config
+  std::vector<std::string> overrides;  // -D key=value
+};
+
+struct Context {
+  GlobalFlags flags;
+  std::function<int()> action;  // set by the parsed subcommand
+
+  // The effective configuration; prints the error and returns it on failure.
+  Result<Config> LoadConfig() const;
+};
+
+// Prints "alluvium: <code in words>: <message>" to stderr and returns the exit code for it (1).
+int Fail(const Status& status);
+
+void AddServerCommands(CLI::App& app, Context& context);
+void AddFsCommands(CLI::App& app, Context& context);
+void AddClusterCommands(CLI::App& app, Context& context);
+void AddConfCommands(CLI::App& app, Context& context);
+
+// Blocks SIGINT and SIGTERM in the calling thread (and every thread it starts later) so that
+// WaitForTerminationSignal can take them synchronously. Call before starting any thread.
+void BlockTerminationSignals();
+int WaitForTerminationSignal();
+
+}  // namespace alluvium::cli

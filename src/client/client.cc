@@ -1,0 +1,304 @@
+#include "client/client.h"
+
+#include <mutex>
+#include <set>
+
+#include <grpcpp/grpcpp.h>
+
+#include "alluvium.grpc.pb.h"
+#include "client/cluster_view.h"
+#include "common/logging.h"
+#include "common/paths.h"
+#include "proto/grpc_status.h"
+
+namespace alluvium::client {
+namespace {
+
+constexpr int kMaxMessageBytes = 80 << 20;  // above the largest page (64 MiB) plus framing
+
+// Errors after which the same request may succeed on another worker.
+bool WorthAnotherWorker(const Status& s) {
+  switch (s.code()) {
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded:
+    case Code::kCancelled:
+    case Code::kUnknown:
+    case Code::kInternal:
+    case Code::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+FileInfo ToFileInfo(const rpc::FileStatus& s, std::string path) {
+  return {.path = std::move(path),
+          .uri = s.uri(),
+          .is_directory = s.is_directory(),
+          .length = s.length(),
+          .mtime_ms = s.mtime_ms(),
+          .version = s.version()};
+}
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+ClientOptions ClientOptions::FromConfig(const Config& config) {
+  ClientOptions o;
+  o.coordinator_address = fmt::format("{}:{}", config.GetString(keys::kCoordinatorHostname),
+                                      config.GetInt(keys::kCoordinatorRpcPort));
+  o.rpc_timeout = config.GetDuration(keys::kUserRpcTimeout);
+  o.workers_tried = std::max<int>(1, static_cast<int>(config.GetInt(keys::kUserReadWorkersTried)));
+  return o;
+}
+
+struct Client::Impl {
+  ClientOptions options;
+  std::unique_ptr<rpc::CoordinatorService::Stub> coordinator;
+
+  std::mutex mu;
+  std::shared_ptr<const ClusterView> view;                                 // guarded by mu
+  std::chrono::steady_clock::time_point view_time;                         // guarded by mu
+  std::map<std::string, std::unique_ptr<rpc::WorkerService::Stub>> stubs;  // guarded by mu
+
+  std::unique_ptr<grpc::ClientContext> Context() const {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + options.rpc_timeout);
+    return context;
+  }
+
+  Result<std::shared_ptr<const ClusterView>> View(bool refresh) {
+    {
+      std::lock_guard lock(mu);
+      if (view && !refresh &&
+          std::chrono::steady_clock::now() - view_time < options.cluster_info_ttl) {
+        return view;
+      }
+    }
+    rpc::ClusterInfo info;
+    Status st = FromGrpc(coordinator->GetClusterInfo(Context().get(), {}, &info));
+    if (!st.ok()) {
+      return st.WithContext(fmt::format("coordinator {}", options.coordinator_address));
+    }
+    ALLUVIUM_ASSIGN_OR_RETURN(auto fresh, BuildClusterView(info));
+    std::lock_guard lock(mu);
+    view = fresh;
+    view_time = std::chrono::steady_clock::now();
+    return fresh;
+  }
+
+  rpc::WorkerService::Stub& Worker(const std::string& address) {
+    std::lock_guard lock(mu);
+    auto& stub = stubs[address];
+    if (!stub) stub = rpc::WorkerService::NewStub(NewChannel(address));
+    return *stub;
+  }
+
+  // Runs attempt(worker stub, address) on the workers of `key` in ring preference order until
+  // one succeeds or fails with an error another worker would not fix. The membership is re-read
+  // after each failure, so a worker the coordinator has marked lost is no longer tried.
+  template <typename Attempt>
+  Status OnWorkers(std::string_view key, ReadStats* stats, Attempt&& attempt) {
+    std::set<std::string> failed;
+    Status last = Unavailable(fmt::format("no live worker for '{}'", key));
+    bool refresh = false;
+    for (int tries = 0; tries < options.workers_tried; ++tries) {
+      ALLUVIUM_ASSIGN_OR_RETURN(auto current, View(refresh));
+      std::string address;
+      for (const std::string& candidate : current->Candidates(key, failed.size() + 1)) {
+        if (!failed.contains(candidate)) {
+          address = candidate;
+          break;
+        }
+      }
+      if (address.empty()) break;
+      Status st = attempt(Worker(address), address);
+      if (st.ok() || !WorthAnotherWorker(st)) return st;
+      ALLUVIUM_LOG(DEBUG, "worker {} failed for '{}': {}; trying the next worker of the ring",
+                   address, key, st);
+      failed.insert(address);
+      last = st.WithContext(fmt::format("worker {}", address));
+      refresh = true;
+      if (stats != nullptr) ++stats->worker_failovers;
+    }
+    return last;
+  }
+
+  Result<FileInfo> Stat(const ClusterView& current, const mounts::Resolved& target) {
+    rpc::FileStatus status;
+    Status st = OnWorkers(ring::PlacementKey(target.ufs_uri, 0), nullptr,
+                          [&](rpc::WorkerService::Stub& stub, const std::string&) {
+                            rpc::GetStatusRequest request;
+                            request.set_uri(target.ufs_uri);
+                            return FromGrpc(stub.GetStatus(Context().get(), request, &status));
+                          });
+    if (!st.ok()) return st.WithContext(target.cache_path);
+    return ToFileInfo(status, target.cache_path);
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->coordinator = rpc::CoordinatorService::NewStub(NewChannel(options.coordinator_address));
+  ALLUVIUM_RETURN_IF_ERROR(impl->View(true).status());
+  return std::make_unique<Client>(std::move(impl));
+}
+
+Result<FileInfo> Client::GetStatus(std::string_view path) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
+  ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, view->mounts.ResolveAny(path));
+  return impl_->Stat(*view, target);
+}
+
+Status Client::List(std::string_view path, bool recursive,
+                    const std::function<Status(const FileInfo&)>& visit) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
+  ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, view->mounts.ResolveAny(path));
+  bool delivered = false;
+  Status visit_status;
+  Status st = impl_->OnWorkers(
+      ring::PlacementKey(target.ufs_uri, 0), nullptr,
+      [&](rpc::WorkerService::Stub& stub, const std::string&) -> Status {
+        rpc::ListStatusRequest request;
+        request.set_uri(target.ufs_uri);
+        request.set_recursive(recursive);
+        auto context = impl_->Context();
+        auto reader = stub.ListStatus(context.get(), request);
+        rpc::ListStatusResponse batch;
+        while (reader->Read(&batch)) {
+          for (const rpc::FileStatus& entry : batch.entries()) {
+            auto cache = view->mounts.ResolveUfsUri(entry.uri());
+            visit_status = visit(ToFileInfo(entry, cache.ok() ? cache->cache_path : entry.uri()));
+            delivered = true;
+            if (!visit_status.ok()) {
+              context->TryCancel();
+              break;
+            }
+          }
+          if (!visit_status.ok()) break;
+        }
+        Status rpc_status = FromGrpc(reader->Finish());
+        if (!visit_status.ok()) return visit_status;
+        // Part of the listing was already delivered: another worker would repeat it.
+        if (!rpc_status.ok() && delivered) return Aborted(rpc_status.ToString());
+        return rpc_status;
+      });
+  return st.WithContext(target.cache_path);
+}
+
+Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t length,
+                               const Sink& sink) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
+  ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, view->mounts.ResolveAny(path));
+  ALLUVIUM_ASSIGN_OR_RETURN(FileInfo info, impl_->Stat(*view, target));
+  if (info.is_directory) return InvalidArgument(fmt::format("'{}' is a directory", info.path));
+
+  ReadStats stats;
+  if (offset >= info.length) return stats;
+  const uint64_t end = offset + std::min(length, info.length - offset);
+  const uint64_t segment_size = view->segment_size;
+  uint64_t pos = offset;
+  bool reached_eof = false;
+  while (pos < end && !reached_eof) {
+    const uint64_t segment = pos / segment_size;
+    const uint64_t segment_end = std::min(end, (segment + 1) * segment_size);
+    Status sink_status;
+    Status st = impl_->OnWorkers(
+        ring::PlacementKey(info.uri, segment), &stats,
+        [&](rpc::WorkerService::Stub& stub, const std::string& address) -> Status {
+          rpc::ReadRequest request;
+          request.set_uri(info.uri);
+          request.set_offset(pos);
+          request.set_length(segment_end - pos);
+          auto context = impl_->Context();
+          auto reader = stub.Read(context.get(), request);
+          rpc::ReadChunk chunk;
+          while (reader->Read(&chunk)) {
+            if (chunk.has_status() && chunk.status().version() != info.version) {
+              context->TryCancel();
+              (void)reader->Finish();
+              return Aborted(fmt::format("'{}' changed while being read", info.path));
+            }
+            if (chunk.data().empty()) continue;
+            if (chunk.offset() != pos) {
+              context->TryCancel();
+              (void)reader->Finish();
+              return InternalError(fmt::format("worker {} sent offset {} where {} was expected",
+                                               address, chunk.offset(), pos));
+            }
+            const bool cached = chunk.source() == rpc::PAGE_SOURCE_CACHE;
+            ALLUVIUM_LOG(DEBUG, "read {} offset={} bytes={} worker={} source={}", info.path, pos,
+                         chunk.data().size(), address, cached ? "cache" : "ufs");
+            sink_status = sink(std::as_bytes(std::span(chunk.data())));
+            if (!sink_status.ok()) {
+              context->TryCancel();
+              (void)reader->Finish();
+              return sink_status;
+            }
+            pos += chunk.data().size();
+            stats.bytes += chunk.data().size();
+            (cached ? stats.bytes_from_cache : stats.bytes_from_ufs) += chunk.data().size();
+          }
+          Status rpc_status = FromGrpc(reader->Finish());
+          if (rpc_status.ok() && pos < segment_end) reached_eof = true;  // file got shorter
+          return rpc_status;
+        });
+    if (!sink_status.ok()) return sink_status;
+    if (!st.ok()) return st.WithContext(info.path);
+  }
+  return stats;
+}
+
+Status Client::Mount(std::string_view path, std::string_view ufs_uri,
+                     const std::map<std::string, std::string>& options) {
+  rpc::MountRequest request;
+  request.mutable_mount()->set_path(std::string(path));
+  request.mutable_mount()->set_ufs_uri(std::string(ufs_uri));
+  request.mutable_mount()->mutable_options()->insert(options.begin(), options.end());
+  rpc::MountResponse response;
+  ALLUVIUM_RETURN_IF_ERROR(
+      FromGrpc(impl_->coordinator->Mount(impl_->Context().get(), request, &response)));
+  return impl_->View(true).status();
+}
+
+Status Client::Unmount(std::string_view path) {
+  rpc::UnmountRequest request;
+  request.set_path(std::string(path));
+  rpc::UnmountResponse response;
+  ALLUVIUM_RETURN_IF_ERROR(
+      FromGrpc(impl_->coordinator->Unmount(impl_->Context().get(), request, &response)));
+  return impl_->View(true).status();
+}
+
+Result<std::vector<MountInfo>> Client::ListMounts() {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(true));
+  std::vector<MountInfo> out;
+  for (const mounts::Mount& m : view->mounts.mounts()) {
+    out.push_back({.path = m.path, .ufs_uri = m.ufs_uri, .options = m.options});
+  }
+  return out;
+}
+
+Result<std::vector<WorkerInfo>> Client::ListWorkers() {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(true));
+  return view->workers;
+}
+
+Result<std::string> Client::WorkerMetrics(std::string_view worker_address) {
+  rpc::GetMetricsResponse response;
+  ALLUVIUM_RETURN_IF_ERROR(FromGrpc(impl_->Worker(std::string(worker_address))
+                                        .GetMetrics(impl_->Context().get(), {}, &response)));
+  return response.prometheus_text();
+}
+
+}  // namespace alluvium::client

@@ -1,0 +1,100 @@
+// The Alluvium client: reads files through the cache cluster. It asks the coordinator for the
+// cluster (live workers, hash ring settings, mount table), maps each (file, segment) to its
+// workers with the same consistent-hash ring the coordinator uses for loads, and streams data
+// from the owner, falling back to the next worker of the ring when one fails mid-read.
+// Public header: no gRPC types. A Client is safe for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace alluvium::client {
+
+struct ClientOptions {
+  std::string coordinator_address = "127.0.0.1:19998";
+  std::chrono::milliseconds rpc_timeout{60000};
+  int workers_tried = 3;  // per segment, in ring preference order
+  // Membership is re-read at most this often, and at once after a worker fails.
+  std::chrono::milliseconds cluster_info_ttl{2000};
+
+  static ClientOptions FromConfig(const Config& config);
+};
+
+struct FileInfo {
+  std::string path;  // cache path
+  std::string uri;   // UFS URI
+  bool is_directory = false;
+  uint64_t length = 0;
+  int64_t mtime_ms = 0;
+  std::string version;
+};
+
+struct WorkerInfo {
+  std::string id;
+  std::string address;
+  bool live = false;
+  int64_t last_heartbeat_ms = 0;
+  uint64_t capacity_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t pages = 0;
+};
+
+struct MountInfo {
+  std::string path;
+  std::string ufs_uri;
+  std::map<std::string, std::string> options;
+};
+
+struct ReadStats {
+  uint64_t bytes = 0;
+  uint64_t bytes_from_cache = 0;  // served from worker page stores
+  uint64_t bytes_from_ufs = 0;    // fetched from the UFS by this read
+  uint64_t worker_failovers = 0;  // times a segment moved to the next worker of the ring
+};
+
+class Client {
+ public:
+  // Fails with kUnavailable if the coordinator cannot be reached.
+  static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+  ~Client();
+
+  // `path` is a cache path ("/data/x") or a UFS URI under a mount ("file:///srv/x").
+  // kNotFound for a missing file; kNotFound "outside every mount" for an unmounted path.
+  Result<FileInfo> GetStatus(std::string_view path);
+
+  // Calls visit for each entry below the directory (recursively if asked), streamed.
+  Status List(std::string_view path, bool recursive,
+              const std::function<Status(const FileInfo&)>& visit);
+
+  using Sink = std::function<Status(std::span<const std::byte> data)>;
+  // Streams [offset, offset + length) to sink in order; stops early at end of file (a read past
+  // EOF delivers fewer bytes, or none, and is not an error). UINT64_MAX reads to the end.
+  Result<ReadStats> Read(std::string_view path, uint64_t offset, uint64_t length, const Sink& sink);
+
+  Status Mount(std::string_view path, std::string_view ufs_uri,
+               const std::map<std::string, std::string>& options = {});
+  Status Unmount(std::string_view path);
+  Result<std::vector<MountInfo>> ListMounts();
+  Result<std::vector<WorkerInfo>> ListWorkers();
+  // A worker's metrics in Prometheus text format.
+  Result<std::string> WorkerMetrics(std::string_view worker_address);
+
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace alluvium::client

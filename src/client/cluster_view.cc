@@ -1,0 +1,48 @@
+#include "client/cluster_view.h"
+
+#include "alluvium.pb.h"
+
+namespace alluvium::client {
+
+std::vector<std::string> ClusterView::Candidates(std::string_view key, size_t n) const {
+  std::vector<std::string> out;
+  for (const std::string& id : ring->Lookup(key, n)) {
+    auto it = address_of.find(id);
+    if (it != address_of.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const ClusterView>> BuildClusterView(const rpc::ClusterInfo& info) {
+  auto view = std::make_shared<ClusterView>();
+  ALLUVIUM_ASSIGN_OR_RETURN(ring::Policy policy, ring::ParsePolicy(info.ring().policy()));
+  ring::RingOptions ring_options;
+  ring_options.policy = policy;
+  if (info.ring().virtual_nodes() > 0) ring_options.virtual_nodes = info.ring().virtual_nodes();
+  view->segment_size = info.ring().segment_size();
+  if (view->segment_size == 0) return InvalidArgument("coordinator sent a zero segment size");
+
+  std::vector<std::string> live;
+  for (const rpc::WorkerInfo& w : info.workers()) {
+    const bool is_live = w.state() == rpc::WORKER_STATE_LIVE;
+    view->workers.push_back({.id = w.id(),
+                             .address = w.address(),
+                             .live = is_live,
+                             .last_heartbeat_ms = w.last_heartbeat_ms(),
+                             .capacity_bytes = w.stats().capacity_bytes(),
+                             .used_bytes = w.stats().used_bytes(),
+                             .pages = w.stats().pages()});
+    if (!is_live) continue;
+    live.push_back(w.id());
+    view->address_of[w.id()] = w.address();
+  }
+  view->ring = ring::Ring::Build(std::move(live), ring_options);
+  for (const rpc::MountPoint& m : info.mounts()) {
+    mounts::Mount mount{.path = m.path(), .ufs_uri = m.ufs_uri()};
+    mount.options.insert(m.options().begin(), m.options().end());
+    ALLUVIUM_RETURN_IF_ERROR(view->mounts.Add(std::move(mount)));
+  }
+  return std::shared_ptr<const ClusterView>(std::move(view));
+}
+
+}  // namespace alluvium::client

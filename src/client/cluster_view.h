@@ -1,0 +1,36 @@
+// An immutable snapshot of what a client needs to route requests: the ring of live workers,
+// their addresses, the segment size and the mount table. Replaced whole on refresh.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/client.h"
+#include "common/status.h"
+#include "mounts/mount_table.h"
+#include "ring/ring.h"
+
+namespace alluvium::rpc {
+class ClusterInfo;
+}
+
+namespace alluvium::client {
+
+struct ClusterView {
+  std::shared_ptr<const ring::Ring> ring;
+  std::map<std::string, std::string, std::less<>> address_of;  // worker id -> host:port
+  uint64_t segment_size = 0;
+  mounts::MountTable mounts;
+  std::vector<WorkerInfo> workers;  // live and lost
+
+  // Addresses of up to n workers for key, in ring preference order.
+  std::vector<std::string> Candidates(std::string_view key, size_t n) const;
+};
+
+// kInvalidArgument if the coordinator sent settings this client cannot use.
+Result<std::shared_ptr<const ClusterView>> BuildClusterView(const rpc::ClusterInfo& info);
+
+}  // namespace alluvium::client

@@ -1,0 +1,116 @@
+#include "common/config_keys.h"
+
+#include <cctype>
+#include <string>
+
+namespace alluvium {
+namespace keys {
+
+// clang-format off
+const KeyInfo kWorkDir{"alluvium.work.dir", KeyType::kString, "~/.alluvium",
+    "Base directory for coordinator and worker state when their own dirs are not set."};
+const KeyInfo kLogLevel{"alluvium.log.level", KeyType::kString, "info",
+    "trace, debug, info, warn, error or off. Debug logs show where each page came from."};
+const KeyInfo kUfsRoot{"alluvium.ufs.root", KeyType::kString, "~/.alluvium/underFSStorage",
+    "UFS URI mounted at '/' when the coordinator starts with no root mount."};
+const KeyInfo kMounts{"alluvium.mounts", KeyType::kString, "",
+    "Extra mounts made at coordinator start: comma-separated /cache/path=ufs-uri pairs."};
+
+const KeyInfo kCoordinatorHostname{"alluvium.coordinator.hostname", KeyType::kString, "127.0.0.1",
+    "Host clients and workers use to reach the coordinator."};
+const KeyInfo kCoordinatorBindHost{"alluvium.coordinator.bind.host", KeyType::kString, "127.0.0.1",
+    "Address the coordinator listens on (0.0.0.0 for every interface)."};
+const KeyInfo kCoordinatorRpcPort{"alluvium.coordinator.rpc.port", KeyType::kInt, "19998",
+    "gRPC port for workers and clients; 0 picks a free port (written to the data dir)."};
+const KeyInfo kCoordinatorWebPort{"alluvium.coordinator.web.port", KeyType::kInt, "19999",
+    "REST API port (job load, list_job, metrics); 0 picks a free port."};
+const KeyInfo kCoordinatorDataDir{"alluvium.coordinator.data.dir", KeyType::kString, "",
+    "Coordinator state (mount table, jobs). Empty: <alluvium.work.dir>/coordinator."};
+const KeyInfo kCoordinatorWorkerTimeout{"alluvium.coordinator.worker.timeout", KeyType::kDuration,
+    "10s", "A worker silent this long is marked lost and leaves the hash ring."};
+
+const KeyInfo kWorkerHostname{"alluvium.worker.hostname", KeyType::kString, "127.0.0.1",
+    "Host the worker advertises to clients."};
+const KeyInfo kWorkerBindHost{"alluvium.worker.bind.host", KeyType::kString, "127.0.0.1",
+    "Address the worker listens on (0.0.0.0 for every interface)."};
+const KeyInfo kWorkerRpcPort{"alluvium.worker.rpc.port", KeyType::kInt, "29999",
+    "Worker gRPC port; 0 picks a free port (written to the data dir)."};
+const KeyInfo kWorkerDataDir{"alluvium.worker.data.dir", KeyType::kString, "",
+    "Worker state (identity, metadata store). Empty: <alluvium.work.dir>/worker."};
+const KeyInfo kWorkerHeartbeatInterval{"alluvium.worker.heartbeat.interval", KeyType::kDuration,
+    "1s", "How often a worker tells the coordinator it is alive."};
+const KeyInfo kWorkerPageStoreDirs{"alluvium.worker.page.store.dirs", KeyType::kString, "",
+    "Cache directories, comma separated, one per disk. Empty: <worker data dir>/pages."};
+const KeyInfo kWorkerPageStoreSize{"alluvium.worker.page.store.size", KeyType::kSize, "4GB",
+    "Total bytes of cached pages across the cache directories; LRU eviction beyond it."};
+const KeyInfo kWorkerPageSize{"alluvium.worker.page.store.page.size", KeyType::kSize, "1MB",
+    "Unit of caching: power of two from 4KB to 64MB."};
+const KeyInfo kWorkerMetadataSyncInterval{"alluvium.worker.metadata.sync.interval",
+    KeyType::kDuration, "0",
+    "How long a cached file status is trusted before the UFS is asked again. 0: every open "
+    "checks the UFS, so a changed file is never served stale."};
+const KeyInfo kWorkerUfsReadThreads{"alluvium.worker.ufs.read.threads", KeyType::kInt, "16",
+    "Concurrent UFS reads per worker."};
+
+const KeyInfo kUserSegmentSize{"alluvium.user.file.segment.size", KeyType::kSize, "64MB",
+    "Files are split into segments of this size; each segment has its own worker on the ring."};
+const KeyInfo kUserSelectionPolicy{"alluvium.user.worker.selection.policy", KeyType::kString,
+    "ketama", "Consistent hashing policy: ketama, jump or maglev (see docs/hashing.md)."};
+const KeyInfo kUserVirtualNodes{"alluvium.user.consistent.hash.virtual.node.count.per.worker",
+    KeyType::kInt, "0", "Virtual nodes per worker for ketama; 0 uses the built-in default."};
+const KeyInfo kUserReadWorkersTried{"alluvium.user.read.workers.tried", KeyType::kInt, "3",
+    "How many workers of a segment's preference list a read tries before failing."};
+const KeyInfo kUserRpcTimeout{"alluvium.user.rpc.timeout", KeyType::kDuration, "60s",
+    "Deadline of one RPC from a client."};
+
+const KeyInfo kClusterWorkers{"alluvium.cluster.workers", KeyType::kInt, "3",
+    "Workers started by `alluvium cluster start`."};
+const KeyInfo kClusterRunDir{"alluvium.cluster.run.dir", KeyType::kString, "~/.alluvium/cluster",
+    "Where `alluvium cluster` keeps PIDs, logs and process state."};
+// clang-format on
+
+}  // namespace keys
+
+std::span<const KeyInfo* const> AllKeys() {
+  using namespace keys;
+  static const KeyInfo* const kAll[] = {
+      &kWorkDir,
+      &kLogLevel,
+      &kUfsRoot,
+      &kMounts,
+      &kCoordinatorHostname,
+      &kCoordinatorBindHost,
+      &kCoordinatorRpcPort,
+      &kCoordinatorWebPort,
+      &kCoordinatorDataDir,
+      &kCoordinatorWorkerTimeout,
+      &kWorkerHostname,
+      &kWorkerBindHost,
+      &kWorkerRpcPort,
+      &kWorkerDataDir,
+      &kWorkerHeartbeatInterval,
+      &kWorkerPageStoreDirs,
+      &kWorkerPageStoreSize,
+      &kWorkerPageSize,
+      &kWorkerMetadataSyncInterval,
+      &kWorkerUfsReadThreads,
+      &kUserSegmentSize,
+      &kUserSelectionPolicy,
+      &kUserVirtualNodes,
+      &kUserReadWorkersTried,
+      &kUserRpcTimeout,
+      &kClusterWorkers,
+      &kClusterRunDir,
+  };
+  return kAll;
+}
+
+std::string EnvNameOf(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace alluvium

@@ -1,0 +1,149 @@
+#include "coordinator/coordinator_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+#include <nlohmann/json.hpp>
+
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "common/status_mapping.h"
+#include "coordinator/membership/worker_registry.h"
+#include "coordinator/mounts/mount_manager.h"
+#include "coordinator/rest/rest_server.h"
+#include "coordinator/store/kv_store.h"
+#include "ring/ring.h"
+#include "ufs/ufs.h"
+
+namespace alluvium::coordinator {
+
+Result<CoordinatorOptions> CoordinatorOptions::FromConfig(const Config& config) {
+  CoordinatorOptions o;
+  o.bind_host = config.GetString(keys::kCoordinatorBindHost);
+  o.rpc_port = static_cast<int>(config.GetInt(keys::kCoordinatorRpcPort));
+  o.web_port = static_cast<int>(config.GetInt(keys::kCoordinatorWebPort));
+  o.data_dir = config.GetPath(keys::kCoordinatorDataDir);
+  if (o.data_dir.empty()) {
+    o.data_dir = std::filesystem::path(config.GetPath(keys::kWorkDir)) / "coordinator";
+  }
+  o.worker_timeout = config.GetDuration(keys::kCoordinatorWorkerTimeout);
+  o.root_ufs = config.GetPath(keys::kUfsRoot);
+  o.extra_mounts = config.GetString(keys::kMounts);
+  o.ring.policy = config.GetString(keys::kUserSelectionPolicy);
+  o.ring.virtual_nodes = static_cast<uint32_t>(config.GetInt(keys::kUserVirtualNodes));
+  o.ring.segment_size = config.GetSize(keys::kUserSegmentSize);
+  ALLUVIUM_RETURN_IF_ERROR(ring::ParsePolicy(o.ring.policy).status());
+  for (int port : {o.rpc_port, o.web_port}) {
+    if (port < 0 || port > 65535) return InvalidArgument(fmt::format("{} is not a port", port));
+  }
+  if (o.ring.segment_size == 0) {
+    return InvalidArgument(fmt::format("{} must be positive", keys::kUserSegmentSize.name));
+  }
+  return o;
+}
+
+struct CoordinatorServer::State {
+  CoordinatorOptions options;
+  int rpc_port = 0;
+  int web_port = 0;
+  std::unique_ptr<KvStore> store;
+  std::unique_ptr<MountManager> mounts;
+  std::unique_ptr<WorkerRegistry> workers;
+  std::unique_ptr<grpc::Service> service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<RestServer> rest;
+  bool stopped = false;
+};
+
+namespace {
+
+// A local root that does not exist yet is created, so a first start just works.
+Status EnsureLocalRoot(const std::string& root_uri) {
+  auto uri = ufs::Uri::Parse(root_uri);
+  if (!uri.ok() || uri->scheme != "file") return OkStatus();
+  std::error_code ec;
+  std::filesystem::create_directories(uri->path, ec);
+  if (ec) return FromErrno(ec.value(), "create UFS root " + uri->path);
+  return OkStatus();
+}
+
+std::string ClusterInfoJson(WorkerRegistry& workers, MountManager& mounts) {
+  nlohmann::json j;
+  j["workers"] = nlohmann::json::array();
+  for (const WorkerRecord& w : workers.Snapshot()) {
+    j["workers"].push_back({{"id", w.id},
+                            {"address", w.address},
+                            {"state", w.live ? "LIVE" : "LOST"},
+                            {"lastHeartbeatMs", w.last_heartbeat_unix_ms},
+                            {"capacityBytes", w.stats.capacity_bytes},
+                            {"usedBytes", w.stats.used_bytes},
+                            {"pages", w.stats.pages}});
+  }
+  j["mounts"] = nlohmann::json::array();
+  for (const mounts::Mount& m : mounts.Snapshot()->mounts()) {
+    j["mounts"].push_back({{"path", m.path}, {"ufsUri", m.ufs_uri}});
+  }
+  return j.dump();
+}
+
+}  // namespace
+
+CoordinatorServer::CoordinatorServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+CoordinatorServer::~CoordinatorServer() { Stop(); }
+
+Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
+    const CoordinatorOptions& options) {
+  auto s = std::make_unique<State>();
+  s->options = options;
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return FromErrno(ec.value(), "create coordinator data dir " + options.data_dir.string());
+  ALLUVIUM_RETURN_IF_ERROR(EnsureLocalRoot(options.root_ufs));
+  ALLUVIUM_ASSIGN_OR_RETURN(s->store, KvStore::Open(options.data_dir / "store"));
+  ALLUVIUM_ASSIGN_OR_RETURN(s->mounts,
+                            MountManager::Open(*s->store, options.root_ufs, options.extra_mounts));
+  s->workers = std::make_unique<WorkerRegistry>(options.worker_timeout);
+  s->service = NewCoordinatorService({*s->workers, *s->mounts, options.ring});
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(fmt::format("{}:{}", options.bind_host, options.rpc_port),
+                           grpc::InsecureServerCredentials(), &s->rpc_port);
+  builder.RegisterService(s->service.get());
+  s->server = builder.BuildAndStart();
+  if (s->server == nullptr || s->rpc_port == 0) {
+    return Unavailable(
+        fmt::format("cannot listen on {}:{} (in use?)", options.bind_host, options.rpc_port));
+  }
+
+  s->rest = std::make_unique<RestServer>();
+  WorkerRegistry& workers = *s->workers;
+  MountManager& mounts = *s->mounts;
+  s->rest->Get("/api/v1/master/info", [&workers, &mounts](const auto&) -> Result<std::string> {
+    return ClusterInfoJson(workers, mounts);
+  });
+  s->rest->GetText("/metrics", [] { return metrics::RenderPrometheus(); });
+  ALLUVIUM_ASSIGN_OR_RETURN(s->web_port, s->rest->Start(options.bind_host, options.web_port));
+
+  ALLUVIUM_RETURN_IF_ERROR(
+      WriteFileAtomically(options.data_dir / "rpc.port", std::to_string(s->rpc_port) + "\n"));
+  ALLUVIUM_RETURN_IF_ERROR(
+      WriteFileAtomically(options.data_dir / "web.port", std::to_string(s->web_port) + "\n"));
+  ALLUVIUM_LOG(INFO, "coordinator serving gRPC on {}:{}, REST on {}:{}", options.bind_host,
+               s->rpc_port, options.bind_host, s->web_port);
+  return std::make_unique<CoordinatorServer>(std::move(s));
+}
+
+void CoordinatorServer::Stop() {
+  if (!state_ || state_->stopped) return;
+  state_->stopped = true;
+  state_->rest->Stop();
+  state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  ALLUVIUM_LOG(INFO, "coordinator stopped");
+}
+
+int CoordinatorServer::rpc_port() const { return state_->rpc_port; }
+
+int CoordinatorServer::web_port() const { return state_->web_port; }
+
+}  // namespace alluvium::coordinator

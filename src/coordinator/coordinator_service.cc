@@ -1,0 +1,79 @@
+#include "coordinator/coordinator_service.h"
+
+#include "alluvium.grpc.pb.h"
+#include "proto/grpc_status.h"
+
+namespace alluvium::coordinator {
+namespace {
+
+WorkerStats FromProto(const rpc::WorkerStats& s) {
+  return {.capacity_bytes = s.capacity_bytes(), .used_bytes = s.used_bytes(), .pages = s.pages()};
+}
+
+class CoordinatorServiceImpl final : public rpc::CoordinatorService::Service {
+ public:
+  explicit CoordinatorServiceImpl(CoordinatorServiceDeps deps) : deps_(std::move(deps)) {}
+
+  grpc::Status RegisterWorker(grpc::ServerContext*, const rpc::RegisterWorkerRequest* request,
+                              rpc::RegisterWorkerResponse*) override {
+    if (request->worker_id().empty() || request->address().empty()) {
+      return ToGrpc(InvalidArgument("worker_id and address are required"));
+    }
+    deps_.workers.Register(request->worker_id(), request->address(), FromProto(request->stats()));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext*, const rpc::HeartbeatRequest* request,
+                         rpc::HeartbeatResponse* response) override {
+    response->set_registered(
+        deps_.workers.Heartbeat(request->worker_id(), FromProto(request->stats())));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetClusterInfo(grpc::ServerContext*, const rpc::GetClusterInfoRequest*,
+                              rpc::ClusterInfo* response) override {
+    for (const WorkerRecord& w : deps_.workers.Snapshot()) {
+      rpc::WorkerInfo* info = response->add_workers();
+      info->set_id(w.id);
+      info->set_address(w.address);
+      info->set_state(w.live ? rpc::WORKER_STATE_LIVE : rpc::WORKER_STATE_LOST);
+      info->set_last_heartbeat_ms(w.last_heartbeat_unix_ms);
+      info->mutable_stats()->set_capacity_bytes(w.stats.capacity_bytes);
+      info->mutable_stats()->set_used_bytes(w.stats.used_bytes);
+      info->mutable_stats()->set_pages(w.stats.pages);
+    }
+    response->mutable_ring()->set_policy(deps_.ring.policy);
+    response->mutable_ring()->set_virtual_nodes(deps_.ring.virtual_nodes);
+    response->mutable_ring()->set_segment_size(deps_.ring.segment_size);
+    for (const mounts::Mount& m : deps_.mounts.Snapshot()->mounts()) {
+      rpc::MountPoint* point = response->add_mounts();
+      point->set_path(m.path);
+      point->set_ufs_uri(m.ufs_uri);
+      point->mutable_options()->insert(m.options.begin(), m.options.end());
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Mount(grpc::ServerContext*, const rpc::MountRequest* request,
+                     rpc::MountResponse*) override {
+    mounts::Mount m{.path = request->mount().path(), .ufs_uri = request->mount().ufs_uri()};
+    m.options.insert(request->mount().options().begin(), request->mount().options().end());
+    return ToGrpc(deps_.mounts.Mount(std::move(m)));
+  }
+
+  grpc::Status Unmount(grpc::ServerContext*, const rpc::UnmountRequest* request,
+                       rpc::UnmountResponse*) override {
+    return ToGrpc(deps_.mounts.Unmount(request->path()));
+  }
+
+ private:
+  CoordinatorServiceDeps deps_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewCoordinatorService(CoordinatorServiceDeps deps) {
+  return std::make_unique<CoordinatorServiceImpl>(std::move(deps));
+}
+
+}  // namespace alluvium::coordinator

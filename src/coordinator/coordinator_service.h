@@ -1,0 +1,30 @@
+// The coordinator's gRPC surface for workers (register, heartbeat) and clients (cluster info,
+// mounts). Handlers run on gRPC's thread pool.
+#pragma once
+
+#include <memory>
+
+#include "coordinator/membership/worker_registry.h"
+#include "coordinator/mounts/mount_manager.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace alluvium::coordinator {
+
+struct RingSettings {
+  std::string policy = "ketama";
+  uint32_t virtual_nodes = 0;  // 0: the ring library's default
+  uint64_t segment_size = 64ull << 20;
+};
+
+struct CoordinatorServiceDeps {
+  WorkerRegistry& workers;
+  MountManager& mounts;
+  RingSettings ring;
+};
+
+std::unique_ptr<grpc::Service> NewCoordinatorService(CoordinatorServiceDeps deps);
+
+}  // namespace alluvium::coordinator

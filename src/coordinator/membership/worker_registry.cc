@@ -1,0 +1,101 @@
+#include "coordinator/membership/worker_registry.h"
+
+#include "common/logging.h"
+#include "common/metrics.h"
+
+namespace alluvium::coordinator {
+namespace {
+
+metrics::Gauge& live_workers =
+    metrics::NewGauge("alluvium_coordinator_live_workers", "Workers in the hash ring.");
+metrics::Counter& lost_total = metrics::NewCounter("alluvium_coordinator_workers_lost_total",
+                                                   "Times a worker was marked lost.");
+
+int64_t UnixMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+WorkerRegistry::WorkerRegistry(std::chrono::milliseconds timeout, Clock clock)
+    : timeout_(timeout),
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
+
+void WorkerRegistry::Register(const std::string& id, const std::string& address,
+                              const WorkerStats& stats) {
+  std::lock_guard lock(mu_);
+  auto [it, joined] = workers_.try_emplace(id);
+  WorkerRecord& w = it->second;
+  if (joined || !w.live || w.address != address) {
+    ALLUVIUM_LOG(INFO, "worker {} {} at {}", id, joined ? "joined" : "rejoined", address);
+    ++version_;
+  }
+  w.id = id;
+  w.address = address;
+  w.live = true;
+  w.last_heartbeat = clock_();
+  w.last_heartbeat_unix_ms = UnixMs();
+  w.stats = stats;
+  SweepLocked();
+}
+
+bool WorkerRegistry::Heartbeat(const std::string& id, const WorkerStats& stats) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return false;
+  WorkerRecord& w = it->second;
+  if (!w.live) {
+    ALLUVIUM_LOG(INFO, "worker {} is back at {}", id, w.address);
+    w.live = true;
+    ++version_;
+  }
+  w.last_heartbeat = clock_();
+  w.last_heartbeat_unix_ms = UnixMs();
+  w.stats = stats;
+  return true;
+}
+
+void WorkerRegistry::SweepLocked() {
+  const auto now = clock_();
+  int64_t live = 0;
+  for (auto& [id, w] : workers_) {
+    if (w.live && now - w.last_heartbeat > timeout_) {
+      ALLUVIUM_LOG(
+          WARN, "worker {} at {} lost: no heartbeat for {} ms", id, w.address,
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - w.last_heartbeat).count());
+      w.live = false;
+      ++version_;
+      lost_total.Increment();
+    }
+    live += w.live ? 1 : 0;
+  }
+  live_workers.Set(live);
+}
+
+std::vector<WorkerRecord> WorkerRegistry::Snapshot() {
+  std::lock_guard lock(mu_);
+  SweepLocked();
+  std::vector<WorkerRecord> out;
+  out.reserve(workers_.size());
+  for (const auto& [id, w] : workers_) out.push_back(w);
+  return out;
+}
+
+std::vector<std::string> WorkerRegistry::LiveIds() {
+  std::lock_guard lock(mu_);
+  SweepLocked();
+  std::vector<std::string> out;
+  for (const auto& [id, w] : workers_) {
+    if (w.live) out.push_back(id);
+  }
+  return out;
+}
+
+uint64_t WorkerRegistry::version() {
+  std::lock_guard lock(mu_);
+  SweepLocked();
+  return version_;
+}
+
+}  // namespace alluvium::coordinator

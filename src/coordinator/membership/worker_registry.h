@@ -1,0 +1,58 @@
+// The coordinator's embedded worker membership: workers join (or rejoin after a restart, with the
+// same id), heartbeat, and are marked lost when silent longer than the timeout; a lost worker that
+// heartbeats again is live again. Only live workers are in the hash ring. Safe for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace alluvium::coordinator {
+
+struct WorkerStats {
+  uint64_t capacity_bytes = 0;
+  uint64_t used_bytes = 0;
+  uint64_t pages = 0;
+};
+
+struct WorkerRecord {
+  std::string id;
+  std::string address;
+  bool live = true;
+  std::chrono::steady_clock::time_point last_heartbeat;
+  int64_t last_heartbeat_unix_ms = 0;
+  WorkerStats stats;
+};
+
+class WorkerRegistry {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  explicit WorkerRegistry(std::chrono::milliseconds timeout, Clock clock = nullptr);
+
+  void Register(const std::string& id, const std::string& address, const WorkerStats& stats);
+  // false when the id is unknown (the worker should register again).
+  bool Heartbeat(const std::string& id, const WorkerStats& stats);
+
+  // Every known worker, sorted by id, with lost ones marked.
+  std::vector<WorkerRecord> Snapshot();
+  // Ids of live workers, sorted: the members of the ring.
+  std::vector<std::string> LiveIds();
+  // Changes whenever the live set changes; lets callers rebuild rings only when needed.
+  uint64_t version();
+
+ private:
+  void SweepLocked();  // marks workers past the timeout lost; requires mu_
+
+  const std::chrono::milliseconds timeout_;
+  const Clock clock_;
+  std::mutex mu_;
+  std::map<std::string, WorkerRecord> workers_;  // guarded by mu_
+  uint64_t version_ = 0;                         // guarded by mu_
+};
+
+}  // namespace alluvium::coordinator

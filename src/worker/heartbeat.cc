@@ -1,0 +1,109 @@
+#include "worker/heartbeat.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "alluvium.grpc.pb.h"
+#include "common/logging.h"
+#include "proto/grpc_status.h"
+
+namespace alluvium::worker {
+
+class Heartbeat::Stub {
+ public:
+  explicit Stub(const std::string& address)
+      : stub_(rpc::CoordinatorService::NewStub(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+  rpc::CoordinatorService::Stub& operator*() { return *stub_; }
+  rpc::CoordinatorService::Stub* operator->() { return stub_.get(); }
+
+ private:
+  std::unique_ptr<rpc::CoordinatorService::Stub> stub_;
+};
+
+namespace {
+
+void FillStats(const pagestore::PageStore& store, rpc::WorkerStats* out) {
+  const pagestore::PageStoreStats stats = store.stats();
+  out->set_capacity_bytes(stats.capacity_bytes);
+  out->set_used_bytes(stats.used_bytes);
+  out->set_pages(stats.pages);
+}
+
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::milliseconds timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  return context;
+}
+
+}  // namespace
+
+Heartbeat::Heartbeat(HeartbeatOptions options, const pagestore::PageStore& store)
+    : options_(std::move(options)), store_(store) {}
+
+Heartbeat::~Heartbeat() { Stop(); }
+
+void Heartbeat::Start() {
+  stub_ = std::make_unique<Stub>(options_.coordinator_address);
+  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+}
+
+void Heartbeat::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  wake_.notify_all();
+  thread_.join();
+}
+
+bool Heartbeat::registered() const {
+  std::lock_guard lock(mu_);
+  return registered_;
+}
+
+void Heartbeat::Run(std::stop_token stop) {
+  const auto rpc_timeout = std::max(options_.interval * 2, std::chrono::milliseconds(2000));
+  std::chrono::milliseconds backoff = options_.interval;
+  bool was_registered = false;
+  while (!stop.stop_requested()) {
+    Status st;
+    if (!was_registered) {
+      rpc::RegisterWorkerRequest request;
+      request.set_worker_id(options_.worker_id);
+      request.set_address(options_.worker_address);
+      FillStats(store_, request.mutable_stats());
+      rpc::RegisterWorkerResponse response;
+      st = FromGrpc(
+          (*stub_)->RegisterWorker(ContextWithDeadline(rpc_timeout).get(), request, &response));
+      if (st.ok()) {
+        ALLUVIUM_LOG(INFO, "registered with coordinator {} as {} at {}",
+                     options_.coordinator_address, options_.worker_id, options_.worker_address);
+        was_registered = true;
+      }
+    } else {
+      rpc::HeartbeatRequest request;
+      request.set_worker_id(options_.worker_id);
+      FillStats(store_, request.mutable_stats());
+      rpc::HeartbeatResponse response;
+      st =
+          FromGrpc((*stub_)->Heartbeat(ContextWithDeadline(rpc_timeout).get(), request, &response));
+      if (st.ok() && !response.registered()) {
+        ALLUVIUM_LOG(INFO, "coordinator does not know this worker; registering again");
+        was_registered = false;
+        continue;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      registered_ = was_registered && st.ok();
+    }
+    if (st.ok()) {
+      backoff = options_.interval;
+    } else {
+      ALLUVIUM_LOG(DEBUG, "coordinator unreachable: {}", st);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+    std::unique_lock lock(mu_);
+    wake_.wait_for(lock, stop, st.ok() ? options_.interval : backoff, [] { return false; });
+  }
+}
+
+}  // namespace alluvium::worker

@@ -1,0 +1,146 @@
+#include "worker/worker_server.h"
+
+#include <fstream>
+#include <random>
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/status_mapping.h"
+#include "metastore/meta_store.h"
+#include "worker/heartbeat.h"
+#include "worker/read_through.h"
+#include "worker/status_cache.h"
+#include "worker/ufs_registry.h"
+#include "worker/worker_service.h"
+
+namespace alluvium::worker {
+namespace {
+
+std::vector<std::filesystem::path> SplitDirs(const std::string& text) {
+  std::vector<std::filesystem::path> dirs;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    std::string dir = text.substr(pos, comma - pos);
+    if (!dir.empty()) dirs.emplace_back(ExpandHome(dir));
+    pos = comma + 1;
+  }
+  return dirs;
+}
+
+}  // namespace
+
+Result<WorkerOptions> WorkerOptions::FromConfig(const Config& config) {
+  WorkerOptions o;
+  o.bind_host = config.GetString(keys::kWorkerBindHost);
+  o.advertised_host = config.GetString(keys::kWorkerHostname);
+  o.rpc_port = static_cast<int>(config.GetInt(keys::kWorkerRpcPort));
+  o.data_dir = config.GetPath(keys::kWorkerDataDir);
+  if (o.data_dir.empty())
+    o.data_dir = std::filesystem::path(config.GetPath(keys::kWorkDir)) / "worker";
+  o.coordinator_address = fmt::format("{}:{}", config.GetString(keys::kCoordinatorHostname),
+                                      config.GetInt(keys::kCoordinatorRpcPort));
+  o.heartbeat_interval = config.GetDuration(keys::kWorkerHeartbeatInterval);
+  o.metadata_sync_interval = config.GetDuration(keys::kWorkerMetadataSyncInterval);
+  o.page_store.page_size = config.GetSize(keys::kWorkerPageSize);
+  o.page_store.capacity_bytes = config.GetSize(keys::kWorkerPageStoreSize);
+  o.page_store.dirs = SplitDirs(config.GetString(keys::kWorkerPageStoreDirs));
+  if (o.page_store.dirs.empty()) o.page_store.dirs.push_back(o.data_dir / "pages");
+  if (o.rpc_port < 0 || o.rpc_port > 65535) {
+    return InvalidArgument(
+        fmt::format("{}: {} is not a port", keys::kWorkerRpcPort.name, o.rpc_port));
+  }
+  ALLUVIUM_RETURN_IF_ERROR(o.page_store.Validate());
+  return o;
+}
+
+Result<std::string> LoadOrCreateWorkerId(const std::filesystem::path& data_dir) {
+  const std::filesystem::path file = data_dir / "worker.id";
+  std::ifstream in(file);
+  std::string id;
+  if (in && std::getline(in, id) && !id.empty()) return id;
+
+  std::random_device random;
+  std::uniform_int_distribution<uint32_t> dist;
+  id = fmt::format("worker-{:08x}{:08x}{:08x}{:08x}", dist(random), dist(random), dist(random),
+                   dist(random));
+  ALLUVIUM_RETURN_IF_ERROR(WriteFileAtomically(file, id + "\n"));
+  return id;
+}
+
+// Members in start order; destroyed in reverse, so nothing outlives what it uses.
+struct WorkerServer::State {
+  WorkerOptions options;
+  std::string id;
+  int port = 0;
+  std::unique_ptr<pagestore::PageStore> store;
+  std::unique_ptr<metastore::MetaStore> meta;
+  std::unique_ptr<UfsRegistry> ufs;
+  std::unique_ptr<StatusCache> statuses;
+  std::unique_ptr<ReadThrough> reads;
+  std::unique_ptr<grpc::Service> service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<Heartbeat> heartbeat;
+  bool stopped = false;
+};
+
+WorkerServer::WorkerServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+WorkerServer::~WorkerServer() { Stop(); }
+
+Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& options) {
+  auto s = std::make_unique<State>();
+  s->options = options;
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return FromErrno(ec.value(), "create worker data dir " + options.data_dir.string());
+  ALLUVIUM_ASSIGN_OR_RETURN(s->id, LoadOrCreateWorkerId(options.data_dir));
+  ALLUVIUM_ASSIGN_OR_RETURN(s->store, pagestore::PageStore::Open(options.page_store));
+  ALLUVIUM_ASSIGN_OR_RETURN(s->meta, metastore::MetaStore::Open(options.data_dir / "metastore"));
+  s->ufs = std::make_unique<UfsRegistry>();
+  s->statuses = std::make_unique<StatusCache>(*s->meta, *s->ufs, options.metadata_sync_interval);
+  s->reads = std::make_unique<ReadThrough>(*s->store, *s->ufs);
+  s->service = NewWorkerService({*s->store, *s->ufs, *s->statuses, *s->reads});
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(fmt::format("{}:{}", options.bind_host, options.rpc_port),
+                           grpc::InsecureServerCredentials(), &s->port);
+  builder.RegisterService(s->service.get());
+  builder.SetMaxSendMessageSize(64 << 20);
+  s->server = builder.BuildAndStart();
+  if (s->server == nullptr || s->port == 0) {
+    return Unavailable(
+        fmt::format("cannot listen on {}:{} (in use?)", options.bind_host, options.rpc_port));
+  }
+  ALLUVIUM_RETURN_IF_ERROR(
+      WriteFileAtomically(options.data_dir / "rpc.port", std::to_string(s->port) + "\n"));
+
+  s->heartbeat = std::make_unique<Heartbeat>(
+      HeartbeatOptions{.coordinator_address = options.coordinator_address,
+                       .worker_id = s->id,
+                       .worker_address = fmt::format("{}:{}", options.advertised_host, s->port),
+                       .interval = options.heartbeat_interval},
+      *s->store);
+  s->heartbeat->Start();
+  ALLUVIUM_LOG(INFO, "worker {} serving on {}:{} (page store {} pages, {} bytes)", s->id,
+               options.bind_host, s->port, s->store->stats().pages, s->store->stats().used_bytes);
+  return std::make_unique<WorkerServer>(std::move(s));
+}
+
+void WorkerServer::Stop() {
+  if (!state_ || state_->stopped) return;
+  state_->stopped = true;
+  state_->heartbeat->Stop();
+  state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  ALLUVIUM_LOG(INFO, "worker {} stopped", state_->id);
+}
+
+int WorkerServer::port() const { return state_->port; }
+
+const std::string& WorkerServer::id() const { return state_->id; }
+
+}  // namespace alluvium::worker

@@ -1,0 +1,50 @@
+// One worker process: page store, metadata store, read-through and the gRPC server, plus the
+// heartbeat that keeps it in the coordinator's ring. Start() brings everything up in dependency
+// order; Stop() takes it down in reverse.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "pagestore/page_store.h"
+
+namespace alluvium::worker {
+
+struct WorkerOptions {
+  std::string bind_host = "127.0.0.1";
+  std::string advertised_host = "127.0.0.1";
+  int rpc_port = 29999;  // 0: any free port; the bound one is written to <data_dir>/rpc.port
+  std::filesystem::path data_dir;
+  std::string coordinator_address;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds metadata_sync_interval{0};
+  pagestore::PageStoreOptions page_store;
+
+  static Result<WorkerOptions> FromConfig(const Config& config);
+};
+
+class WorkerServer {
+ public:
+  static Result<std::unique_ptr<WorkerServer>> Start(const WorkerOptions& options);
+  ~WorkerServer();
+
+  void Stop();  // idempotent
+  int port() const;
+  const std::string& id() const;
+
+  struct State;  // defined in the .cc; only Start() can build one
+  explicit WorkerServer(std::unique_ptr<State> state);
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// The worker's stable identity, kept in <data_dir>/worker.id (created on first start), so a
+// restarted worker takes its old place on the ring and finds its cached pages where reads look.
+Result<std::string> LoadOrCreateWorkerId(const std::filesystem::path& data_dir);
+
+}  // namespace alluvium::worker

@@ -1,0 +1,28 @@
+// The worker's gRPC surface: reads through the cache, file status, listing and metrics.
+// Handlers run on gRPC's thread pool; everything they use is safe for concurrent use.
+#pragma once
+
+#include <memory>
+
+#include "pagestore/page_store.h"
+#include "worker/read_through.h"
+#include "worker/status_cache.h"
+#include "worker/ufs_registry.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace alluvium::worker {
+
+struct WorkerServiceDeps {
+  pagestore::PageStore& store;
+  UfsRegistry& ufs;
+  StatusCache& statuses;
+  ReadThrough& reads;
+};
+
+// The gRPC service object; register it with a grpc::ServerBuilder.
+std::unique_ptr<grpc::Service> NewWorkerService(WorkerServiceDeps deps);
+
+}  // namespace alluvium::worker

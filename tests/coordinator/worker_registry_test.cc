@@ -1,0 +1,64 @@
+#include "coordinator/membership/worker_registry.h"
+
+#include <gtest/gtest.h>
+
+namespace alluvium::coordinator {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct FakeClock {
+  std::chrono::steady_clock::time_point now{};
+  WorkerRegistry::Clock fn() {
+    return [this] { return now; };
+  }
+};
+
+TEST(WorkerRegistryTest, WorkersJoinHeartbeatAndAreLostAfterTheTimeout) {
+  FakeClock clock;
+  WorkerRegistry registry(10s, clock.fn());
+  registry.Register("w1", "127.0.0.1:1", {});
+  registry.Register("w2", "127.0.0.1:2", {});
+  EXPECT_EQ(registry.LiveIds(), (std::vector<std::string>{"w1", "w2"}));
+
+  clock.now += 6s;
+  EXPECT_TRUE(registry.Heartbeat("w1", {}));
+  clock.now += 6s;  // w2 silent for 12 s
+  EXPECT_EQ(registry.LiveIds(), (std::vector<std::string>{"w1"}));
+  auto snapshot = registry.Snapshot();
+  ASSERT_EQ(snapshot.size(), 2u);
+  EXPECT_FALSE(snapshot[1].live);
+}
+
+TEST(WorkerRegistryTest, ALostWorkerThatHeartbeatsIsLiveAgain) {
+  FakeClock clock;
+  WorkerRegistry registry(1s, clock.fn());
+  registry.Register("w1", "a:1", {});
+  const uint64_t joined = registry.version();
+  clock.now += 2s;
+  EXPECT_TRUE(registry.LiveIds().empty());
+  EXPECT_GT(registry.version(), joined);
+  EXPECT_TRUE(registry.Heartbeat("w1", {}));
+  EXPECT_EQ(registry.LiveIds(), (std::vector<std::string>{"w1"}));
+}
+
+TEST(WorkerRegistryTest, UnknownWorkersAreToldToRegister) {
+  WorkerRegistry registry(1s);
+  EXPECT_FALSE(registry.Heartbeat("stranger", {}));
+}
+
+TEST(WorkerRegistryTest, RejoiningWithANewAddressUpdatesIt) {
+  FakeClock clock;
+  WorkerRegistry registry(10s, clock.fn());
+  registry.Register("w1", "a:1", {});
+  const uint64_t before = registry.version();
+  registry.Register("w1", "a:2", {.capacity_bytes = 5});
+  EXPECT_GT(registry.version(), before);
+  auto snapshot = registry.Snapshot();
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0].address, "a:2");
+  EXPECT_EQ(snapshot[0].stats.capacity_bytes, 5u);
+}
+
+}  // namespace
+}  // namespace alluvium::coordinator

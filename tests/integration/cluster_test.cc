@@ -1,0 +1,180 @@
+// End-to-end behaviour of the cache cluster with real processes on loopback.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "integration/local_cluster.h"
+#include "testing/eventually.h"
+
+namespace alluvium::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Reads a whole range into a string.
+Result<std::string> ReadAll(client::Client& client, const std::string& path, uint64_t offset,
+                            uint64_t length, client::ReadStats* stats = nullptr) {
+  std::string out;
+  auto result = client.Read(path, offset, length, [&](std::span<const std::byte> data) {
+    out.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return OkStatus();
+  });
+  if (!result.ok()) return result.status();
+  if (stats != nullptr) *stats = *result;
+  return out;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<LocalCluster>(
+        LocalClusterOptions{.workers = 3,
+                            .conf = {"alluvium.worker.page.store.page.size=64KB",
+                                     "alluvium.user.file.segment.size=256KB"}});
+    ASSERT_TRUE(cluster_->Start().ok());
+    auto client = cluster_->NewClient();
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = std::move(*client);
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<client::Client> client_;
+};
+
+TEST_F(ClusterTest, FirstReadFetchesFromUfsSecondIsServedFromCache) {
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "data/a.bin", 3'000'000, 1);
+  client::ReadStats first, second;
+  auto got = ReadAll(*client_, "/data/a.bin", 0, UINT64_MAX, &first);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, bytes);
+  EXPECT_EQ(first.bytes_from_ufs, bytes.size());
+
+  got = ReadAll(*client_, "/data/a.bin", 0, UINT64_MAX, &second);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, bytes);
+  EXPECT_EQ(second.bytes_from_cache, bytes.size());
+  EXPECT_EQ(second.bytes_from_ufs, 0u);
+}
+
+TEST_F(ClusterTest, RangedReadsReturnExactlyTheRange) {
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "r.bin", 1'000'003, 2);
+  for (auto [offset, length] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {0, 1}, {65535, 2}, {262143, 300000}, {999'999, 4}, {123, 0}}) {
+    auto got = ReadAll(*client_, "/r.bin", offset, length);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes.substr(offset, length)) << offset << "+" << length;
+  }
+}
+
+TEST_F(ClusterTest, ReadPastEndOfFileIsShortNotAnError) {
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "short.bin", 1000, 3);
+  auto straddling = ReadAll(*client_, "/short.bin", 900, 500);
+  ASSERT_TRUE(straddling.ok()) << straddling.status();
+  EXPECT_EQ(*straddling, bytes.substr(900));
+  auto past = ReadAll(*client_, "/short.bin", 5000, 10);
+  ASSERT_TRUE(past.ok()) << past.status();
+  EXPECT_TRUE(past->empty());
+}
+
+TEST_F(ClusterTest, UnknownPathIsNotFound) {
+  EXPECT_EQ(client_->GetStatus("/no/such/file").status().code(), Code::kNotFound);
+  EXPECT_EQ(ReadAll(*client_, "/no/such/file", 0, 10).status().code(), Code::kNotFound);
+  EXPECT_EQ(client_->GetStatus("/../etc/passwd").status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(ClusterTest, ListsDirectoriesThroughTheWorkers) {
+  WriteRandomFile(cluster_->ufs_root() / "dir/x", 10, 4);
+  WriteRandomFile(cluster_->ufs_root() / "dir/sub/y", 20, 5);
+  std::vector<std::string> paths;
+  ASSERT_TRUE(client_
+                  ->List("/dir", true,
+                         [&](const client::FileInfo& f) {
+                           paths.push_back(f.path);
+                           return OkStatus();
+                         })
+                  .ok());
+  EXPECT_EQ(paths, (std::vector<std::string>{"/dir/sub", "/dir/sub/y", "/dir/x"}));
+}
+
+TEST_F(ClusterTest, AWorkerKilledMidReadIsReplacedByTheNextOnTheRing) {
+  // 40 segments over 3 workers: whichever worker dies, later segments it owned must move on.
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "big.bin", 10'000'000, 6);
+  std::string out;
+  bool killed = false;
+  auto stats = client_->Read("/big.bin", 0, UINT64_MAX, [&](std::span<const std::byte> data) {
+    out.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (!killed && out.size() > 1'000'000) {
+      cluster_->SignalWorker(0, SIGKILL);
+      killed = true;
+    }
+    return OkStatus();
+  });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(killed);
+  EXPECT_EQ(out, bytes);
+  EXPECT_GE(stats->worker_failovers, 1u);
+}
+
+TEST_F(ClusterTest, WorkersAreLostAfterTheTimeoutAndRejoin) {
+  cluster_->SignalWorker(1, SIGSTOP);
+  EXPECT_TRUE(cluster_->WaitForLiveWorkers(2, 20s).ok());
+  cluster_->SignalWorker(1, SIGCONT);
+  EXPECT_TRUE(cluster_->WaitForLiveWorkers(3, 20s).ok());
+
+  cluster_->SignalWorker(2, SIGKILL);
+  EXPECT_TRUE(cluster_->WaitForLiveWorkers(2, 20s).ok());
+  ASSERT_TRUE(cluster_->StartWorker(2).ok());
+  EXPECT_TRUE(cluster_->WaitForLiveWorkers(3, 20s).ok());
+  auto workers = client_->ListWorkers();
+  ASSERT_TRUE(workers.ok());
+  EXPECT_EQ(workers->size(), 3u) << "a restarted worker keeps its identity";
+}
+
+TEST_F(ClusterTest, CachedPagesSurviveAWorkerRestart) {
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "keep.bin", 2'000'000, 7);
+  ASSERT_TRUE(ReadAll(*client_, "/keep.bin", 0, UINT64_MAX).ok());
+  for (int i = 0; i < 3; ++i) {
+    cluster_->SignalWorker(i, SIGKILL);
+    ASSERT_TRUE(cluster_->StartWorker(i).ok());
+  }
+  ASSERT_TRUE(cluster_->WaitForLiveWorkers(3, 20s).ok());
+  client::ReadStats stats;
+  auto got = ReadAll(*client_, "/keep.bin", 0, UINT64_MAX, &stats);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, bytes);
+  EXPECT_EQ(stats.bytes_from_cache, bytes.size());
+}
+
+TEST_F(ClusterTest, AChangedFileIsNeverServedStale) {
+  WriteRandomFile(cluster_->ufs_root() / "v.bin", 100'000, 8);
+  ASSERT_TRUE(ReadAll(*client_, "/v.bin", 0, UINT64_MAX).ok());
+  std::this_thread::sleep_for(10ms);  // a distinct mtime
+  const std::string v2 = WriteRandomFile(cluster_->ufs_root() / "v.bin", 120'000, 9);
+  auto got = ReadAll(*client_, "/v.bin", 0, UINT64_MAX);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, v2);
+}
+
+TEST_F(ClusterTest, MountsRouteReadsAndSurviveACoordinatorRestart) {
+  ScopedTempDir other;
+  const std::string bytes = WriteRandomFile(other.path() / "m.bin", 5000, 10);
+  ASSERT_TRUE(client_->Mount("/other", "file://" + other.path().string()).ok());
+  auto got = ReadAll(*client_, "/other/m.bin", 0, UINT64_MAX);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, bytes);
+  EXPECT_EQ(client_->Mount("/other", "file:///tmp").code(), Code::kAlreadyExists);
+
+  cluster_->KillCoordinator();
+  ASSERT_TRUE(cluster_->StartCoordinator().ok());
+  ASSERT_TRUE(cluster_->WaitForLiveWorkers(3, 20s).ok());
+  auto client = cluster_->NewClient();
+  ASSERT_TRUE(client.ok());
+  got = ReadAll(**client, "/other/m.bin", 0, UINT64_MAX);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, bytes);
+  ASSERT_TRUE((*client)->Unmount("/other").ok());
+  EXPECT_EQ((*client)->GetStatus("/other/m.bin").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace alluvium::testing

@@ -1,0 +1,186 @@
+#include "integration/local_cluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/process.h"
+
+namespace alluvium::testing {
+
+namespace fs = std::filesystem;
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::string WriteRandomFile(const fs::path& path, size_t size, uint32_t seed) {
+  std::mt19937_64 random(seed);
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < size; i += 8) {
+    const uint64_t v = random();
+    std::memcpy(bytes.data() + i, &v, std::min<size_t>(8, size - i));
+  }
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(size));
+  return bytes;
+}
+
+LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {
+  ufs_root_ = dir_.path() / "ufs";
+  conf_file_ = dir_.path() / "alluvium-site.properties";
+  fs::create_directories(ufs_root_);
+  rpc_port_ = FreePort();
+  web_port_ = FreePort();
+  std::ofstream conf(conf_file_);
+  conf << "alluvium.coordinator.rpc.port=" << rpc_port_ << "\n"
+       << "alluvium.coordinator.web.port=" << web_port_ << "\n"
+       << "alluvium.coordinator.data.dir=" << (dir_.path() / "coordinator").string() << "\n"
+       << "alluvium.ufs.root=file://" << ufs_root_.string() << "\n"
+       << "alluvium.worker.rpc.port=0\n"
+       << "alluvium.worker.heartbeat.interval=200ms\n"
+       << "alluvium.coordinator.worker.timeout=3s\n"
+       << "alluvium.worker.page.store.size=1GB\n"
+       << "alluvium.log.level=info\n";
+  for (const std::string& line : options_.conf) conf << line << "\n";
+  worker_pids_.assign(options_.workers, -1);
+}
+
+LocalCluster::~LocalCluster() {
+  for (pid_t pid : worker_pids_) {
+    if (pid > 0) {
+      ::kill(pid, SIGCONT);  // a stopped process cannot act on SIGTERM
+      (void)cli::Terminate(pid, std::chrono::seconds(5));
+    }
+  }
+  if (coordinator_pid_ > 0) (void)cli::Terminate(coordinator_pid_, std::chrono::seconds(5));
+}
+
+Status LocalCluster::StartCoordinator() {
+  ALLUVIUM_ASSIGN_OR_RETURN(coordinator_pid_, cli::SpawnDaemon({ALLUVIUM_BINARY, "--config",
+                                                                conf_file_.string(), "coordinator"},
+                                                               dir_.path() / "coordinator.log"));
+  return OkStatus();
+}
+
+void LocalCluster::KillCoordinator() {
+  if (coordinator_pid_ <= 0) return;
+  ::kill(coordinator_pid_, SIGKILL);
+  while (cli::IsAlive(coordinator_pid_)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  coordinator_pid_ = -1;
+}
+
+Status LocalCluster::StartWorker(int i) {
+  const std::string name = fmt::format("worker-{}", i);
+  const fs::path port_file = dir_.path() / name / "rpc.port";
+  fs::remove(port_file);
+  ALLUVIUM_ASSIGN_OR_RETURN(
+      worker_pids_.at(i),
+      cli::SpawnDaemon({ALLUVIUM_BINARY, "--config", conf_file_.string(), "-D",
+                        "alluvium.worker.data.dir=" + (dir_.path() / name).string(), "worker"},
+                       dir_.path() / (name + ".log")));
+  // Ready once the coordinator lists the worker live at the port it just bound.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < until) {
+    std::ifstream in(port_file);
+    std::string port;
+    if (in >> port) {
+      const std::string address = "127.0.0.1:" + port;
+      auto client = NewClient();
+      auto workers = client.ok() ? (*client)->ListWorkers()
+                                 : Result<std::vector<client::WorkerInfo>>(client.status());
+      if (workers.ok() && std::any_of(workers->begin(), workers->end(), [&](const auto& w) {
+            return w.live && w.address == address;
+          })) {
+        return OkStatus();
+      }
+    }
+    if (!cli::IsAlive(worker_pids_[i])) return Unavailable(name + " exited; see its log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return DeadlineExceeded(name + " did not join the coordinator");
+}
+
+void LocalCluster::SignalWorker(int i, int signal) {
+  ::kill(worker_pids_.at(i), signal);
+  if (signal == SIGKILL) {
+    while (cli::IsAlive(worker_pids_[i])) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    worker_pids_[i] = -1;
+  }
+}
+
+Status LocalCluster::Start() {
+  ALLUVIUM_RETURN_IF_ERROR(StartCoordinator());
+  for (int i = 0; i < options_.workers; ++i) ALLUVIUM_RETURN_IF_ERROR(StartWorker(i));
+  return WaitForLiveWorkers(options_.workers, std::chrono::seconds(30));
+}
+
+Result<std::unique_ptr<client::Client>> LocalCluster::NewClient() const {
+  client::ClientOptions options;
+  options.coordinator_address = fmt::format("127.0.0.1:{}", rpc_port_);
+  options.rpc_timeout = std::chrono::seconds(20);
+  options.cluster_info_ttl = std::chrono::milliseconds(200);
+  return client::Client::Connect(options);
+}
+
+Status LocalCluster::WaitForLiveWorkers(size_t live, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  Status last = Unavailable("coordinator not reachable yet");
+  while (std::chrono::steady_clock::now() < until) {
+    auto client = NewClient();
+    if (client.ok()) {
+      auto workers = (*client)->ListWorkers();
+      if (workers.ok()) {
+        const size_t n = std::count_if(workers->begin(), workers->end(),
+                                       [](const client::WorkerInfo& w) { return w.live; });
+        if (n == live) return OkStatus();
+        last = Unavailable(fmt::format("{} live workers, waiting for {}", n, live));
+      }
+    } else {
+      last = client.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return DeadlineExceeded(last.message());
+}
+
+CommandResult LocalCluster::Cli(const std::string& args) const {
+  const fs::path errors = dir_.path() / "cli.stderr";
+  const std::string command = fmt::format("{} --config {} {} 2>{}", ALLUVIUM_BINARY,
+                                          conf_file_.string(), args, errors.string());
+  CommandResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(errors);
+  result.errors.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return result;
+}
+
+}  // namespace alluvium::testing
