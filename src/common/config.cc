@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 
@@ -63,6 +64,13 @@ Status ValidateValue(const KeyInfo& key, std::string_view value) {
     case KeyType::kDuration:
       st = ParseDuration(value).status();
       break;
+    case KeyType::kDouble: {
+      char* end = nullptr;
+      const std::string text(value);
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !std::isfinite(v)) st = InvalidArgument("not a number");
+      break;
+    }
   }
   if (st.ok()) return st;
   return InvalidArgument(fmt::format("{}: bad value '{}': {}", key.name, value, st.message()));
@@ -145,6 +153,10 @@ int64_t Config::GetInt(const KeyInfo& key) const {
 bool Config::GetBool(const KeyInfo& key) const { return ParseBool(Get(key).text).value(); }
 
 uint64_t Config::GetSize(const KeyInfo& key) const { return ParseSize(Get(key).text).value(); }
+
+double Config::GetDouble(const KeyInfo& key) const {
+  return std::strtod(Get(key).text.c_str(), nullptr);
+}
 
 std::chrono::milliseconds Config::GetDuration(const KeyInfo& key) const {
   return ParseDuration(Get(key).text).value();

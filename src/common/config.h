@@ -35,6 +35,7 @@ class Config {
   int64_t GetInt(const KeyInfo& key) const;
   bool GetBool(const KeyInfo& key) const;
   uint64_t GetSize(const KeyInfo& key) const;
+  double GetDouble(const KeyInfo& key) const;
   std::chrono::milliseconds GetDuration(const KeyInfo& key) const;
   // GetString with a leading "~/" expanded to $HOME.
   std::string GetPath(const KeyInfo& key) const;

@@ -19,6 +19,8 @@ std::string_view TypeName(KeyType type) {
       return "size";
     case KeyType::kDuration:
       return "duration";
+    case KeyType::kDouble:
+      return "number";
   }
   return "string";
 }

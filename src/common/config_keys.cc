@@ -63,6 +63,17 @@ const KeyInfo kUserReadWorkersTried{"alluvium.user.read.workers.tried", KeyType:
 const KeyInfo kUserRpcTimeout{"alluvium.user.rpc.timeout", KeyType::kDuration, "60s",
     "Deadline of one RPC from a client."};
 
+const KeyInfo kJobRetentionTime{"alluvium.job.retention.time", KeyType::kDuration, "7d",
+    "Finished and stopped jobs are forgotten this long after they end."};
+const KeyInfo kJobMaxActive{"alluvium.job.max.active", KeyType::kInt, "100",
+    "Running jobs at most; more submits are refused with 'too many jobs'."};
+const KeyInfo kJobLoadMaxAttempts{"alluvium.job.load.max.attempts", KeyType::kInt, "4",
+    "Attempts per file segment (on the next workers of the ring) before the file fails."};
+const KeyInfo kJobLoadFailureRatio{"alluvium.job.load.failure.ratio.threshold", KeyType::kDouble,
+    "0", "A load job ends FAILED when failed files / scanned files is above this (0: any)."};
+const KeyInfo kJobLoadInflightPerWorker{"alluvium.job.load.inflight.per.worker", KeyType::kInt,
+    "4", "Concurrent load RPCs per worker and job."};
+
 const KeyInfo kClusterWorkers{"alluvium.cluster.workers", KeyType::kInt, "3",
     "Workers started by `alluvium cluster start`."};
 const KeyInfo kClusterRunDir{"alluvium.cluster.run.dir", KeyType::kString, "~/.alluvium/cluster",
@@ -99,6 +110,11 @@ std::span<const KeyInfo* const> AllKeys() {
       &kUserVirtualNodes,
       &kUserReadWorkersTried,
       &kUserRpcTimeout,
+      &kJobRetentionTime,
+      &kJobMaxActive,
+      &kJobLoadMaxAttempts,
+      &kJobLoadFailureRatio,
+      &kJobLoadInflightPerWorker,
       &kClusterWorkers,
       &kClusterRunDir,
   };

@@ -8,7 +8,7 @@
 
 namespace alluvium {
 
-enum class KeyType { kString, kInt, kBool, kSize, kDuration };
+enum class KeyType { kString, kInt, kBool, kSize, kDuration, kDouble };
 
 struct KeyInfo {
   std::string_view name;
@@ -46,6 +46,12 @@ extern const KeyInfo kUserSelectionPolicy;
 extern const KeyInfo kUserVirtualNodes;
 extern const KeyInfo kUserReadWorkersTried;
 extern const KeyInfo kUserRpcTimeout;
+
+extern const KeyInfo kJobRetentionTime;
+extern const KeyInfo kJobMaxActive;
+extern const KeyInfo kJobLoadMaxAttempts;
+extern const KeyInfo kJobLoadFailureRatio;
+extern const KeyInfo kJobLoadInflightPerWorker;
 
 extern const KeyInfo kClusterWorkers;
 extern const KeyInfo kClusterRunDir;

@@ -10,7 +10,11 @@
 #include "common/status_mapping.h"
 #include "coordinator/membership/worker_registry.h"
 #include "coordinator/mounts/mount_manager.h"
+#include "coordinator/rest/load_api.h"
 #include "coordinator/rest/rest_server.h"
+#include "coordinator/scheduler/job_manager.h"
+#include "coordinator/scheduler/placement.h"
+#include "coordinator/scheduler/worker_load_client.h"
 #include "coordinator/store/kv_store.h"
 #include "ring/ring.h"
 #include "ufs/ufs.h"
@@ -36,9 +40,12 @@ Result<CoordinatorOptions> CoordinatorOptions::FromConfig(const Config& config) 
   for (int port : {o.rpc_port, o.web_port}) {
     if (port < 0 || port > 65535) return InvalidArgument(fmt::format("{} is not a port", port));
   }
-  if (o.ring.segment_size == 0) {
-    return InvalidArgument(fmt::format("{} must be positive", keys::kUserSegmentSize.name));
+  // Segments start on page boundaries for any page size up to 64 MiB.
+  if (o.ring.segment_size < (64u << 10) || (o.ring.segment_size & (o.ring.segment_size - 1)) != 0) {
+    return InvalidArgument(
+        fmt::format("{} must be a power of two of at least 64KB", keys::kUserSegmentSize.name));
   }
+  o.jobs = JobManagerOptions::FromConfig(config, o.data_dir);
   return o;
 }
 
@@ -49,8 +56,11 @@ struct CoordinatorServer::State {
   std::unique_ptr<KvStore> store;
   std::unique_ptr<MountManager> mounts;
   std::unique_ptr<WorkerRegistry> workers;
+  std::unique_ptr<Placement> placement;
+  std::unique_ptr<WorkerLoadClient> load_client;
   std::unique_ptr<grpc::Service> service;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<JobManager> jobs;
   std::unique_ptr<RestServer> rest;
   bool stopped = false;
 };
@@ -116,13 +126,21 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
         fmt::format("cannot listen on {}:{} (in use?)", options.bind_host, options.rpc_port));
   }
 
+  s->placement = std::make_unique<Placement>(*s->workers, options.ring);
+  s->load_client = std::make_unique<WorkerLoadClient>();
+  ALLUVIUM_ASSIGN_OR_RETURN(s->jobs, JobManager::Open(*s->store, *s->mounts, *s->placement,
+                                                      *s->load_client, options.jobs));
+
   s->rest = std::make_unique<RestServer>();
+  AddLoadRoutes(*s->rest, *s->jobs);
   WorkerRegistry& workers = *s->workers;
   MountManager& mounts = *s->mounts;
   s->rest->Get("/api/v1/master/info", [&workers, &mounts](const auto&) -> Result<std::string> {
     return ClusterInfoJson(workers, mounts);
   });
-  s->rest->GetText("/metrics", [] { return metrics::RenderPrometheus(); });
+  s->rest->Route("GET", "/metrics", [](const HttpRequest&) -> Result<HttpResponse> {
+    return HttpResponse{200, "text/plain; version=0.0.4", metrics::RenderPrometheus()};
+  });
   ALLUVIUM_ASSIGN_OR_RETURN(s->web_port, s->rest->Start(options.bind_host, options.web_port));
 
   ALLUVIUM_RETURN_IF_ERROR(
@@ -138,6 +156,7 @@ void CoordinatorServer::Stop() {
   if (!state_ || state_->stopped) return;
   state_->stopped = true;
   state_->rest->Stop();
+  state_->jobs->Shutdown();
   state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   ALLUVIUM_LOG(INFO, "coordinator stopped");
 }

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/scheduler/job_manager.h"
 
 namespace alluvium::coordinator {
 
@@ -22,6 +23,7 @@ struct CoordinatorOptions {
   std::string root_ufs;      // mounted at "/" when nothing is
   std::string extra_mounts;  // "/path=uri,..."
   RingSettings ring;
+  JobManagerOptions jobs;
 
   static Result<CoordinatorOptions> FromConfig(const Config& config);
 };

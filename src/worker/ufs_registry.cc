@@ -14,4 +14,9 @@ Result<ufs::FileSystem*> UfsRegistry::For(std::string_view uri) {
   return it->second.get();
 }
 
+void UfsRegistry::Install(std::string root, std::unique_ptr<ufs::FileSystem> fs) {
+  std::lock_guard lock(mu_);
+  by_root_.insert_or_assign(std::move(root), std::move(fs));
+}
+
 }  // namespace alluvium::worker

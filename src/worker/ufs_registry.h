@@ -22,6 +22,11 @@ class UfsRegistry {
   // scheme this build cannot serve.
   Result<ufs::FileSystem*> For(std::string_view uri);
 
+  // Serves `root` ("scheme://authority", e.g. "file://") with `fs` from now on, replacing any file
+  // system opened for it. A test seam: lets tests wrap a real file system (counting, slow).
+  // Callers must not hold a pointer from For() for `root` across this call.
+  void Install(std::string root, std::unique_ptr<ufs::FileSystem> fs);
+
  private:
   const ufs::UfsOptions options_;
   std::mutex mu_;

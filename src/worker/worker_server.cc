@@ -1,5 +1,6 @@
 #include "worker/worker_server.h"
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 
@@ -50,11 +51,16 @@ Result<WorkerOptions> WorkerOptions::FromConfig(const Config& config) {
   o.page_store.capacity_bytes = config.GetSize(keys::kWorkerPageStoreSize);
   o.page_store.dirs = SplitDirs(config.GetString(keys::kWorkerPageStoreDirs));
   if (o.page_store.dirs.empty()) o.page_store.dirs.push_back(o.data_dir / "pages");
+  o.load.threads = static_cast<int>(
+      std::clamp<int64_t>(config.GetInt(keys::kWorkerUfsReadThreads), -1, 1 << 16));
   if (o.rpc_port < 0 || o.rpc_port > 65535) {
     return InvalidArgument(
         fmt::format("{}: {} is not a port", keys::kWorkerRpcPort.name, o.rpc_port));
   }
   ALLUVIUM_RETURN_IF_ERROR(o.page_store.Validate());
+  if (Status st = o.load.Validate(); !st.ok()) {
+    return st.WithContext(std::string(keys::kWorkerUfsReadThreads.name));
+  }
   return o;
 }
 
@@ -82,6 +88,7 @@ struct WorkerServer::State {
   std::unique_ptr<UfsRegistry> ufs;
   std::unique_ptr<StatusCache> statuses;
   std::unique_ptr<ReadThrough> reads;
+  std::unique_ptr<LoadExecutor> loads;  // started before the server, stopped after it
   std::unique_ptr<grpc::Service> service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<Heartbeat> heartbeat;
@@ -104,7 +111,9 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
   s->ufs = std::make_unique<UfsRegistry>();
   s->statuses = std::make_unique<StatusCache>(*s->meta, *s->ufs, options.metadata_sync_interval);
   s->reads = std::make_unique<ReadThrough>(*s->store, *s->ufs);
-  s->service = NewWorkerService({*s->store, *s->ufs, *s->statuses, *s->reads});
+  s->loads = std::make_unique<LoadExecutor>(options.load, *s->store, *s->ufs, *s->meta);
+  s->loads->Start();
+  s->service = NewWorkerService({*s->store, *s->ufs, *s->statuses, *s->reads, *s->loads});
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(fmt::format("{}:{}", options.bind_host, options.rpc_port),
@@ -135,7 +144,10 @@ void WorkerServer::Stop() {
   if (!state_ || state_->stopped) return;
   state_->stopped = true;
   state_->heartbeat->Stop();
+  // Load handlers still running see their calls cancelled at the deadline and return within
+  // a page; only then does the executor stop.
   state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  state_->loads->Stop();
   ALLUVIUM_LOG(INFO, "worker {} stopped", state_->id);
 }
 

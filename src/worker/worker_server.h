@@ -1,6 +1,6 @@
-// One worker process: page store, metadata store, read-through and the gRPC server, plus the
-// heartbeat that keeps it in the coordinator's ring. Start() brings everything up in dependency
-// order; Stop() takes it down in reverse.
+// One worker process: page store, metadata store, read-through, load executor and the gRPC server,
+// plus the heartbeat that keeps it in the coordinator's ring. Start() brings everything up in
+// dependency order; Stop() takes it down in reverse.
 #pragma once
 
 #include <chrono>
@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "pagestore/page_store.h"
+#include "worker/load_executor.h"
 
 namespace alluvium::worker {
 
@@ -23,6 +24,7 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds metadata_sync_interval{0};
   pagestore::PageStoreOptions page_store;
+  LoadExecutorOptions load;
 
   static Result<WorkerOptions> FromConfig(const Config& config);
 };

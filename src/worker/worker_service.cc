@@ -18,6 +18,40 @@ void ToProto(const ufs::FileStatus& in, rpc::FileStatus* out) {
   out->set_version(in.version);
 }
 
+ufs::FileStatus FromProto(const rpc::FileStatus& in) {
+  return {.uri = in.uri(),
+          .is_directory = in.is_directory(),
+          .length = in.length(),
+          .mtime_ms = in.mtime_ms(),
+          .version = in.version()};
+}
+
+// The items as executor structs; kInvalidArgument, naming the item, for one the worker cannot
+// act on: that is a coordinator bug, not a per-file outcome.
+Result<std::vector<LoadItem>> ItemsFromProto(
+    const google::protobuf::RepeatedPtrField<rpc::LoadItem>& in, uint64_t page_size) {
+  std::vector<LoadItem> items;
+  items.reserve(static_cast<size_t>(in.size()));
+  for (int i = 0; i < in.size(); ++i) {
+    const rpc::LoadItem& item = in[i];
+    if (item.status().uri().empty()) {
+      return InvalidArgument(fmt::format("load item {} has no uri", i));
+    }
+    if (item.offset() % page_size != 0) {
+      return InvalidArgument(
+          fmt::format("load item {} ({}): offset {} is not a multiple of the page size {}", i,
+                      item.status().uri(), item.offset(), page_size));
+    }
+    if (item.length() > UINT64_MAX - item.offset()) {
+      return InvalidArgument(fmt::format("load item {} ({}): offset {} + length {} overflows", i,
+                                         item.status().uri(), item.offset(), item.length()));
+    }
+    items.push_back(
+        {.status = FromProto(item.status()), .offset = item.offset(), .length = item.length()});
+  }
+  return items;
+}
+
 class WorkerServiceImpl final : public rpc::WorkerService::Service {
  public:
   explicit WorkerServiceImpl(WorkerServiceDeps deps) : deps_(deps) {}
@@ -50,6 +84,42 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
       chunk.set_offset(request->offset());
       writer->Write(chunk);
     }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Load(grpc::ServerContext* context, const rpc::LoadRequest* request,
+                    rpc::LoadResponse* response) override {
+    LoadBatch batch;
+    {
+      auto items = ItemsFromProto(request->items(), deps_.store.page_size());
+      if (!items.ok()) return ToGrpc(items.status());
+      batch.items = std::move(*items);
+    }
+    batch.job_id = request->job_id();
+    batch.metadata_only = request->metadata_only();
+    batch.skip_if_exists = request->skip_if_exists();
+    batch.bandwidth = request->bandwidth_bytes_per_sec();
+    // Deadline passed or caller gone: gRPC marks the call cancelled; stop loading for it.
+    const std::vector<ItemResult> results =
+        deps_.loads.Run(batch, {}, [context] { return context->IsCancelled(); });
+    response->mutable_results()->Reserve(static_cast<int>(results.size()));
+    for (const ItemResult& r : results) {
+      rpc::LoadItemResult* out = response->add_results();
+      out->set_code(static_cast<uint32_t>(r.status.code()));
+      if (!r.status.ok()) out->set_message(r.status.message());
+      out->set_bytes_loaded(r.bytes_loaded);
+      out->set_bytes_skipped(r.bytes_skipped);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CheckCached(grpc::ServerContext*, const rpc::CheckCachedRequest* request,
+                           rpc::CheckCachedResponse* response) override {
+    auto items = ItemsFromProto(request->items(), deps_.store.page_size());
+    if (!items.ok()) return ToGrpc(items.status());
+    const std::vector<bool> cached = deps_.loads.CheckCached(*items);
+    response->mutable_fully_cached()->Reserve(static_cast<int>(cached.size()));
+    for (bool c : cached) response->add_fully_cached(c);
     return grpc::Status::OK;
   }
 

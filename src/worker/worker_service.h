@@ -1,10 +1,12 @@
-// The worker's gRPC surface: reads through the cache, file status, listing and metrics.
+// The worker's gRPC surface: reads through the cache, load (cache preloading) and its verify
+// check, file status, listing and metrics.
 // Handlers run on gRPC's thread pool; everything they use is safe for concurrent use.
 #pragma once
 
 #include <memory>
 
 #include "pagestore/page_store.h"
+#include "worker/load_executor.h"
 #include "worker/read_through.h"
 #include "worker/status_cache.h"
 #include "worker/ufs_registry.h"
@@ -20,6 +22,7 @@ struct WorkerServiceDeps {
   UfsRegistry& ufs;
   StatusCache& statuses;
   ReadThrough& reads;
+  LoadExecutor& loads;  // started before the service is served
 };
 
 // The gRPC service object; register it with a grpc::ServerBuilder.

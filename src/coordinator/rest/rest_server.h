@@ -1,48 +1,62 @@
-// The coordinator's REST API (Alluxio-compatible paths under /api/v1/master/). Routes are added
-// by the components that own them before Start(). Errors are always JSON:
-// {"error": "NOT_FOUND", "message": "..."} with the HTTP status of the code. Owns the listener
-// thread: started by Start(), joined by Stop().
+// The coordinator's HTTP/1.1 server for the REST API (Alluxio-compatible paths under
+// /api/v1/master/). Built on Boost.Beast because the API takes JSON bodies on GET
+// (progress_job), which cpp-httplib drops. Routes are added before Start(). Errors are always
+// JSON: {"error": "NOT_FOUND", "message": "..."} with the HTTP status of the code. Limits: request
+// bodies of 1 MiB, 10 s to receive a request, a bounded number of concurrent connections (more
+// get 503). Owns its threads: the acceptor and one per connection, all joined by Stop().
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "common/status.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
-
 namespace alluvium::coordinator {
+
+struct HttpRequest {
+  std::string method;                        // "GET", "POST", ...
+  std::string path;                          // without the query string
+  std::map<std::string, std::string> query;  // decoded query parameters
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
 
 class RestServer {
  public:
+  using Handler = std::function<Result<HttpResponse>(const HttpRequest&)>;
+
   RestServer();
   ~RestServer();
 
-  // A handler returns the JSON body to send with 200, or a Status mapped to an error response.
-  using JsonHandler = std::function<Result<std::string>(const httplib::Request&)>;
-  void Get(const std::string& path, JsonHandler handler);
-  void Post(const std::string& path, JsonHandler handler);
-  // Plain-text GET (e.g. /metrics).
-  void GetText(const std::string& path, std::function<std::string()> handler);
+  // Exact path match; a known path with another method answers 405.
+  void Route(const std::string& method, const std::string& path, Handler handler);
+  // Shorthands for handlers that answer a JSON body with 200.
+  void Get(const std::string& path, std::function<Result<std::string>(const HttpRequest&)> h);
+  void Post(const std::string& path, std::function<Result<std::string>(const HttpRequest&)> h);
 
-  // Binds host:port (0 = any free port) and serves on a thread of its own.
+  // Binds host:port (0 = any free port) and serves. Returns the bound port.
   Result<int> Start(const std::string& host, int port);
-  void Stop();  // idempotent
+  void Stop();  // idempotent: stops accepting, closes connections, joins every thread
 
-  // The error body for a Status: {"error": "<CODE>", "message": "..."}.
+  // {"error": "<CODE>", "message": "..."}.
   static std::string ErrorJson(const Status& status);
+  // Routes a request as the server would (for tests and fuzzing, without sockets).
+  HttpResponse Dispatch(const HttpRequest& request) const;
+
+  struct Impl;
 
  private:
-  void Reply(const JsonHandler& handler, const httplib::Request& req, httplib::Response& res);
-
-  std::unique_ptr<httplib::Server> server_;
-  std::jthread thread_;
+  std::unique_ptr<Impl> impl_;
 };
+
+// Splits "a=1&b=x%20y" into decoded pairs; malformed escapes are kept literally.
+std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 }  // namespace alluvium::coordinator

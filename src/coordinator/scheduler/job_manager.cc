@@ -1,0 +1,257 @@
+#include "coordinator/scheduler/job_manager.h"
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "common/logging.h"
+#include "ufs/ufs_factory.h"
+
+namespace alluvium::coordinator {
+namespace {
+
+constexpr std::string_view kStorePrefix = "job/";
+
+int64_t NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string NewJobId() {
+  std::random_device random;
+  std::uniform_int_distribution<uint32_t> dist;
+  const uint32_t a = dist(random), b = dist(random), c = dist(random), d = dist(random);
+  return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:04x}{:08x}", a, b >> 16, b & 0xfff,
+                     (c & 0x3fff) | 0x8000, c >> 16, d);
+}
+
+}  // namespace
+
+JobManagerOptions JobManagerOptions::FromConfig(const Config& config,
+                                                const std::filesystem::path& data_dir) {
+  JobManagerOptions o;
+  o.retention = config.GetDuration(keys::kJobRetentionTime);
+  o.max_active = static_cast<size_t>(std::max<int64_t>(1, config.GetInt(keys::kJobMaxActive)));
+  o.tuning.max_attempts =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt(keys::kJobLoadMaxAttempts)));
+  o.tuning.failure_ratio_threshold = config.GetDouble(keys::kJobLoadFailureRatio);
+  o.tuning.inflight_per_worker =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt(keys::kJobLoadInflightPerWorker)));
+  o.tuning.failed_list_dir = data_dir / "job_results" / "load";
+  return o;
+}
+
+JobManager::JobManager(KvStore& store, MountManager& mounts, Placement& placement,
+                       WorkerLoadClient& workers, JobManagerOptions options)
+    : store_(store),
+      mounts_(mounts),
+      placement_(placement),
+      workers_(workers),
+      options_(std::move(options)) {}
+
+JobManager::~JobManager() { Shutdown(); }
+
+Result<std::unique_ptr<JobManager>> JobManager::Open(KvStore& store, MountManager& mounts,
+                                                     Placement& placement,
+                                                     WorkerLoadClient& workers,
+                                                     JobManagerOptions options) {
+  auto manager = std::make_unique<JobManager>(store, mounts, placement, workers, options);
+  std::vector<LoadJobRecord> records;
+  ALLUVIUM_RETURN_IF_ERROR(
+      store.Scan(kStorePrefix, [&](std::string_view key, std::string_view value) {
+        auto json = nlohmann::json::parse(value, nullptr, false);
+        auto record = LoadJobRecord::FromJson(json);
+        if (!record.ok()) {
+          ALLUVIUM_LOG(ERROR, "dropping unreadable job record {}: {}", key, record.status());
+          return true;
+        }
+        records.push_back(std::move(*record));
+        return true;
+      }));
+  for (LoadJobRecord& record : records) {
+    const bool resume = IsActive(record.progress.state);
+    const std::string key = record.key;
+    auto job = std::make_unique<LoadJob>(std::move(record), manager->EnvFor());
+    if (resume) job->Start();
+    manager->jobs_[key] = std::move(job);
+  }
+  ALLUVIUM_LOG(INFO, "job manager: {} jobs restored", manager->jobs_.size());
+  manager->sweeper_ =
+      std::jthread([m = manager.get()](std::stop_token stop) { m->SweepLoop(stop); });
+  return manager;
+}
+
+LoadJobEnv JobManager::EnvFor() {
+  MountManager& mounts = mounts_;
+  return LoadJobEnv{
+      .placement = placement_,
+      .workers = workers_,
+      .open_fs = [](std::string_view uri) -> Result<std::shared_ptr<ufs::FileSystem>> {
+        ALLUVIUM_ASSIGN_OR_RETURN(ufs::Uri parsed, ufs::Uri::Parse(uri));
+        ALLUVIUM_ASSIGN_OR_RETURN(auto fs, ufs::OpenFileSystem(parsed, {}));
+        return std::shared_ptr<ufs::FileSystem>(std::move(fs));
+      },
+      .resolve = [&mounts](std::string_view path) -> Result<std::string> {
+        ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved r, mounts.Snapshot()->ResolveAny(path));
+        return r.ufs_uri;
+      },
+      .persist = [this](const LoadJobRecord& record) { Persist(record); },
+      .tuning = options_.tuning};
+}
+
+void JobManager::Persist(const LoadJobRecord& record) {
+  Status st = store_.Put(std::string(kStorePrefix) + record.key, record.ToJson().dump());
+  if (!st.ok()) ALLUVIUM_LOG(ERROR, "cannot persist job {}: {}", record.progress.job_id, st);
+}
+
+Result<std::pair<std::string, std::string>> JobManager::Identify(const std::string& path,
+                                                                 bool index_file) {
+  if (path.empty()) return InvalidArgument(index_file ? "indexFile is empty" : "path is empty");
+  auto resolved = mounts_.Snapshot()->ResolveAny(path);
+  if (!resolved.ok()) {
+    if (resolved.status().code() == Code::kNotFound) {
+      return FailedPrecondition(resolved.status().message());
+    }
+    return resolved.status();
+  }
+  std::string uri = resolved->ufs_uri;
+  return std::make_pair((index_file ? "index:" : "load:") + uri, uri);
+}
+
+Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_file,
+                                         LoadOptions options) {
+  ALLUVIUM_RETURN_IF_ERROR(options.Validate());
+  ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
+  const auto& [key, uri] = identity;
+
+  const size_t live_workers = placement_.Current()->address_of.size();
+  if (live_workers == 0) return FailedPrecondition("no live worker to load on");
+  if (options.replicas > live_workers) {
+    return FailedPrecondition(fmt::format("replicas {} is more than the {} live workers",
+                                          options.replicas, live_workers));
+  }
+  // Fail fast on a target that does not exist, before a job is recorded.
+  ALLUVIUM_ASSIGN_OR_RETURN(ufs::Uri parsed, ufs::Uri::Parse(uri));
+  ALLUVIUM_ASSIGN_OR_RETURN(auto fs, ufs::OpenFileSystem(parsed, {}));
+  ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileStatus target, fs->GetStatus(uri));
+  if (index_file && target.is_directory) {
+    return InvalidArgument(fmt::format("index file {} is a directory", uri));
+  }
+
+  std::unique_ptr<LoadJob> replaced;  // destroyed outside the lock
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(key);
+  if (it != jobs_.end() && IsActive(it->second->state())) {
+    return SubmitOutcome{it->second->Progress().job_id, SubmitOutcome::Kind::kAlreadyRunning};
+  }
+  const size_t active = std::count_if(jobs_.begin(), jobs_.end(),
+                                      [](const auto& j) { return IsActive(j.second->state()); });
+  if (active >= options_.max_active) {
+    return ResourceExhausted("Too many jobs running, please submit later.");
+  }
+  if (it != jobs_.end() && it->second->state() == JobState::kStopped) {
+    LoadJobRecord record = it->second->Record();
+    record.progress.options = options;  // Alluxio updates the options on resume
+    record.progress.state = JobState::kRunning;
+    record.progress.end_ms = 0;
+    replaced = std::move(it->second);
+    it->second = std::make_unique<LoadJob>(std::move(record), EnvFor());
+    it->second->Start();
+    return SubmitOutcome{it->second->Progress().job_id, SubmitOutcome::Kind::kResumed};
+  }
+  LoadJobRecord record;
+  record.key = key;
+  record.target_uri = uri;
+  record.index_file = index_file;
+  record.progress.path = path;
+  record.progress.job_id = NewJobId();
+  record.progress.options = std::move(options);
+  record.progress.start_ms = NowMs();
+  Persist(record);
+  auto job = std::make_unique<LoadJob>(std::move(record), EnvFor());
+  job->Start();
+  const std::string id = job->Progress().job_id;
+  if (it != jobs_.end()) replaced = std::move(it->second);
+  jobs_[key] = std::move(job);
+  return SubmitOutcome{id, SubmitOutcome::Kind::kStarted};
+}
+
+Status JobManager::Stop(const std::string& path, bool index_file) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(identity.first);
+  if (it == jobs_.end() || !IsActive(it->second->state())) {
+    return NotFound(fmt::format(
+        "Cannot find load job for path {}, it might have already been stopped or finished", path));
+  }
+  it->second->RequestStop();
+  return OkStatus();
+}
+
+Result<LoadProgress> JobManager::Progress(const std::string& path, bool index_file) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(identity.first);
+  if (it == jobs_.end()) return NotFound(fmt::format("Load for path '{}' cannot be found.", path));
+  return it->second->Progress();
+}
+
+std::vector<LoadProgress> JobManager::List(std::optional<JobState> state) {
+  std::vector<LoadProgress> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, job] : jobs_) {
+    LoadProgress p = job->Progress();
+    if (!state || p.state == *state) out.push_back(std::move(p));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LoadProgress& a, const LoadProgress& b) { return a.start_ms < b.start_ms; });
+  return out;
+}
+
+void JobManager::Sweep() {
+  const int64_t cutoff = NowMs() - options_.retention.count();
+  std::vector<std::unique_ptr<LoadJob>> expired;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      const LoadProgress p = it->second->Progress();
+      if (!IsActive(p.state) && p.end_ms > 0 && p.end_ms < cutoff) {
+        ALLUVIUM_LOG(INFO, "dropping {} load job {} for '{}' past retention", JobStateName(p.state),
+                     p.job_id, p.path);
+        (void)store_.Delete(std::string(kStorePrefix) + it->first);
+        expired.push_back(std::move(it->second));
+        it = jobs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void JobManager::SweepLoop(std::stop_token stop) {
+  // Often enough that a short retention (in tests) is honoured promptly.
+  const auto period = std::clamp(options_.retention / 10, std::chrono::milliseconds(100),
+                                 std::chrono::milliseconds(3600 * 1000));
+  std::mutex sleep_mu;
+  std::unique_lock lock(sleep_mu);
+  while (!sweep_wake_.wait_for(lock, stop, period, [] { return false; }) &&
+         !stop.stop_requested()) {
+    Sweep();
+  }
+}
+
+void JobManager::Shutdown() {
+  if (sweeper_.joinable()) {
+    sweeper_.request_stop();
+    sweep_wake_.notify_all();
+    sweeper_.join();
+  }
+  std::map<std::string, std::unique_ptr<LoadJob>> jobs;
+  {
+    std::lock_guard lock(mu_);
+    jobs.swap(jobs_);
+  }
+  for (auto& [key, job] : jobs) job->Shutdown();
+}
+
+}  // namespace alluvium::coordinator

@@ -1,0 +1,78 @@
+// All load jobs of the coordinator: one live job per target (a path's UFS URI, or an index
+// file), Alluxio's resubmit rules (running: "already running"; stopped: resume; finished: a new
+// run), a cap on running jobs, durable records in the coordinator store (running jobs resume
+// after a restart), and retention of finished jobs. Safe for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config.h"
+#include "coordinator/jobs/load_progress.h"
+#include "coordinator/mounts/mount_manager.h"
+#include "coordinator/scheduler/load_job.h"
+#include "coordinator/store/kv_store.h"
+
+namespace alluvium::coordinator {
+
+struct JobManagerOptions {
+  std::chrono::milliseconds retention{7 * 24 * 3600 * 1000LL};
+  size_t max_active = 100;
+  LoadJobTuning tuning;
+
+  static JobManagerOptions FromConfig(const Config& config, const std::filesystem::path& data_dir);
+};
+
+struct SubmitOutcome {
+  std::string job_id;
+  enum class Kind { kStarted, kResumed, kAlreadyRunning } kind = Kind::kStarted;
+};
+
+class JobManager {
+ public:
+  static Result<std::unique_ptr<JobManager>> Open(KvStore& store, MountManager& mounts,
+                                                  Placement& placement, WorkerLoadClient& workers,
+                                                  JobManagerOptions options);
+  ~JobManager();
+
+  // `path` is a cache path or UFS URI (of the data, or of the index file when index_file).
+  // kFailedPrecondition outside every mount, kNotFound if nothing is there, kResourceExhausted
+  // for too many running jobs, kFailedPrecondition with no live worker or fewer than replicas.
+  Result<SubmitOutcome> Submit(const std::string& path, bool index_file, LoadOptions options);
+  // kNotFound when no job runs for the path.
+  Status Stop(const std::string& path, bool index_file);
+  // kNotFound when no job is known for the path.
+  Result<LoadProgress> Progress(const std::string& path, bool index_file);
+  std::vector<LoadProgress> List(std::optional<JobState> state);
+
+  void Shutdown();  // stops every job's threads; running jobs stay RUNNING in the store
+
+  JobManager(KvStore& store, MountManager& mounts, Placement& placement, WorkerLoadClient& workers,
+             JobManagerOptions options);
+
+ private:
+  Result<std::pair<std::string, std::string>> Identify(const std::string& path, bool index_file);
+  LoadJobEnv EnvFor();
+  void Persist(const LoadJobRecord& record);
+  void Sweep();
+  void SweepLoop(std::stop_token stop);
+
+  KvStore& store_;
+  MountManager& mounts_;
+  Placement& placement_;
+  WorkerLoadClient& workers_;
+  const JobManagerOptions options_;
+
+  std::mutex mu_;  // guards jobs_; never held while a job joins its threads
+  std::map<std::string, std::unique_ptr<LoadJob>> jobs_;
+  std::condition_variable_any sweep_wake_;
+  std::jthread sweeper_;  // last
+};
+
+}  // namespace alluvium::coordinator

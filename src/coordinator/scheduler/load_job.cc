@@ -1,0 +1,684 @@
+#include "coordinator/scheduler/load_job.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "common/logging.h"
+#include "common/metrics.h"
+
+namespace alluvium::coordinator {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+metrics::Counter& segments_sent = metrics::NewCounter(
+    "alluvium_coordinator_load_segments_total", "Segment copies sent to workers by load jobs.");
+metrics::Counter& segment_retries = metrics::NewCounter("alluvium_coordinator_load_retries_total",
+                                                        "Segment copies retried by load jobs.");
+
+int64_t NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Errors another attempt (maybe on another worker) may fix.
+bool Retryable(const Status& s) {
+  switch (s.code()) {
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded:
+    case Code::kResourceExhausted:
+    case Code::kInternal:
+    case Code::kUnknown:
+    case Code::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Sanitize(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+  return out.substr(0, 120);
+}
+
+}  // namespace
+
+// A listed file and how its segment copies are doing. Lives in window_ until committed.
+struct LoadJob::FileState {
+  ufs::FileStatus status;
+  int pending = 0;
+  bool failed = false;
+  std::string failure;
+  bool all_skipped = true;
+  uint64_t bytes = 0;  // segment copy bytes (length x replicas)
+  uint64_t bytes_loaded = 0, bytes_skipped = 0;
+  uint64_t subtasks = 0, subtasks_failed = 0, retries = 0;
+};
+
+// One copy of one segment, on its way to a worker.
+struct LoadJob::Work {
+  FileState* file = nullptr;
+  SegmentRef segment;
+  uint64_t segment_index = 0;
+  size_t replica = 0;
+  int attempts = 0;
+  std::set<std::string> failed_workers;
+};
+
+struct LoadJob::Batch {
+  std::string address;
+  std::vector<std::unique_ptr<Work>> items;
+  uint64_t bytes = 0;
+};
+
+nlohmann::json LoadJobRecord::ToJson() const {
+  const LoadProgress& p = progress;
+  nlohmann::json failed = nlohmann::json::array();
+  for (const FailedFile& f : p.failed_files) failed.push_back({f.path, f.reason});
+  return {{"key", key},
+          {"targetUri", target_uri},
+          {"indexFile", index_file},
+          {"cursor", cursor},
+          {"countDone", count_done},
+          {"path", p.path},
+          {"jobId", p.job_id},
+          {"state", JobStateName(p.state)},
+          {"failureReason", p.failure_reason},
+          {"options", LoadOptionsToJson(p.options)},
+          {"startMs", p.start_ms},
+          {"endMs", p.end_ms},
+          {"listingDone", p.listing_done},
+          {"filesScanned", p.files_scanned},
+          {"filesProcessed", p.files_processed},
+          {"filesSkipped", p.files_skipped},
+          {"filesFailed", p.files_failed},
+          {"bytesTotal", p.bytes_total},
+          {"bytesLoaded", p.bytes_loaded},
+          {"bytesSkipped", p.bytes_skipped},
+          {"subtasksTotal", p.subtasks_total},
+          {"subtasksFailed", p.subtasks_failed},
+          {"subtasksRetried", p.subtasks_retried},
+          {"failedFiles", failed},
+          {"failedFilesSavedTo", p.failed_files_saved_to}};
+}
+
+Result<LoadJobRecord> LoadJobRecord::FromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return DataLoss("job record is not an object");
+  LoadJobRecord r;
+  LoadProgress& p = r.progress;
+  try {
+    r.key = j.at("key").get<std::string>();
+    r.target_uri = j.at("targetUri").get<std::string>();
+    r.index_file = j.at("indexFile").get<bool>();
+    r.cursor = j.at("cursor").get<std::string>();
+    r.count_done = j.at("countDone").get<bool>();
+    p.path = j.at("path").get<std::string>();
+    p.job_id = j.at("jobId").get<std::string>();
+    ALLUVIUM_ASSIGN_OR_RETURN(p.state, ParseJobState(j.at("state").get<std::string>()));
+    p.failure_reason = j.at("failureReason").get<std::string>();
+    ALLUVIUM_ASSIGN_OR_RETURN(p.options, ParseLoadOptions(j.at("options")));
+    p.start_ms = j.at("startMs").get<int64_t>();
+    p.end_ms = j.at("endMs").get<int64_t>();
+    p.listing_done = j.at("listingDone").get<bool>();
+    p.files_scanned = j.at("filesScanned").get<uint64_t>();
+    p.files_processed = j.at("filesProcessed").get<uint64_t>();
+    p.files_skipped = j.at("filesSkipped").get<uint64_t>();
+    p.files_failed = j.at("filesFailed").get<uint64_t>();
+    p.bytes_total = j.at("bytesTotal").get<uint64_t>();
+    p.bytes_loaded = j.at("bytesLoaded").get<uint64_t>();
+    p.bytes_skipped = j.at("bytesSkipped").get<uint64_t>();
+    p.subtasks_total = j.at("subtasksTotal").get<uint64_t>();
+    p.subtasks_failed = j.at("subtasksFailed").get<uint64_t>();
+    p.subtasks_retried = j.at("subtasksRetried").get<uint64_t>();
+    for (const auto& f : j.at("failedFiles")) {
+      p.failed_files.push_back({f.at(0).get<std::string>(), f.at(1).get<std::string>()});
+    }
+    p.failed_files_saved_to = j.at("failedFilesSavedTo").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    return DataLoss(std::string("corrupt job record: ") + e.what());
+  }
+  return r;
+}
+
+LoadJob::LoadJob(LoadJobRecord record, LoadJobEnv env)
+    : env_(std::move(env)),
+      job_id_(record.progress.job_id),
+      resumed_(!record.cursor.empty() || record.progress.files_scanned > 0),
+      record_(std::move(record)) {
+  if (record_.index_file && resumed_) {
+    // Index jobs restart from the top; workers skip the pages they already hold.
+    LoadProgress fresh;
+    fresh.path = record_.progress.path;
+    fresh.job_id = record_.progress.job_id;
+    fresh.options = record_.progress.options;
+    fresh.start_ms = record_.progress.start_ms;
+    record_.progress = std::move(fresh);
+    record_.cursor.clear();
+    record_.count_done = false;
+  }
+  live_ = record_.progress;
+  if (!live_.options.file_filter_regex.empty()) {
+    filter_.emplace(live_.options.file_filter_regex, std::regex::ECMAScript);  // validated
+  }
+}
+
+LoadJob::~LoadJob() {
+  Shutdown();
+  if (failed_list_ != nullptr) std::fclose(failed_list_);
+}
+
+void LoadJob::Start() {
+  {
+    std::lock_guard lock(mu_);
+    live_.state = JobState::kRunning;
+    live_.end_ms = 0;
+    live_.failure_reason.clear();
+    stop_requested_ = false;
+    last_commit_ = Clock::now();
+  }
+  const size_t workers = std::max<size_t>(1, env_.placement.Current()->address_of.size());
+  const size_t senders = std::clamp<size_t>(workers * env_.tuning.inflight_per_worker, 2, 32);
+  for (size_t i = 0; i < senders; ++i) {
+    senders_.emplace_back([this](std::stop_token stop) { SendLoop(stop); });
+  }
+  driver_ = std::jthread([this](std::stop_token stop) { Drive(stop); });
+}
+
+void LoadJob::RequestStop() {
+  std::lock_guard lock(mu_);
+  stop_requested_ = true;
+  changed_.notify_all();
+}
+
+void LoadJob::Shutdown() {
+  if (driver_.joinable()) {
+    driver_.request_stop();
+    changed_.notify_all();
+    driver_.join();
+  }
+  for (auto& sender : senders_) sender.request_stop();
+  changed_.notify_all();
+  senders_.clear();  // joins
+}
+
+LoadProgress LoadJob::Progress() const {
+  std::lock_guard lock(mu_);
+  return live_;
+}
+
+LoadJobRecord LoadJob::Record() const {
+  std::lock_guard lock(mu_);
+  return record_;
+}
+
+JobState LoadJob::state() const {
+  std::lock_guard lock(mu_);
+  return live_.state;
+}
+
+Result<std::unique_ptr<EntrySource>> LoadJob::OpenSource(const std::string& start_after,
+                                                         bool count_bad_lines) {
+  if (!record_.index_file) {
+    ALLUVIUM_ASSIGN_OR_RETURN(auto fs, env_.open_fs(record_.target_uri));
+    return OpenTreeSource(fs, record_.target_uri, start_after, filter_);
+  }
+  return OpenIndexSource(env_.open_fs, env_.resolve, record_.target_uri, filter_,
+                         [this, count_bad_lines](const std::string& line, const Status& error) {
+                           if (!count_bad_lines) return;
+                           std::lock_guard lock(mu_);
+                           ++live_.files_scanned;
+                           ++live_.files_processed;
+                           ++live_.files_failed;
+                           RecordFailureLocked(line, error.ToString());
+                         });
+}
+
+void LoadJob::Drive(std::stop_token stop) {
+  ALLUVIUM_LOG(INFO, "load job {} for '{}' {}", job_id_, live_.path,
+               resumed_ ? "resumes" : "starts");
+  Status st;
+  if (!live_.options.partial_listing && !record_.count_done) st = CountPass(stop);
+  if (st.ok()) st = LoadPass(stop);
+  bool user_stop;
+  {
+    std::lock_guard lock(mu_);
+    user_stop = stop_requested_;
+  }
+  if (st.ok() && !user_stop && !stop.stop_requested() && live_.options.verify) {
+    st = VerifyPass(stop);
+  }
+  {
+    std::lock_guard lock(mu_);
+    user_stop = stop_requested_;
+  }
+  if (stop.stop_requested() && !user_stop) {
+    // Shutdown: the committed record stays RUNNING, so the job resumes on restart.
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return in_flight_ == 0; });
+    CommitLocked(true);
+    LoadJobRecord record = record_;
+    lock.unlock();
+    env_.persist(record);
+  } else if (user_stop) {
+    Finish(JobState::kStopped, "");
+  } else if (!st.ok()) {
+    Finish(JobState::kFailed, st.ToString());
+  } else {
+    std::unique_lock lock(mu_);
+    const double ratio = live_.files_scanned == 0 ? 0.0
+                                                  : static_cast<double>(live_.files_failed) /
+                                                        static_cast<double>(live_.files_scanned);
+    const bool failed = live_.files_failed > 0 && ratio > env_.tuning.failure_ratio_threshold;
+    std::string reason = failed ? fmt::format("{} of {} files failed to load", live_.files_failed,
+                                              live_.files_scanned)
+                                : "";
+    lock.unlock();
+    Finish(failed ? JobState::kFailed : JobState::kSucceeded, std::move(reason));
+  }
+  for (auto& sender : senders_) sender.request_stop();
+  changed_.notify_all();
+  for (auto& sender : senders_) sender.join();
+}
+
+Status LoadJob::CountPass(std::stop_token stop) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource("", /*count_bad_lines=*/false));
+  uint64_t bytes = 0;
+  const uint64_t replicas = live_.options.replicas;
+  while (!stop.stop_requested()) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_requested_) return OkStatus();
+    }
+    ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
+    if (!entry) {
+      std::lock_guard lock(mu_);
+      if (!live_.options.metadata_only) live_.bytes_total = bytes;
+      record_.progress.bytes_total = live_.bytes_total;
+      record_.count_done = true;
+      return OkStatus();
+    }
+    bytes += entry->length * replicas;
+  }
+  return OkStatus();
+}
+
+void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
+  const auto placement = env_.placement.Current();
+  const LoadOptions& o = live_.options;
+  std::vector<std::unique_ptr<Work>> works;
+  {
+    std::lock_guard lock(mu_);
+    auto file = std::make_unique<FileState>();
+    file->status = status;
+    const uint64_t segment_size = std::max<uint64_t>(placement->segment_size, 1);
+    const uint64_t segments = o.metadata_only || status.length == 0
+                                  ? 1
+                                  : (status.length + segment_size - 1) / segment_size;
+    for (uint64_t s = 0; s < segments; ++s) {
+      const uint64_t offset = s * segment_size;
+      const uint64_t length =
+          o.metadata_only ? 0
+                          : std::min(segment_size, status.length - std::min(offset, status.length));
+      for (size_t r = 0; r < o.replicas; ++r) {
+        auto work = std::make_unique<Work>();
+        work->file = file.get();
+        work->segment = {.status = status, .offset = offset, .length = length};
+        work->segment_index = s;
+        work->replica = r;
+        file->bytes += length;
+        works.push_back(std::move(work));
+      }
+    }
+    file->pending = static_cast<int>(works.size());
+    file->subtasks = works.size();
+    ++live_.files_scanned;
+    live_.subtasks_total += works.size();
+    if (o.partial_listing || !record_.count_done)
+      live_.bytes_total += o.metadata_only ? 0 : file->bytes;
+    window_.push_back(std::move(file));
+  }
+  for (auto& work : works) Place(std::move(work), stop);
+}
+
+void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
+  const auto placement = env_.placement.Current();
+  const size_t replicas = live_.options.replicas;
+  std::vector<std::string> candidates = placement->WorkersFor(
+      work->segment.status.uri, work->segment_index, replicas + work->failed_workers.size());
+  std::erase_if(candidates, [&](const std::string& a) { return work->failed_workers.contains(a); });
+  if (candidates.empty()) {
+    // No live worker at all (e.g. just after a coordinator restart, before workers re-register):
+    // wait for one rather than fail the file.
+    std::lock_guard lock(mu_);
+    work->failed_workers.clear();
+    retries_.emplace(Clock::now() + std::chrono::seconds(1), std::move(work));
+    return;
+  }
+  const std::string address = candidates[std::min(work->replica, candidates.size() - 1)];
+  auto& batch = pending_[address];
+  if (!batch) {
+    batch = std::make_unique<Batch>();
+    batch->address = address;
+  }
+  batch->bytes += work->segment.length;
+  batch->items.push_back(std::move(work));
+  if (batch->items.size() >= live_.options.batch_size ||
+      batch->bytes >= env_.tuning.max_batch_bytes) {
+    Flush(address, stop);
+  }
+}
+
+void LoadJob::Flush(const std::string& address, std::stop_token stop) {
+  auto it = pending_.find(address);
+  if (it == pending_.end() || !it->second || it->second->items.empty()) return;
+  std::unique_ptr<Batch> batch = std::move(it->second);
+  pending_.erase(it);
+  std::unique_lock lock(mu_);
+  // Bounded: the driver waits while every sender has work queued.
+  changed_.wait(lock, stop, [&] { return send_queue_.size() < senders_.size(); });
+  ++in_flight_;
+  send_queue_.push_back(std::move(batch));
+  changed_.notify_all();
+}
+
+void LoadJob::FlushAll(std::stop_token stop) {
+  std::vector<std::string> addresses;
+  for (const auto& [address, batch] : pending_) addresses.push_back(address);
+  for (const std::string& address : addresses) Flush(address, stop);
+}
+
+void LoadJob::DispatchDueRetries(std::stop_token stop) {
+  std::vector<std::unique_ptr<Work>> due;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = Clock::now();
+    while (!retries_.empty() && retries_.begin()->first <= now) {
+      due.push_back(std::move(retries_.begin()->second));
+      retries_.erase(retries_.begin());
+    }
+  }
+  for (auto& work : due) Place(std::move(work), stop);
+  if (!due.empty()) FlushAll(stop);
+}
+
+Status LoadJob::LoadPass(std::stop_token stop) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource(record_.cursor, /*count_bad_lines=*/true));
+  auto should_stop = [&] {
+    std::lock_guard lock(mu_);
+    return stop_requested_ || stop.stop_requested();
+  };
+  while (!should_stop()) {
+    DispatchDueRetries(stop);
+    ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
+    if (!entry) break;
+    AddFile(*entry, stop);
+    // Keep workers busy: when no batch is queued, send what is pending now.
+    bool idle;
+    {
+      std::lock_guard lock(mu_);
+      idle = send_queue_.empty();
+      CommitLocked(false);
+    }
+    if (idle) FlushAll(stop);
+  }
+  {
+    std::lock_guard lock(mu_);
+    live_.listing_done = !stop_requested_ && !stop.stop_requested();
+  }
+  FlushAll(stop);
+  // Drain: in-flight batches finish; retries come due and go out again.
+  std::unique_lock lock(mu_);
+  while (!stop.stop_requested()) {
+    if (stop_requested_) {
+      changed_.wait(lock, [&] { return in_flight_ == 0; });
+      break;
+    }
+    if (in_flight_ == 0 && retries_.empty() && window_.empty()) break;
+    const auto until = retries_.empty() ? Clock::now() + env_.tuning.commit_interval
+                                        : std::min(retries_.begin()->first,
+                                                   Clock::now() + env_.tuning.commit_interval);
+    changed_.wait_until(lock, stop, until, [&] { return false; });
+    CommitLocked(false);
+    lock.unlock();
+    DispatchDueRetries(stop);
+    lock.lock();
+  }
+  CommitLocked(true);
+  return OkStatus();
+}
+
+void LoadJob::SendLoop(std::stop_token stop) {
+  while (true) {
+    std::unique_ptr<Batch> batch;
+    uint64_t bandwidth = 0;
+    {
+      std::unique_lock lock(mu_);
+      if (!changed_.wait(lock, stop, [&] { return !send_queue_.empty(); })) return;
+      batch = std::move(send_queue_.front());
+      send_queue_.pop_front();
+      changed_.notify_all();
+    }
+    const size_t workers = std::max<size_t>(1, env_.placement.Current()->address_of.size());
+    if (live_.options.bandwidth)
+      bandwidth = std::max<uint64_t>(1, *live_.options.bandwidth / workers);
+    LoadCall call{.job_id = job_id_,
+                  .metadata_only = live_.options.metadata_only,
+                  .skip_if_exists = live_.options.skip_if_exists,
+                  .bandwidth = bandwidth};
+    for (const auto& work : batch->items) call.items.push_back(work->segment);
+    // Generous: a throttled batch takes bytes / share seconds.
+    auto timeout = std::chrono::milliseconds(120'000);
+    if (bandwidth > 0) {
+      timeout = std::max(timeout, std::chrono::milliseconds(batch->bytes * 3000 / bandwidth));
+    }
+    segments_sent.Increment(call.items.size());
+    OnBatchDone(*batch, env_.workers.Load(batch->address, call, timeout));
+  }
+}
+
+void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcomes) {
+  std::lock_guard lock(mu_);
+  --in_flight_;
+  if (!outcomes.ok()) {
+    ALLUVIUM_LOG(WARN, "load job {}: worker {} failed a batch of {}: {}", job_id_, batch.address,
+                 batch.items.size(), outcomes.status());
+  }
+  static thread_local std::mt19937 random(std::random_device{}());
+  for (size_t i = 0; i < batch.items.size(); ++i) {
+    std::unique_ptr<Work>& work = batch.items[i];
+    const Status status = outcomes.ok() ? (*outcomes)[i].status : outcomes.status();
+    if (status.ok()) {
+      const ItemOutcome& o = (*outcomes)[i];
+      work->file->bytes_loaded += o.bytes_loaded;
+      work->file->bytes_skipped += o.bytes_skipped;
+      live_.bytes_loaded += o.bytes_loaded;
+      live_.bytes_skipped += o.bytes_skipped;
+      if (o.bytes_skipped < work->segment.length || work->segment.length == 0) {
+        work->file->all_skipped = false;
+      }
+      FinishWorkLocked(*work, status);
+      continue;
+    }
+    if (stop_requested_) continue;  // left unfinished: the cursor stays before this file
+    if (Retryable(status) && work->attempts + 1 < env_.tuning.max_attempts) {
+      ++work->attempts;
+      work->failed_workers.insert(batch.address);
+      ++work->file->retries;
+      ++live_.subtasks_retried;
+      segment_retries.Increment();
+      const auto backoff = env_.tuning.retry_backoff * (1 << (work->attempts - 1));
+      const auto jitter = std::chrono::milliseconds(random() % (backoff.count() + 1));
+      retries_.emplace(Clock::now() + backoff + jitter, std::move(work));
+      continue;
+    }
+    FinishWorkLocked(*work, status.WithContext("worker " + batch.address));
+  }
+  changed_.notify_all();
+}
+
+void LoadJob::FinishWorkLocked(Work& work, const Status& final_status) {
+  FileState& file = *work.file;
+  --file.pending;
+  if (!final_status.ok()) {
+    ++file.subtasks_failed;
+    ++live_.subtasks_failed;
+    if (!file.failed) file.failure = final_status.ToString();
+    file.failed = true;
+  }
+  if (file.pending > 0) return;
+  ++live_.files_processed;
+  if (file.failed) {
+    ++live_.files_failed;
+    RecordFailureLocked(file.status.uri, file.failure);
+  } else if (live_.options.skip_if_exists && file.all_skipped) {
+    ++live_.files_skipped;
+  }
+  // Commit every finished file at the front of the window, in listing order.
+  LoadProgress& c = record_.progress;
+  while (!window_.empty() && window_.front()->pending == 0) {
+    const FileState& done = *window_.front();
+    ++c.files_scanned;
+    ++c.files_processed;
+    c.files_failed += done.failed ? 1 : 0;
+    c.files_skipped += !done.failed && live_.options.skip_if_exists && done.all_skipped ? 1 : 0;
+    if (live_.options.partial_listing || !record_.count_done) {
+      c.bytes_total += live_.options.metadata_only ? 0 : done.bytes;
+    }
+    c.bytes_loaded += done.bytes_loaded;
+    c.bytes_skipped += done.bytes_skipped;
+    c.subtasks_total += done.subtasks;
+    c.subtasks_failed += done.subtasks_failed;
+    c.subtasks_retried += done.retries;
+    record_.cursor = done.status.uri;
+    window_.pop_front();
+  }
+}
+
+void LoadJob::RecordFailureLocked(const std::string& path, const std::string& reason) {
+  constexpr size_t kKeptFailures = 1000;
+  if (live_.failed_files.size() >= kKeptFailures)
+    live_.failed_files.erase(live_.failed_files.begin());
+  live_.failed_files.push_back({path, reason});
+  ALLUVIUM_LOG(DEBUG, "load job {}: {} failed: {}", job_id_, path, reason);
+  if (failed_list_ == nullptr && !env_.tuning.failed_list_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(env_.tuning.failed_list_dir, ec);
+    const auto file =
+        env_.tuning.failed_list_dir / fmt::format("{}_{}.txt", Sanitize(live_.path), job_id_);
+    failed_list_ = std::fopen(file.c_str(), "a");
+    if (failed_list_ != nullptr) live_.failed_files_saved_to = file.string();
+  }
+  if (failed_list_ != nullptr) {
+    std::fprintf(failed_list_, "%s\n", path.c_str());
+    std::fflush(failed_list_);
+  }
+}
+
+void LoadJob::CommitLocked(bool force) {
+  const auto now = Clock::now();
+  if (!force && now - last_commit_ < env_.tuning.commit_interval) return;
+  last_commit_ = now;
+  LoadProgress& c = record_.progress;
+  c.state = live_.state;
+  c.listing_done = live_.listing_done && window_.empty();
+  c.failed_files = live_.failed_files;
+  c.failed_files_saved_to = live_.failed_files_saved_to;
+  if (record_.count_done) c.bytes_total = live_.bytes_total;
+  // Persisting under the lock keeps records in order; it is one small write every interval.
+  env_.persist(record_);
+}
+
+void LoadJob::Finish(JobState state, std::string reason) {
+  std::lock_guard lock(mu_);
+  live_.state = state;
+  live_.failure_reason = std::move(reason);
+  live_.end_ms = NowMs();
+  if (state != JobState::kStopped) live_.listing_done = true;
+  record_.progress.state = state;
+  record_.progress.failure_reason = live_.failure_reason;
+  record_.progress.end_ms = live_.end_ms;
+  if (state == JobState::kStopped) {
+    // Resuming goes on from the cursor with the committed counters.
+    live_ = record_.progress;
+    live_.state = state;
+  }
+  CommitLocked(true);
+  ALLUVIUM_LOG(INFO, "load job {} for '{}' {}{}{}", job_id_, live_.path, JobStateName(state),
+               live_.failure_reason.empty() ? "" : ": ", live_.failure_reason);
+}
+
+Status LoadJob::VerifyPass(std::stop_token stop) {
+  {
+    std::lock_guard lock(mu_);
+    live_.state = JobState::kVerifying;
+    CommitLocked(true);
+  }
+  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource("", /*count_bad_lines=*/false));
+  const auto placement = env_.placement.Current();
+  const LoadOptions o = live_.options;
+  const auto timeout = std::chrono::milliseconds(120'000);
+  std::map<std::string, std::vector<SegmentRef>> groups;  // address -> segments to check
+  std::map<std::string, std::vector<SegmentRef>> missing;
+  auto check = [&](const std::string& address) -> Status {
+    auto& items = groups[address];
+    if (items.empty()) return OkStatus();
+    auto cached = env_.workers.CheckCached(address, items, timeout);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!cached.ok() || !(*cached)[i]) missing[address].push_back(items[i]);
+    }
+    items.clear();
+    return OkStatus();
+  };
+  while (!stop.stop_requested()) {
+    ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
+    if (!entry) break;
+    const uint64_t segment_size = std::max<uint64_t>(placement->segment_size, 1);
+    const uint64_t segments = o.metadata_only || entry->length == 0
+                                  ? 1
+                                  : (entry->length + segment_size - 1) / segment_size;
+    for (uint64_t s = 0; s < segments && !o.metadata_only; ++s) {
+      const uint64_t offset = s * segment_size;
+      const SegmentRef ref{*entry, offset, std::min(segment_size, entry->length - offset)};
+      for (const std::string& address : placement->WorkersFor(entry->uri, s, o.replicas)) {
+        groups[address].push_back(ref);
+        if (groups[address].size() >= o.batch_size) ALLUVIUM_RETURN_IF_ERROR(check(address));
+      }
+    }
+  }
+  for (auto& [address, items] : groups) ALLUVIUM_RETURN_IF_ERROR(check(address));
+
+  // Reload what is missing on the same workers, then look again.
+  std::set<std::string> still_missing;
+  for (auto& [address, items] : missing) {
+    ALLUVIUM_LOG(INFO, "load job {}: verify found {} segments missing on {}; reloading", job_id_,
+                 items.size(), address);
+    for (size_t start = 0; start < items.size(); start += o.batch_size) {
+      std::vector<SegmentRef> chunk(items.begin() + start,
+                                    items.begin() + std::min(items.size(), start + o.batch_size));
+      LoadCall call{.job_id = job_id_, .items = chunk, .metadata_only = false};
+      auto loaded = env_.workers.Load(address, call, timeout);
+      auto cached = env_.workers.CheckCached(address, chunk, timeout);
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        if (!cached.ok() || !(*cached)[i]) still_missing.insert(chunk[i].status.uri);
+      }
+      if (loaded.ok()) {
+        std::lock_guard lock(mu_);
+        for (const ItemOutcome& outcome : *loaded) live_.bytes_loaded += outcome.bytes_loaded;
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (const std::string& uri : still_missing) {
+    ++live_.files_failed;
+    RecordFailureLocked(uri, "DATA_LOSS: not cached after verification and one reload");
+  }
+  return OkStatus();
+}
+
+}  // namespace alluvium::coordinator

@@ -1,0 +1,136 @@
+// One load job at run time: walks its source (a UFS tree or an index file), splits files into
+// segments, sends them in batches to the workers the hash ring names (replicas on distinct
+// workers), retries failures with backoff on the next workers of the ring, optionally verifies,
+// and keeps its progress. A driver thread lists and batches; sender threads make the worker
+// RPCs, at most a few per worker at a time, so memory stays bounded whatever the dataset size.
+//
+// Durability: files finish out of order, so the job commits a cursor: the last URI in listing
+// order up to which every file is done, together with the counters of those files. After a
+// coordinator restart the job resumes after the cursor; workers skip pages they already hold,
+// so files finished past the cursor are not read from the UFS again.
+//
+// Thread-safety: all public methods may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "coordinator/jobs/load_progress.h"
+#include "coordinator/scheduler/entry_source.h"
+#include "coordinator/scheduler/placement.h"
+#include "coordinator/scheduler/worker_load_client.h"
+
+namespace alluvium::coordinator {
+
+struct LoadJobTuning {
+  int max_attempts = 4;                            // per segment copy, the first included
+  std::chrono::milliseconds retry_backoff{200};    // doubled per attempt, with jitter
+  int inflight_per_worker = 4;                     // concurrent Load RPCs per worker
+  uint64_t max_batch_bytes = 256ull << 20;         // a batch is also cut at this many bytes
+  double failure_ratio_threshold = 0.0;            // failed/scanned above this => FAILED
+  std::chrono::milliseconds commit_interval{500};  // how often progress is persisted
+  std::filesystem::path failed_list_dir;           // where failed-file lists are written
+};
+
+// The durable part of a job: what was asked and how far it got.
+struct LoadJobRecord {
+  std::string key;         // identity: the target UFS URI ("index:" + URI for index files)
+  std::string target_uri;  // the UFS URI to load, or of the index file
+  bool index_file = false;
+  LoadProgress progress;    // committed counters (files up to the cursor)
+  std::string cursor;       // last URI, in listing order, up to which every file is done
+  bool count_done = false;  // the up-front count pass (non-partial listing) finished
+
+  nlohmann::json ToJson() const;
+  static Result<LoadJobRecord> FromJson(const nlohmann::json& j);
+};
+
+struct LoadJobEnv {
+  Placement& placement;
+  WorkerLoadClient& workers;
+  FileSystemOpener open_fs;
+  UriResolver resolve;
+  std::function<void(const LoadJobRecord&)> persist;  // called from the job's threads
+  LoadJobTuning tuning;
+};
+
+class LoadJob {
+ public:
+  LoadJob(LoadJobRecord record, LoadJobEnv env);
+  ~LoadJob();
+  LoadJob(const LoadJob&) = delete;
+  LoadJob& operator=(const LoadJob&) = delete;
+
+  // Runs the job (its state must be RUNNING) on threads of its own.
+  void Start();
+  // The user's stop: ends as STOPPED after in-flight work drains. Resubmitting resumes it.
+  void RequestStop();
+  // Shutdown: stops the threads and leaves the job RUNNING in the store, to resume later.
+  void Shutdown();
+
+  LoadProgress Progress() const;
+  LoadJobRecord Record() const;
+  JobState state() const;
+
+ private:
+  struct FileState;
+  struct Work;
+  struct Batch;
+
+  void Drive(std::stop_token stop);
+  void SendLoop(std::stop_token stop);
+  Status CountPass(std::stop_token stop);
+  Status LoadPass(std::stop_token stop);
+  Status VerifyPass(std::stop_token stop);
+  Result<std::unique_ptr<EntrySource>> OpenSource(const std::string& start_after,
+                                                  bool count_bad_lines);
+
+  void AddFile(const ufs::FileStatus& status, std::stop_token stop);
+  void Place(std::unique_ptr<Work> work, std::stop_token stop);
+  void Flush(const std::string& address, std::stop_token stop);
+  void FlushAll(std::stop_token stop);
+  void DispatchDueRetries(std::stop_token stop);
+  void OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcomes);
+  void FinishWorkLocked(Work& work, const Status& final_status);
+  void CommitLocked(bool force);
+  void RecordFailureLocked(const std::string& path, const std::string& reason);
+  void Finish(JobState state, std::string reason);
+
+  const LoadJobEnv env_;
+  const std::string job_id_;
+  const bool resumed_;  // started from a stored cursor
+
+  mutable std::mutex mu_;
+  std::condition_variable_any changed_;
+  LoadJobRecord record_;                           // committed state; guarded by mu_
+  LoadProgress live_;                              // what progress shows; guarded by mu_
+  std::deque<std::unique_ptr<FileState>> window_;  // listed, not yet committed; guarded by mu_
+  uint64_t next_seq_ = 0;                          // guarded by mu_
+  std::multimap<std::chrono::steady_clock::time_point, std::unique_ptr<Work>> retries_;  // mu_
+  std::deque<std::unique_ptr<Batch>> send_queue_;      // guarded by mu_
+  size_t in_flight_ = 0;                               // batches queued or being sent; mu_
+  std::chrono::steady_clock::time_point last_commit_;  // guarded by mu_
+  bool stop_requested_ = false;                        // the user's stop; guarded by mu_
+  std::FILE* failed_list_ = nullptr;                   // guarded by mu_
+
+  std::map<std::string, std::unique_ptr<Batch>> pending_;  // driver thread only
+  std::optional<std::regex> filter_;                       // constant after construction
+
+  std::vector<std::jthread> senders_;
+  std::jthread driver_;  // last: joined first
+};
+
+}  // namespace alluvium::coordinator

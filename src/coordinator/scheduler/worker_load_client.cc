@@ -1,0 +1,91 @@
+#include "coordinator/scheduler/worker_load_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "alluvium.grpc.pb.h"
+#include "proto/grpc_status.h"
+
+namespace alluvium::coordinator {
+namespace {
+
+void ToProto(const SegmentRef& in, rpc::LoadItem* out) {
+  rpc::FileStatus* s = out->mutable_status();
+  s->set_uri(in.status.uri);
+  s->set_is_directory(in.status.is_directory);
+  s->set_length(in.status.length);
+  s->set_mtime_ms(in.status.mtime_ms);
+  s->set_version(in.status.version);
+  out->set_offset(in.offset);
+  out->set_length(in.length);
+}
+
+}  // namespace
+
+struct WorkerLoadClient::Stubs {
+  std::mutex mu;
+  std::map<std::string, std::unique_ptr<rpc::WorkerService::Stub>> by_address;  // guarded by mu
+
+  rpc::WorkerService::Stub& For(const std::string& address) {
+    std::lock_guard lock(mu);
+    auto& stub = by_address[address];
+    if (!stub) {
+      stub = rpc::WorkerService::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    }
+    return *stub;
+  }
+};
+
+WorkerLoadClient::WorkerLoadClient() : stubs_(std::make_unique<Stubs>()) {}
+
+WorkerLoadClient::~WorkerLoadClient() = default;
+
+Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& address,
+                                                        const LoadCall& call,
+                                                        std::chrono::milliseconds timeout) {
+  rpc::LoadRequest request;
+  request.set_job_id(call.job_id);
+  request.set_metadata_only(call.metadata_only);
+  request.set_skip_if_exists(call.skip_if_exists);
+  request.set_bandwidth_bytes_per_sec(call.bandwidth);
+  for (const SegmentRef& item : call.items) ToProto(item, request.add_items());
+  rpc::LoadResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  ALLUVIUM_RETURN_IF_ERROR(FromGrpc(stubs_->For(address).Load(&context, request, &response)));
+  if (response.results_size() != request.items_size()) {
+    return InternalError(fmt::format("worker {} answered {} results for {} items", address,
+                                     response.results_size(), request.items_size()));
+  }
+  std::vector<ItemOutcome> out;
+  out.reserve(response.results_size());
+  for (const rpc::LoadItemResult& r : response.results()) {
+    ItemOutcome outcome{.bytes_loaded = r.bytes_loaded(), .bytes_skipped = r.bytes_skipped()};
+    if (r.code() != 0) {
+      const uint32_t code =
+          std::min<uint32_t>(r.code(), static_cast<uint32_t>(Code::kUnauthenticated));
+      outcome.status = Status(static_cast<Code>(code), r.message());
+    }
+    out.push_back(std::move(outcome));
+  }
+  return out;
+}
+
+Result<std::vector<bool>> WorkerLoadClient::CheckCached(const std::string& address,
+                                                        const std::vector<SegmentRef>& items,
+                                                        std::chrono::milliseconds timeout) {
+  rpc::CheckCachedRequest request;
+  for (const SegmentRef& item : items) ToProto(item, request.add_items());
+  rpc::CheckCachedResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  ALLUVIUM_RETURN_IF_ERROR(
+      FromGrpc(stubs_->For(address).CheckCached(&context, request, &response)));
+  if (response.fully_cached_size() != request.items_size()) {
+    return InternalError(fmt::format("worker {} answered {} results for {} items", address,
+                                     response.fully_cached_size(), request.items_size()));
+  }
+  return std::vector<bool>(response.fully_cached().begin(), response.fully_cached().end());
+}
+
+}  // namespace alluvium::coordinator

@@ -1,0 +1,55 @@
+// The coordinator's side of the worker Load and CheckCached RPCs, with plain types so job code
+// never sees gRPC. One channel per worker address, reused. Safe for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ufs/ufs.h"
+
+namespace alluvium::coordinator {
+
+struct SegmentRef {
+  ufs::FileStatus status;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct LoadCall {
+  std::string job_id;
+  std::vector<SegmentRef> items;
+  bool metadata_only = false;
+  bool skip_if_exists = false;
+  uint64_t bandwidth = 0;  // this worker's share, bytes/s; 0 unlimited
+};
+
+struct ItemOutcome {
+  Status status;
+  uint64_t bytes_loaded = 0;
+  uint64_t bytes_skipped = 0;
+};
+
+class WorkerLoadClient {
+ public:
+  WorkerLoadClient();
+  ~WorkerLoadClient();
+
+  // One outcome per item, in order; a non-OK Result means the call itself failed (worker down,
+  // deadline), and no item is known to be done.
+  Result<std::vector<ItemOutcome>> Load(const std::string& address, const LoadCall& call,
+                                        std::chrono::milliseconds timeout);
+  Result<std::vector<bool>> CheckCached(const std::string& address,
+                                        const std::vector<SegmentRef>& items,
+                                        std::chrono::milliseconds timeout);
+
+ private:
+  struct Stubs;
+  std::unique_ptr<Stubs> stubs_;
+};
+
+}  // namespace alluvium::coordinator
