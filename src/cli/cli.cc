@@ -58,6 +58,7 @@ int Run(int argc, char** argv) {
   AddFsCommands(app, context);
   AddClusterCommands(app, context);
   AddConfCommands(app, context);
+  AddJobCommands(app, context);
 
   try {
     app.parse(argc, argv);

@@ -38,6 +38,7 @@ void AddServerCommands(CLI::App& app, Context& context);
 void AddFsCommands(CLI::App& app, Context& context);
 void AddClusterCommands(CLI::App& app, Context& context);
 void AddConfCommands(CLI::App& app, Context& context);
+void AddJobCommands(CLI::App& app, Context& context);
 
 // Blocks SIGINT and SIGTERM in the calling thread (and every thread it starts later) so that
 // WaitForTerminationSignal can take them synchronously. Call before starting any thread.

@@ -115,7 +115,12 @@ Result<std::pair<std::string, std::string>> JobManager::Identify(const std::stri
     return resolved.status();
   }
   std::string uri = resolved->ufs_uri;
-  return std::make_pair((index_file ? "index:" : "load:") + uri, uri);
+  // "s3://b/dir/" and "s3://b/dir" (or "/data" and its UFS URI) are one job.
+  std::string key = uri;
+  while (key.size() > 1 && key.back() == '/' && !key.ends_with(":///") && !key.ends_with("://")) {
+    key.pop_back();
+  }
+  return std::make_pair((index_file ? "index:" : "load:") + key, uri);
 }
 
 Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_file,

@@ -1,0 +1,303 @@
+// `alluvium job load …` and `alluvium job list`: Alluxio's job CLI over the coordinator's REST
+// API. Messages and their meaning follow Alluxio. Exit codes: 0 success (also "already running"
+// and "nothing to stop", as in Alluxio), 1 an error, 2 a usage error, 4 no such job, and with
+// --wait: 1 when the job ends FAILED, 3 when it ends STOPPED.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/rest_client.h"
+#include "common/units.h"
+
+namespace alluvium::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kExitFailed = 1;
+constexpr int kExitStopped = 3;
+constexpr int kExitNoSuchJob = 4;
+
+struct JobArgs {
+  std::string path;
+  std::string path_flag;
+  std::string index_file;
+  bool submit = false, progress = false, stop = false;
+  std::string format = "TEXT";
+  bool verbose = false;
+  bool watch = false;
+  bool wait = false;
+  std::optional<int> replicas;
+  std::optional<int> batch_size;
+  bool partial_listing = false, metadata_only = false, skip_if_exists = false, verify = false;
+  std::string bandwidth;
+  std::string file_filter;
+  std::string state = "ALL";
+};
+
+// "path" or "indexFile" with its value, as the REST API takes it.
+json Target(const JobArgs& a) {
+  if (!a.index_file.empty()) return {{"indexFile", a.index_file}};
+  return {{"path", a.path}};
+}
+
+std::string Shown(const JobArgs& a) { return a.index_file.empty() ? a.path : a.index_file; }
+
+// A progress bar line: bytes, files, throughput and ETA.
+std::string BarLine(const json& p) {
+  const uint64_t loaded = p.value("mLoadedByteCount", uint64_t{0});
+  const uint64_t files = p.value("mProcessedInodesCount", uint64_t{0});
+  const uint64_t rate = p.value("mThroughput", uint64_t{0});
+  const std::string state = p.value("mJobState", std::string("?"));
+  std::string line;
+  if (p.contains("mTotalByteCount") && p["mTotalByteCount"].get<uint64_t>() > 0) {
+    const uint64_t total = p["mTotalByteCount"].get<uint64_t>();
+    const double fraction =
+        std::min(1.0, static_cast<double>(loaded + p.value("mSkippedByteCount", uint64_t{0})) /
+                          static_cast<double>(total));
+    const int filled = static_cast<int>(fraction * 30);
+    line = fmt::format("[{}{}] {:5.1f}% {} / {}", std::string(filled, '#'),
+                       std::string(30 - filled, '.'), fraction * 100, FormatSize(loaded),
+                       FormatSize(total));
+    if (rate > 0 && fraction < 1.0) {
+      const uint64_t eta = static_cast<uint64_t>((1.0 - fraction) * total / rate);
+      line += fmt::format("  ETA {:02}:{:02}:{:02}", eta / 3600, eta / 60 % 60, eta % 60);
+    }
+  } else {
+    line = fmt::format("{} loaded", FormatSize(loaded));
+  }
+  line += fmt::format("  {} files  {}/s  {}", files, FormatSize(rate), state);
+  return line;
+}
+
+bool Ended(const std::string& state) {
+  return state == "SUCCEEDED" || state == "FAILED" || state == "STOPPED";
+}
+
+int ExitFor(const std::string& state) {
+  if (state == "FAILED") return kExitFailed;
+  if (state == "STOPPED") return kExitStopped;
+  return 0;
+}
+
+Result<json> ProgressJson(const RestClient& rest, const JobArgs& a) {
+  json body = Target(a);
+  body["format"] = "JSON";
+  ALLUVIUM_ASSIGN_OR_RETURN(RestReply reply,
+                            rest.Post("/api/v1/master/progress_job/load", body.dump()));
+  if (reply.status == 404) return NotFound(ErrorMessageOf(reply));
+  if (reply.status != 200) return InvalidArgument(ErrorMessageOf(reply));
+  json j = json::parse(reply.body, nullptr, false);
+  if (j.is_discarded()) return InternalError("coordinator sent malformed progress");
+  return j;
+}
+
+int PrintReport(const RestClient& rest, const JobArgs& a) {
+  json body = Target(a);
+  body["format"] = a.format;
+  body["verbose"] = a.verbose;
+  auto reply = rest.Post("/api/v1/master/progress_job/load", body.dump());
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->status == 404) {
+    std::printf("Load for path '%s' cannot be found.\n", Shown(a).c_str());
+    return kExitNoSuchJob;
+  }
+  if (reply->status != 200) {
+    std::fprintf(stderr, "Failed to get progress for load job %s: %s\n", Shown(a).c_str(),
+                 ErrorMessageOf(*reply).c_str());
+    return kExitFailed;
+  }
+  std::fputs(reply->body.c_str(), stdout);
+  if (!reply->body.empty() && reply->body.back() != '\n') std::fputc('\n', stdout);
+  return 0;
+}
+
+// Polls until the job ends; draws a live bar when `bar` (a terminal). Returns the final state.
+Result<std::string> Follow(const RestClient& rest, const JobArgs& a, bool bar) {
+  size_t last_width = 0;
+  while (true) {
+    ALLUVIUM_ASSIGN_OR_RETURN(json p, ProgressJson(rest, a));
+    const std::string state = p.value("mJobState", std::string());
+    if (bar) {
+      std::string line = BarLine(p);
+      const size_t width = line.size();
+      if (width < last_width) line += std::string(last_width - width, ' ');
+      last_width = width;
+      std::fprintf(stderr, "\r%s", line.c_str());
+      std::fflush(stderr);
+    }
+    if (Ended(state)) {
+      if (bar) std::fputc('\n', stderr);
+      return state;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(bar ? 250 : 500));
+  }
+}
+
+int Submit(const RestClient& rest, const JobArgs& a) {
+  json options = json::object();
+  if (a.replicas) options["replicas"] = *a.replicas;
+  if (a.batch_size) options["batchSize"] = *a.batch_size;
+  if (a.partial_listing) options["partialListing"] = true;
+  if (a.metadata_only) options["loadMetadataOnly"] = true;
+  if (a.skip_if_exists) options["skipIfExists"] = true;
+  if (a.verify) options["verify"] = true;
+  if (!a.bandwidth.empty()) options["bandwidth"] = a.bandwidth;
+  if (!a.file_filter.empty()) options["fileFilterRegx"] = a.file_filter;
+  json body = Target(a);
+  body["options"] = options;
+  auto reply = rest.Post("/api/v1/master/submit_job/load", body.dump());
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->status == 409) {
+    std::printf("Load already running for path '%s' \n", Shown(a).c_str());
+  } else if (reply->status != 200) {
+    std::fprintf(stderr, "Failed to submit load job %s: %s\n", Shown(a).c_str(),
+                 ErrorMessageOf(*reply).c_str());
+    return kExitFailed;
+  } else {
+    json j = json::parse(reply->body, nullptr, false);
+    std::printf("Load '%s' is successfully submitted. JobId: %s\n", Shown(a).c_str(),
+                j.is_object() ? j.value("jobId", std::string("?")).c_str() : "?");
+  }
+  std::fflush(stdout);
+  const bool terminal = ::isatty(STDERR_FILENO) && ::isatty(STDOUT_FILENO);
+  if (!a.wait && !a.watch && !terminal) return 0;
+  auto state = Follow(rest, a, a.watch || terminal);
+  if (!state.ok()) return Fail(state.status());
+  PrintReport(rest, a);
+  return a.wait ? ExitFor(*state) : 0;
+}
+
+int Stop(const RestClient& rest, const JobArgs& a) {
+  auto reply = rest.Post("/api/v1/master/stop_job/load", Target(a).dump());
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->status == 404) {
+    std::printf("Cannot find load job for path %s, it might have already been stopped or finished\n",
+                Shown(a).c_str());
+    return 0;
+  }
+  if (reply->status != 200) {
+    std::fprintf(stderr, "Failed to stop load job %s: %s\n", Shown(a).c_str(),
+                 ErrorMessageOf(*reply).c_str());
+    return kExitFailed;
+  }
+  std::printf("Load '%s' is successfully stopped.\n", Shown(a).c_str());
+  return 0;
+}
+
+int Progress(const RestClient& rest, const JobArgs& a) {
+  if (a.watch || a.wait) {
+    auto state = Follow(rest, a, a.watch);
+    if (!state.ok()) {
+      if (state.status().code() == Code::kNotFound) {
+        std::printf("Load for path '%s' cannot be found.\n", Shown(a).c_str());
+        return kExitNoSuchJob;
+      }
+      return Fail(state.status());
+    }
+    const int code = PrintReport(rest, a);
+    return a.wait && code == 0 ? ExitFor(*state) : code;
+  }
+  return PrintReport(rest, a);
+}
+
+int RunLoad(const Context& context, JobArgs a) {
+  if (!a.path_flag.empty()) {
+    if (!a.path.empty() && a.path != a.path_flag) {
+      std::fprintf(stderr, "alluvium: give the path once, as an argument or with --path\n");
+      return 2;
+    }
+    a.path = a.path_flag;
+  }
+  if (a.path.empty() == a.index_file.empty()) {
+    std::fprintf(stderr, "alluvium: give a path to load, or --index-file (not both)\n");
+    return 2;
+  }
+  if (a.path.find_first_of("*?") != std::string::npos) {
+    std::fprintf(stderr, "alluvium: Load does not support wildcard path\n");
+    return 2;
+  }
+  if (int ops = a.submit + a.progress + a.stop; ops > 1) {
+    std::fprintf(stderr, "alluvium: --submit, --progress and --stop are mutually exclusive\n");
+    return 2;
+  }
+  auto config = context.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  RestClient rest(*config);
+  if (a.progress) return Progress(rest, a);
+  if (a.stop) return Stop(rest, a);
+  return Submit(rest, a);
+}
+
+int RunList(const Context& context, const JobArgs& a) {
+  auto config = context.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  RestClient rest(*config);
+  auto reply = rest.Get("/api/v1/master/list_job?job-type=LOAD&job-state=" + a.state);
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->status != 200) return Fail(InvalidArgument(ErrorMessageOf(*reply)));
+  json j = json::parse(reply->body, nullptr, false);
+  if (!j.is_object() || !j.contains("jobs")) return Fail(InternalError("malformed job list"));
+  if (a.format == "JSON") {
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-36s  %-9s  %12s  %10s  %s\n", "JOB ID", "STATE", "LOADED", "FILES", "PATH");
+  for (const json& job : j["jobs"]) {
+    std::printf("%-36s  %-9s  %12s  %10llu  %s\n", job.value("jobId", "").c_str(),
+                job.value("state", "").c_str(),
+                FormatSize(job.value("bytesLoaded", uint64_t{0})).c_str(),
+                static_cast<unsigned long long>(job.value("filesProcessed", uint64_t{0})),
+                job.value("path", "").c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddJobCommands(CLI::App& app, Context& context) {
+  CLI::App* job = app.add_subcommand("job", "Distributed load jobs (cache preloading)")
+                      ->require_subcommand(1);
+  auto a = std::make_shared<JobArgs>();
+  CLI::App* load = job->add_subcommand("load", "Submit, watch or stop a load job");
+  load->add_option("path", a->path, "Cache path or UFS URI to load (s3://bucket/dir/, /data)");
+  load->add_option("--path", a->path_flag, "[all] Source path of load operation");
+  load->add_option("--index-file", a->index_file, "A file listing the paths to load, one per line");
+  load->add_flag("--submit", a->submit, "Submit the job (the default)");
+  load->add_flag("--progress", a->progress, "Show the job's progress");
+  load->add_flag("--stop", a->stop, "Stop the job (resubmitting resumes it)");
+  load->add_option("--format", a->format, "[progress] TEXT or JSON")
+      ->transform(CLI::IsMember({"TEXT", "JSON"}, CLI::ignore_case));
+  load->add_flag("--verbose", a->verbose, "[progress] Failed files and more counters");
+  load->add_flag("--watch", a->watch, "[submit, progress] Show a live progress bar until done");
+  load->add_flag("--wait", a->wait,
+                 "[submit, progress] Wait until the job ends; exit 0 SUCCEEDED, 1 FAILED, 3 STOPPED");
+  load->add_option("--replicas", a->replicas, "[submit] Copies of each file on distinct workers");
+  load->add_option("--batch-size", a->batch_size, "[submit] Files per worker task");
+  load->add_flag("--partial-listing", a->partial_listing,
+                 "[submit] Load while listing; no up-front count of the total");
+  load->add_flag("--metadata-only", a->metadata_only, "[submit] Cache file metadata only");
+  load->add_flag("--skip-if-exists", a->skip_if_exists, "[submit] Skip fully cached files");
+  load->add_option("--bandwidth", a->bandwidth, "[submit] UFS read limit of the job, e.g. 10MB");
+  load->add_flag("--verify", a->verify, "[submit] Check everything is cached afterwards");
+  load->add_option("--file-filter-regx,--file-filter", a->file_filter,
+                   "[submit] Only load paths matching this regex");
+  load->callback([&context, a] { context.action = [&context, a] { return RunLoad(context, *a); }; });
+
+  CLI::App* list = job->add_subcommand("list", "List load jobs");
+  list->add_option("--state", a->state, "RUNNING, VERIFYING, STOPPED, SUCCEEDED, FAILED or ALL")
+      ->check(CLI::IsMember({"RUNNING", "VERIFYING", "STOPPED", "SUCCEEDED", "FAILED", "ALL"},
+                            CLI::ignore_case));
+  list->add_option("--format", a->format, "TEXT or JSON")
+      ->transform(CLI::IsMember({"TEXT", "JSON"}, CLI::ignore_case));
+  list->callback([&context, a] { context.action = [&context, a] { return RunList(context, *a); }; });
+}
+
+}  // namespace alluvium::cli

@@ -1,0 +1,33 @@
+// A small client for the coordinator's REST API, used by `alluvium job …`.
+#pragma once
+
+#include <string>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace alluvium::cli {
+
+struct RestReply {
+  int status = 0;
+  std::string body;
+};
+
+class RestClient {
+ public:
+  explicit RestClient(const Config& config);
+  // kUnavailable when the coordinator cannot be reached; any HTTP status is a reply.
+  Result<RestReply> Post(const std::string& path, const std::string& json_body) const;
+  Result<RestReply> Get(const std::string& path) const;
+  const std::string& base() const { return base_; }
+
+ private:
+  std::string host_;
+  int port_ = 0;
+  std::string base_;
+};
+
+// The "message" of a JSON error body, or the body itself.
+std::string ErrorMessageOf(const RestReply& reply);
+
+}  // namespace alluvium::cli
