@@ -166,6 +166,40 @@ Status LocalCluster::WaitForLiveWorkers(size_t live, std::chrono::milliseconds d
   return DeadlineExceeded(last.message());
 }
 
+fs::path LocalCluster::worker_dir(int i) const { return dir_.path() / fmt::format("worker-{}", i); }
+
+LocalCluster::HttpReply LocalCluster::Http(const std::string& method, const std::string& target,
+                                           const std::string& body) const {
+  HttpReply reply;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(web_port_));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return reply;
+  }
+  const std::string request = fmt::format(
+      "{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+      method, target, body.size(), body);
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string response;
+  char buffer[8192];
+  ssize_t n;
+  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) response.append(buffer, n);
+  ::close(fd);
+  if (response.starts_with("HTTP/1.1 ")) reply.status = std::atoi(response.c_str() + 9);
+  const size_t header_end = response.find("\r\n\r\n");
+  if (header_end != std::string::npos) reply.body = response.substr(header_end + 4);
+  return reply;
+}
+
 CommandResult LocalCluster::Cli(const std::string& args) const {
   const fs::path errors = dir_.path() / "cli.stderr";
   const std::string command = fmt::format("{} --config {} {} 2>{}", ALLUVIUM_BINARY,

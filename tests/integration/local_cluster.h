@@ -39,6 +39,8 @@ class LocalCluster {
   const std::filesystem::path& conf_file() const { return conf_file_; }
   int web_port() const { return web_port_; }
   pid_t worker_pid(int i) const { return worker_pids_.at(i); }
+  pid_t coordinator_pid() const { return coordinator_pid_; }
+  std::filesystem::path worker_dir(int i) const;
   int worker_count() const { return static_cast<int>(worker_pids_.size()); }
 
   Result<std::unique_ptr<client::Client>> NewClient() const;
@@ -50,6 +52,15 @@ class LocalCluster {
   Status StartCoordinator();
   // Waits until the coordinator sees exactly `live` live workers.
   Status WaitForLiveWorkers(size_t live, std::chrono::milliseconds deadline);
+
+  // One HTTP/1.1 request to the coordinator's REST API (a body is sent with any method,
+  // GET included, as Alluxio's curl examples do).
+  struct HttpReply {
+    int status = 0;
+    std::string body;
+  };
+  HttpReply Http(const std::string& method, const std::string& target,
+                 const std::string& body = "") const;
 
   // Runs `alluvium <args>` against this cluster and captures its output.
   CommandResult Cli(const std::string& args) const;

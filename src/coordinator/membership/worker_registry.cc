@@ -20,14 +20,49 @@ int64_t UnixMs() {
 
 WorkerRegistry::WorkerRegistry(std::chrono::milliseconds timeout, Clock clock)
     : timeout_(timeout),
-      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
+      started_(clock_()) {}
+
+void WorkerRegistry::SetListener(Listener listener) { listener_ = std::move(listener); }
+
+void WorkerRegistry::Deliver() {
+  std::vector<std::pair<WorkerRecord, bool>> events;
+  {
+    std::lock_guard lock(mu_);
+    events.swap(events_);
+  }
+  if (!listener_) return;
+  for (const auto& [worker, joined] : events) listener_(worker, joined);
+}
+
+void WorkerRegistry::ExpectWorkers(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mu_);
+  expected_ = ids;
+}
+
+bool WorkerRegistry::Settled() {
+  std::lock_guard lock(mu_);
+  if (clock_() - started_ > timeout_) return true;
+  for (const std::string& id : expected_) {
+    auto it = workers_.find(id);
+    if (it == workers_.end() || !it->second.live) return false;
+  }
+  return true;
+}
 
 void WorkerRegistry::Register(const std::string& id, const std::string& address,
                               const WorkerStats& stats) {
+  RecordRegistration(id, address, stats);
+  Deliver();
+}
+
+void WorkerRegistry::RecordRegistration(const std::string& id, const std::string& address,
+                                        const WorkerStats& stats) {
   std::lock_guard lock(mu_);
   auto [it, joined] = workers_.try_emplace(id);
   WorkerRecord& w = it->second;
-  if (joined || !w.live || w.address != address) {
+  const bool changed = joined || !w.live || w.address != address;
+  if (changed) {
     ALLUVIUM_LOG(INFO, "worker {} {} at {}", id, joined ? "joined" : "rejoined", address);
     ++version_;
   }
@@ -37,10 +72,17 @@ void WorkerRegistry::Register(const std::string& id, const std::string& address,
   w.last_heartbeat = clock_();
   w.last_heartbeat_unix_ms = UnixMs();
   w.stats = stats;
+  if (changed) events_.emplace_back(w, true);
   SweepLocked();
 }
 
 bool WorkerRegistry::Heartbeat(const std::string& id, const WorkerStats& stats) {
+  const bool known = RecordHeartbeat(id, stats);
+  Deliver();
+  return known;
+}
+
+bool WorkerRegistry::RecordHeartbeat(const std::string& id, const WorkerStats& stats) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(id);
   if (it == workers_.end()) return false;
@@ -49,6 +91,7 @@ bool WorkerRegistry::Heartbeat(const std::string& id, const WorkerStats& stats) 
     ALLUVIUM_LOG(INFO, "worker {} is back at {}", id, w.address);
     w.live = true;
     ++version_;
+    events_.emplace_back(w, true);
   }
   w.last_heartbeat = clock_();
   w.last_heartbeat_unix_ms = UnixMs();
@@ -67,6 +110,7 @@ void WorkerRegistry::SweepLocked() {
       w.live = false;
       ++version_;
       lost_total.Increment();
+      events_.emplace_back(w, false);
     }
     live += w.live ? 1 : 0;
   }
@@ -74,11 +118,14 @@ void WorkerRegistry::SweepLocked() {
 }
 
 std::vector<WorkerRecord> WorkerRegistry::Snapshot() {
-  std::lock_guard lock(mu_);
-  SweepLocked();
   std::vector<WorkerRecord> out;
-  out.reserve(workers_.size());
-  for (const auto& [id, w] : workers_) out.push_back(w);
+  {
+    std::lock_guard lock(mu_);
+    SweepLocked();
+    out.reserve(workers_.size());
+    for (const auto& [id, w] : workers_) out.push_back(w);
+  }
+  Deliver();
   return out;
 }
 

@@ -45,14 +45,32 @@ class WorkerRegistry {
   // Changes whenever the live set changes; lets callers rebuild rings only when needed.
   uint64_t version();
 
+  // After a coordinator restart: the workers that were members before it. Until each of them
+  // has registered again (or the timeout has passed), the ring is incomplete and Settled() is
+  // false, so load jobs wait instead of placing segments where reads will not look.
+  void ExpectWorkers(const std::vector<std::string>& ids);
+  bool Settled();
+
+  // Called (outside the lock) when a worker joins or is lost, to persist membership.
+  using Listener = std::function<void(const WorkerRecord& worker, bool joined)>;
+  void SetListener(Listener listener);
+
  private:
   void SweepLocked();  // marks workers past the timeout lost; requires mu_
+  void RecordRegistration(const std::string& id, const std::string& address,
+                          const WorkerStats& stats);
+  bool RecordHeartbeat(const std::string& id, const WorkerStats& stats);
 
   const std::chrono::milliseconds timeout_;
   const Clock clock_;
   std::mutex mu_;
   std::map<std::string, WorkerRecord> workers_;  // guarded by mu_
   uint64_t version_ = 0;                         // guarded by mu_
+  std::vector<std::string> expected_;            // guarded by mu_
+  std::chrono::steady_clock::time_point started_;
+  Listener listener_;                                  // set before use
+  std::vector<std::pair<WorkerRecord, bool>> events_;  // guarded by mu_; delivered unlocked
+  void Deliver();
 };
 
 }  // namespace alluvium::coordinator

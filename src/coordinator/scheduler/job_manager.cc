@@ -41,10 +41,11 @@ JobManagerOptions JobManagerOptions::FromConfig(const Config& config,
   return o;
 }
 
-JobManager::JobManager(KvStore& store, MountManager& mounts, Placement& placement,
-                       WorkerLoadClient& workers, JobManagerOptions options)
+JobManager::JobManager(KvStore& store, MountManager& mounts, WorkerRegistry& registry,
+                       Placement& placement, WorkerLoadClient& workers, JobManagerOptions options)
     : store_(store),
       mounts_(mounts),
+      registry_(registry),
       placement_(placement),
       workers_(workers),
       options_(std::move(options)) {}
@@ -52,10 +53,10 @@ JobManager::JobManager(KvStore& store, MountManager& mounts, Placement& placemen
 JobManager::~JobManager() { Shutdown(); }
 
 Result<std::unique_ptr<JobManager>> JobManager::Open(KvStore& store, MountManager& mounts,
-                                                     Placement& placement,
+                                                     WorkerRegistry& registry, Placement& placement,
                                                      WorkerLoadClient& workers,
                                                      JobManagerOptions options) {
-  auto manager = std::make_unique<JobManager>(store, mounts, placement, workers, options);
+  auto manager = std::make_unique<JobManager>(store, mounts, registry, placement, workers, options);
   std::vector<LoadJobRecord> records;
   ALLUVIUM_RETURN_IF_ERROR(
       store.Scan(kStorePrefix, [&](std::string_view key, std::string_view value) {
@@ -96,6 +97,7 @@ LoadJobEnv JobManager::EnvFor() {
         return r.ufs_uri;
       },
       .persist = [this](const LoadJobRecord& record) { Persist(record); },
+      .settled = [this] { return registry_.Settled(); },
       .tuning = options_.tuning};
 }
 

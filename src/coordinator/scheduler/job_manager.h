@@ -37,7 +37,8 @@ struct SubmitOutcome {
 class JobManager {
  public:
   static Result<std::unique_ptr<JobManager>> Open(KvStore& store, MountManager& mounts,
-                                                  Placement& placement, WorkerLoadClient& workers,
+                                                  WorkerRegistry& registry, Placement& placement,
+                                                  WorkerLoadClient& workers,
                                                   JobManagerOptions options);
   ~JobManager();
 
@@ -53,8 +54,8 @@ class JobManager {
 
   void Shutdown();  // stops every job's threads; running jobs stay RUNNING in the store
 
-  JobManager(KvStore& store, MountManager& mounts, Placement& placement, WorkerLoadClient& workers,
-             JobManagerOptions options);
+  JobManager(KvStore& store, MountManager& mounts, WorkerRegistry& registry, Placement& placement,
+             WorkerLoadClient& workers, JobManagerOptions options);
 
  private:
   Result<std::pair<std::string, std::string>> Identify(const std::string& path, bool index_file);
@@ -65,6 +66,7 @@ class JobManager {
 
   KvStore& store_;
   MountManager& mounts_;
+  WorkerRegistry& registry_;
   Placement& placement_;
   WorkerLoadClient& workers_;
   const JobManagerOptions options_;

@@ -242,6 +242,10 @@ Result<std::unique_ptr<EntrySource>> LoadJob::OpenSource(const std::string& star
 void LoadJob::Drive(std::stop_token stop) {
   ALLUVIUM_LOG(INFO, "load job {} for '{}' {}", job_id_, live_.path,
                resumed_ ? "resumes" : "starts");
+  // Placing segments on a half-rebuilt ring would put them where reads will not look.
+  while (env_.settled && !env_.settled() && !stop.stop_requested()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   Status st;
   if (!live_.options.partial_listing && !record_.count_done) st = CountPass(stop);
   if (st.ok()) st = LoadPass(stop);
@@ -499,7 +503,7 @@ void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcome
       work->file->bytes_skipped += o.bytes_skipped;
       live_.bytes_loaded += o.bytes_loaded;
       live_.bytes_skipped += o.bytes_skipped;
-      if (o.bytes_skipped < work->segment.length || work->segment.length == 0) {
+      if (o.bytes_skipped < work->segment.length) {
         work->file->all_skipped = false;
       }
       FinishWorkLocked(*work, status);
@@ -620,63 +624,99 @@ Status LoadJob::VerifyPass(std::stop_token stop) {
     CommitLocked(true);
   }
   ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource("", /*count_bad_lines=*/false));
-  const auto placement = env_.placement.Current();
   const LoadOptions o = live_.options;
   const auto timeout = std::chrono::milliseconds(120'000);
-  std::map<std::string, std::vector<SegmentRef>> groups;  // address -> segments to check
-  std::map<std::string, std::vector<SegmentRef>> missing;
-  auto check = [&](const std::string& address) -> Status {
-    auto& items = groups[address];
-    if (items.empty()) return OkStatus();
-    auto cached = env_.workers.CheckCached(address, items, timeout);
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (!cached.ok() || !(*cached)[i]) missing[address].push_back(items[i]);
-    }
-    items.clear();
-    return OkStatus();
+
+  // One copy of one segment to confirm on the worker that should hold it now.
+  struct Check {
+    SegmentRef ref;
+    uint64_t segment = 0;
+    size_t replica = 0;
+    int attempts = 0;
   };
+  std::map<std::string, std::vector<Check>> groups;  // address -> copies to check there
+  std::set<std::string> unreachable;                 // workers that failed an RPC
+  std::set<std::string> failed;                      // URIs still not cached
+  uint64_t reloaded = 0;
+
+  auto route = [&](Check c) {
+    const auto placement = env_.placement.Current();
+    auto candidates =
+        placement->WorkersFor(c.ref.status.uri, c.segment, o.replicas + unreachable.size());
+    std::erase_if(candidates, [&](const std::string& a) { return unreachable.contains(a); });
+    if (candidates.empty() || c.attempts >= env_.tuning.max_attempts) {
+      failed.insert(c.ref.status.uri);
+      return;
+    }
+    groups[candidates[std::min(c.replica, candidates.size() - 1)]].push_back(std::move(c));
+  };
+  auto reroute = [&](const std::string& address, std::vector<Check> items) {
+    unreachable.insert(address);
+    for (Check& c : items) {
+      ++c.attempts;
+      route(std::move(c));
+    }
+  };
+  // Checks one worker's group; reloads what it lacks (or sends it elsewhere if it is down).
+  auto process = [&](const std::string& address) {
+    std::vector<Check> items = std::move(groups[address]);
+    groups.erase(address);
+    std::vector<SegmentRef> refs;
+    for (const Check& c : items) refs.push_back(c.ref);
+    auto cached = env_.workers.CheckCached(address, refs, timeout);
+    if (!cached.ok()) return reroute(address, std::move(items));
+    std::vector<Check> absent;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!(*cached)[i]) absent.push_back(std::move(items[i]));
+    }
+    if (absent.empty()) return;
+    ALLUVIUM_LOG(INFO, "load job {}: verify found {} segments missing on {}; reloading", job_id_,
+                 absent.size(), address);
+    LoadCall call{.job_id = job_id_};
+    for (const Check& c : absent) call.items.push_back(c.ref);
+    auto loaded = env_.workers.Load(address, call, timeout);
+    if (!loaded.ok()) return reroute(address, std::move(absent));
+    for (size_t i = 0; i < absent.size(); ++i) {
+      const ItemOutcome& outcome = (*loaded)[i];
+      reloaded += outcome.bytes_loaded;
+      if (outcome.status.ok()) continue;
+      if (!Retryable(outcome.status)) {
+        failed.insert(absent[i].ref.status.uri);
+        continue;
+      }
+      ++absent[i].attempts;
+      route(std::move(absent[i]));
+    }
+  };
+
   while (!stop.stop_requested()) {
     ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
     if (!entry) break;
-    const uint64_t segment_size = std::max<uint64_t>(placement->segment_size, 1);
-    const uint64_t segments = o.metadata_only || entry->length == 0
-                                  ? 1
-                                  : (entry->length + segment_size - 1) / segment_size;
-    for (uint64_t s = 0; s < segments && !o.metadata_only; ++s) {
+    if (o.metadata_only) continue;
+    const uint64_t segment_size = std::max<uint64_t>(env_.placement.Current()->segment_size, 1);
+    const uint64_t segments =
+        std::max<uint64_t>(1, (entry->length + segment_size - 1) / segment_size);
+    for (uint64_t s = 0; s < segments; ++s) {
       const uint64_t offset = s * segment_size;
-      const SegmentRef ref{*entry, offset, std::min(segment_size, entry->length - offset)};
-      for (const std::string& address : placement->WorkersFor(entry->uri, s, o.replicas)) {
-        groups[address].push_back(ref);
-        if (groups[address].size() >= o.batch_size) ALLUVIUM_RETURN_IF_ERROR(check(address));
+      for (size_t r = 0; r < o.replicas; ++r) {
+        route({.ref = {*entry, offset, std::min(segment_size, entry->length - offset)},
+               .segment = s,
+               .replica = r});
       }
     }
+    for (auto it = groups.begin(); it != groups.end();) {
+      const std::string address = it->first;
+      ++it;
+      if (groups[address].size() >= o.batch_size) process(address);
+    }
   }
-  for (auto& [address, items] : groups) ALLUVIUM_RETURN_IF_ERROR(check(address));
+  while (!groups.empty() && !stop.stop_requested()) process(groups.begin()->first);
 
-  // Reload what is missing on the same workers, then look again.
-  std::set<std::string> still_missing;
-  for (auto& [address, items] : missing) {
-    ALLUVIUM_LOG(INFO, "load job {}: verify found {} segments missing on {}; reloading", job_id_,
-                 items.size(), address);
-    for (size_t start = 0; start < items.size(); start += o.batch_size) {
-      std::vector<SegmentRef> chunk(items.begin() + start,
-                                    items.begin() + std::min(items.size(), start + o.batch_size));
-      LoadCall call{.job_id = job_id_, .items = chunk, .metadata_only = false};
-      auto loaded = env_.workers.Load(address, call, timeout);
-      auto cached = env_.workers.CheckCached(address, chunk, timeout);
-      for (size_t i = 0; i < chunk.size(); ++i) {
-        if (!cached.ok() || !(*cached)[i]) still_missing.insert(chunk[i].status.uri);
-      }
-      if (loaded.ok()) {
-        std::lock_guard lock(mu_);
-        for (const ItemOutcome& outcome : *loaded) live_.bytes_loaded += outcome.bytes_loaded;
-      }
-    }
-  }
   std::lock_guard lock(mu_);
-  for (const std::string& uri : still_missing) {
+  live_.bytes_loaded += reloaded;
+  for (const std::string& uri : failed) {
     ++live_.files_failed;
-    RecordFailureLocked(uri, "DATA_LOSS: not cached after verification and one reload");
+    RecordFailureLocked(uri, "DATA_LOSS: not cached after verification and reloading");
   }
   return OkStatus();
 }

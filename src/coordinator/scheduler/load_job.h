@@ -64,6 +64,8 @@ struct LoadJobEnv {
   FileSystemOpener open_fs;
   UriResolver resolve;
   std::function<void(const LoadJobRecord&)> persist;  // called from the job's threads
+  // False while the membership is still being rebuilt after a coordinator restart.
+  std::function<bool()> settled;
   LoadJobTuning tuning;
 };
 

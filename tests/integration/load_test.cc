@@ -1,0 +1,436 @@
+// Distributed load end to end: the REST API and CLI of Alluxio's cache preloading against a real
+// local cluster, every option, the job states, restarts and a worker killed mid-job.
+#include <signal.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/local_cluster.h"
+#include "testing/eventually.h"
+
+namespace alluvium::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr uint64_t kPage = 64 << 10;
+
+class LoadTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> conf = {"alluvium.worker.page.store.page.size=64KB",
+                                     "alluvium.user.file.segment.size=256KB"};
+    conf.insert(conf.end(), extra.begin(), extra.end());
+    cluster_ = std::make_unique<LocalCluster>(LocalClusterOptions{.workers = 3, .conf = conf});
+    ASSERT_TRUE(cluster_->Start().ok());
+    auto client = cluster_->NewClient();
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = std::move(*client);
+  }
+
+  void SetUp() override { Start(); }
+
+  // Files of assorted sizes under /<dir>: empty, short, page-sized, multi-segment.
+  std::map<std::string, std::string> MakeDataset(const std::string& dir, int files = 8,
+                                                 size_t big = 700'000) {
+    std::map<std::string, std::string> out;
+    const size_t sizes[] = {0, 1, kPage, kPage + 1, 300'000, big};
+    for (int i = 0; i < files; ++i) {
+      const std::string name = fmt::format("/{}/sub{}/f{}.bin", dir, i % 2, i);
+      out[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), sizes[i % 6], 100 + i);
+    }
+    return out;
+  }
+
+  LocalCluster::HttpReply Submit(const json& body) {
+    return cluster_->Http("POST", "/api/v1/master/submit_job/load", body.dump());
+  }
+
+  json Progress(const json& target) {
+    json body = target;
+    body["format"] = "JSON";
+    body["verbose"] = "true";
+    auto reply = cluster_->Http("GET", "/api/v1/master/progress_job/load", body.dump());
+    auto j = json::parse(reply.body, nullptr, false);
+    return reply.status == 200 && !j.is_discarded() ? j : json{{"status", reply.status}};
+  }
+
+  // Waits until the job has ended and returns its JSON progress.
+  json WaitEnded(const json& target, std::chrono::milliseconds deadline = 60s) {
+    json last;
+    EXPECT_TRUE(Eventually(
+        [&] {
+          last = Progress(target);
+          const std::string s = last.value("mJobState", "");
+          return s == "SUCCEEDED" || s == "FAILED" || s == "STOPPED";
+        },
+        deadline))
+        << last.dump();
+    return last;
+  }
+
+  // Reads every file through the cache; returns the bytes that came from the UFS.
+  uint64_t ReadBack(const std::map<std::string, std::string>& files) {
+    uint64_t from_ufs = 0;
+    for (const auto& [path, bytes] : files) {
+      std::string got;
+      auto stats = client_->Read(path, 0, UINT64_MAX, [&](std::span<const std::byte> d) {
+        got.append(reinterpret_cast<const char*>(d.data()), d.size());
+        return OkStatus();
+      });
+      EXPECT_TRUE(stats.ok()) << path << ": " << stats.status();
+      EXPECT_EQ(got, bytes) << path;
+      if (stats.ok()) from_ufs += stats->bytes_from_ufs;
+    }
+    return from_ufs;
+  }
+
+  uint64_t TotalBytes(const std::map<std::string, std::string>& files) {
+    uint64_t total = 0;
+    for (const auto& [p, b] : files) total += b.size();
+    return total;
+  }
+
+  uint64_t CachedPages() {
+    uint64_t pages = 0;
+    EXPECT_TRUE(Eventually(
+        [&] {
+          // Heartbeats carry page counts; wait until two snapshots agree.
+          auto a = client_->ListWorkers();
+          std::this_thread::sleep_for(400ms);
+          auto b = client_->ListWorkers();
+          if (!a.ok() || !b.ok()) return false;
+          uint64_t pa = 0, pb = 0;
+          for (const auto& w : *a) pa += w.pages;
+          for (const auto& w : *b) pb += w.pages;
+          pages = pb;
+          return pa == pb;
+        },
+        10s));
+    return pages;
+  }
+
+  static uint64_t PagesOf(const std::map<std::string, std::string>& files) {
+    uint64_t pages = 0;
+    for (const auto& [p, b] : files) pages += (b.size() + kPage - 1) / kPage;
+    return pages;
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<client::Client> client_;
+};
+
+TEST_F(LoadTest, LoadedFilesAreReadWhollyFromTheCache) {
+  auto files = MakeDataset("data", 12);
+  auto reply = Submit({{"path", "/data"}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  json submitted = json::parse(reply.body);
+  EXPECT_TRUE(submitted["success"].get<bool>());
+  EXPECT_NE(submitted["message"].get<std::string>().find("Load '/data' is successfully submitted"),
+            std::string::npos);
+  json done = WaitEnded({{"path", "/data"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(done["mProcessedInodesCount"], files.size());
+  EXPECT_EQ(done["mLoadedByteCount"], TotalBytes(files));
+  EXPECT_EQ(done["mTotalByteCount"], TotalBytes(files));
+  EXPECT_EQ(ReadBack(files), 0u) << "every byte should come from the page stores";
+}
+
+TEST_F(LoadTest, ReferenceCurlExamplesWorkAsWritten) {
+  auto files = MakeDataset("dir-1", 6);
+  const std::string uri = "file://" + (cluster_->ufs_root() / "dir-1").string() + "/";
+  auto reply = Submit(json::parse(R"({"path": ")" + uri + R"(", "options": {
+      "replicas":"2", "batchSize": "300", "partialListing": "true",
+      "loadMetadataOnly": "true", "skipIfExists": "true"}})"));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  json done = WaitEnded({{"path", uri}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED");
+  EXPECT_EQ(done["mMetadataOnly"], true);
+  EXPECT_FALSE(done.contains("mTotalByteCount")) << "partial listing has no up-front total";
+
+  auto text = cluster_->Http("GET", "/api/v1/master/progress_job/load",
+                             json{{"path", uri}, {"format", "TEXT"}, {"verbose", "true"}}.dump());
+  EXPECT_EQ(text.status, 200);
+  EXPECT_TRUE(text.body.starts_with("Progress for loading path '" + uri + "':\n")) << text.body;
+
+  auto stop = cluster_->Http("POST", "/api/v1/master/stop_job/load", json{{"path", uri}}.dump());
+  EXPECT_EQ(stop.status, 404) << "a finished job cannot be stopped";
+  EXPECT_NE(stop.body.find("Cannot find load job for path"), std::string::npos);
+
+  auto list = cluster_->Http("GET", "/api/v1/master/list_job?job-type=LOAD&job-state=SUCCEEDED");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find(done["jobId"].get<std::string>()), std::string::npos);
+  auto none = cluster_->Http("GET", "/api/v1/master/list_job?job-type=LOAD&job-state=RUNNING");
+  EXPECT_EQ(json::parse(none.body)["jobs"].size(), 0u);
+  EXPECT_EQ(cluster_->Http("POST", "/api/v1/master/list_job").status, 200);
+}
+
+TEST_F(LoadTest, ReplicasPutEachSegmentOnDistinctWorkers) {
+  auto files = MakeDataset("rep", 8);
+  ASSERT_EQ(Submit({{"path", "/rep"}, {"options", {{"replicas", 2}}}}).status, 200);
+  EXPECT_EQ(WaitEnded({{"path", "/rep"}})["mJobState"], "SUCCEEDED");
+  EXPECT_EQ(CachedPages(), 2 * PagesOf(files));
+  // The owner of some segments dies: reads move to the next worker, which holds a replica.
+  cluster_->SignalWorker(0, SIGKILL);
+  EXPECT_EQ(ReadBack(files), 0u);
+  EXPECT_EQ(Submit({{"path", "/rep"}, {"options", {{"replicas", 9}}}}).status, 400);
+}
+
+TEST_F(LoadTest, SkipIfExistsCountsCachedFilesWithoutLoadingThem) {
+  auto files = MakeDataset("skip", 6);
+  ASSERT_EQ(Submit({{"path", "/skip"}}).status, 200);
+  EXPECT_EQ(WaitEnded({{"path", "/skip"}})["mJobState"], "SUCCEEDED");
+  ASSERT_EQ(Submit({{"path", "/skip"}, {"options", {{"skipIfExists", "true"}}}}).status, 200);
+  json done = WaitEnded({{"path", "/skip"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED");
+  EXPECT_EQ(done["mLoadedByteCount"], 0u);
+  EXPECT_EQ(done["mSkippedByteCount"], TotalBytes(files));
+  EXPECT_EQ(done["mSkippedFileCount"], files.size());
+}
+
+TEST_F(LoadTest, MetadataOnlyCachesNoData) {
+  auto files = MakeDataset("meta", 6);
+  ASSERT_EQ(Submit({{"path", "/meta"}, {"options", {{"loadMetadataOnly", true}}}}).status, 200);
+  json done = WaitEnded({{"path", "/meta"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED");
+  EXPECT_EQ(done["mProcessedInodesCount"], files.size());
+  EXPECT_EQ(done["mLoadedByteCount"], 0u);
+  EXPECT_EQ(CachedPages(), 0u);
+}
+
+TEST_F(LoadTest, FileFilterLoadsOnlyMatchingPaths) {
+  WriteRandomFile(cluster_->ufs_root() / "flt/a.parquet", 1000, 1);
+  WriteRandomFile(cluster_->ufs_root() / "flt/b.csv", 1000, 2);
+  WriteRandomFile(cluster_->ufs_root() / "flt/x/c.parquet", 1000, 3);
+  ASSERT_EQ(Submit({{"path", "/flt"}, {"options", {{"fileFilterRegx", "\\.parquet$"}}}}).status,
+            200);
+  json done = WaitEnded({{"path", "/flt"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED");
+  EXPECT_EQ(done["mProcessedInodesCount"], 2u);
+  EXPECT_EQ(done["mLoadedByteCount"], 2000u);
+}
+
+TEST_F(LoadTest, IndexFileLoadsTheListedPathsAndReportsBadLines) {
+  auto files = MakeDataset("idx", 4);
+  std::ofstream(cluster_->ufs_root() / "index.txt")
+      << "# datasets to warm\n/idx/sub0\n"
+      << "file://" << (cluster_->ufs_root() / "idx/sub1/f1.bin").string()
+      << "\n\n/idx/missing.bin\n";
+  ASSERT_EQ(Submit({{"indexFile", "/index.txt"}}).status, 200);
+  json done = WaitEnded({{"indexFile", "/index.txt"}});
+  EXPECT_EQ(done["mJobState"], "FAILED") << "a missing file fails the job (threshold 0)";
+  EXPECT_EQ(done["mFailedFileCount"], 1u);
+  EXPECT_EQ(done["mProcessedInodesCount"], 4u);  // f0, f2 under sub0, f1, and the missing one
+  EXPECT_TRUE(done["mFailedFilesWithReasons"].contains("/idx/missing.bin")) << done.dump();
+}
+
+TEST_F(LoadTest, BandwidthCapsTheJobsUfsReadRate) {
+  for (int i = 0; i < 6; ++i)
+    WriteRandomFile(cluster_->ufs_root() / fmt::format("bw/f{}", i), 1 << 20, i);
+  ASSERT_EQ(Submit({{"path", "/bw"}, {"options", {{"bandwidth", "2MB"}}}}).status, 200);
+  json done = WaitEnded({{"path", "/bw"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED");
+  const double seconds = done["mTimeElapsed"].get<double>() / 1000;
+  const double rate = static_cast<double>(6 << 20) / seconds;
+  // Throttling can only add time; allow one burst of a page per worker above the limit.
+  EXPECT_LE(rate, (2 << 20) * 1.25) << seconds << " s";
+  EXPECT_EQ(done["mBandwidth"], 2 << 20);
+}
+
+TEST_F(LoadTest, VerifyChecksEveryFileIsCached) {
+  auto files = MakeDataset("ver", 6);
+  ASSERT_EQ(Submit({{"path", "/ver"}, {"options", {{"verify", "true"}}}}).status, 200);
+  json done = WaitEnded({{"path", "/ver"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(done["mVerificationEnabled"], true);
+  EXPECT_EQ(ReadBack(files), 0u);
+}
+
+TEST_F(LoadTest, BadRequestsGetClearJsonErrors) {
+  MakeDataset("bad", 2);
+  struct Case {
+    std::string method, target, body;
+    int status;
+  };
+  const std::string submit = "/api/v1/master/submit_job/load";
+  for (const Case& c : std::vector<Case>{
+           {"POST", submit, "{not json", 400},
+           {"POST", submit,
+            R"({"path": "/bad"})"
+            "garbage",
+            400},
+           {"POST", submit, R"(["/bad"])", 400},
+           {"POST", submit, R"({"path": 7})", 400},
+           {"POST", submit, R"({})", 400},
+           {"POST", submit, R"({"path": "/bad", "indexFile": "/i"})", 400},
+           {"POST", submit, R"({"path": "/bad", "extra": 1})", 400},
+           {"POST", submit, R"({"path": "/bad", "options": {"replicas": "0"}})", 400},
+           {"POST", submit, R"({"path": "/bad", "options": {"batchSize": "-1"}})", 400},
+           {"POST", submit, R"({"path": "/bad", "options": {"bandwidth": "fast"}})", 400},
+           {"POST", submit, R"({"path": "/bad", "options": {"speed": "max"}})", 400},
+           {"POST", submit, R"({"path": "/bad", "options": {"fileFilterRegx": "(["}})", 400},
+           {"POST", submit, R"({"path": "/../../etc"})", 400},
+           {"POST", submit, R"({"path": "file:///not/mounted"})", 400},
+           {"POST", submit, R"({"path": "/no/such/dir"})", 404},
+           {"GET", "/api/v1/master/progress_job/load", R"({"path": "/never"})", 404},
+           {"GET", "/api/v1/master/progress_job/load", R"({"path": "/bad", "format": "XML"})", 400},
+           {"POST", "/api/v1/master/stop_job/load", R"({"path": "/never"})", 404},
+           {"GET", "/api/v1/master/list_job?job-state=DANCING", "", 400},
+           {"GET", "/api/v1/master/list_job?job-type=COPY", "", 400},
+           {"GET", "/api/v1/master/no_such_endpoint", "", 404},
+           {"DELETE", submit, "", 405},
+           {"POST", submit, std::string(2 << 20, ' '), 413},
+       }) {
+    auto reply = cluster_->Http(c.method, c.target, c.body);
+    EXPECT_EQ(reply.status, c.status)
+        << c.method << " " << c.target << " " << c.body.substr(0, 80) << " -> " << reply.body;
+    json j = json::parse(reply.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << reply.body;
+    EXPECT_TRUE(j.contains("error") && j.contains("message")) << reply.body;
+  }
+  // Still up and consistent.
+  EXPECT_EQ(Submit({{"path", "/bad"}}).status, 200);
+  EXPECT_EQ(WaitEnded({{"path", "/bad"}})["mJobState"], "SUCCEEDED");
+}
+
+TEST_F(LoadTest, ResubmitRulesFollowAlluxio) {
+  for (int i = 0; i < 4; ++i)
+    WriteRandomFile(cluster_->ufs_root() / fmt::format("slow/f{}", i), 1 << 20, i);
+  const json slow = {{"path", "/slow"}, {"options", {{"bandwidth", "1MB"}}}};
+  auto first = Submit(slow);
+  ASSERT_EQ(first.status, 200);
+  const std::string id = json::parse(first.body)["jobId"];
+  auto again = Submit(slow);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_NE(again.body.find("Load already running for path '/slow'"), std::string::npos);
+
+  ASSERT_EQ(cluster_->Http("POST", "/api/v1/master/stop_job/load", R"({"path": "/slow"})").status,
+            200);
+  EXPECT_EQ(WaitEnded({{"path", "/slow"}})["mJobState"], "STOPPED");
+  auto resumed = Submit({{"path", "/slow"}});  // no limit this time
+  ASSERT_EQ(resumed.status, 200);
+  EXPECT_EQ(json::parse(resumed.body)["jobId"], id) << "a stopped job resumes";
+  json done = WaitEnded({{"path", "/slow"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED");
+  EXPECT_EQ(done["mProcessedInodesCount"], 4u);
+
+  auto rerun = Submit({{"path", "/slow"}});
+  ASSERT_EQ(rerun.status, 200);
+  EXPECT_NE(json::parse(rerun.body)["jobId"], id) << "a finished job runs anew";
+}
+
+TEST_F(LoadTest, CliOutputHasAlluxiosLayout) {
+  auto files = MakeDataset("cli", 5);
+  auto run = cluster_->Cli("job load /cli --wait");
+  EXPECT_EQ(run.exit_code, 0) << run.errors;
+  const std::string expected_start = "Load '/cli' is successfully submitted. JobId: ";
+  EXPECT_TRUE(run.output.starts_with(expected_start)) << run.output;
+  const std::string report = run.output.substr(run.output.find("Progress for loading path"));
+  std::vector<std::string> lines;
+  for (size_t pos = 0; pos < report.size();) {
+    size_t eol = report.find('\n', pos);
+    lines.push_back(report.substr(pos, eol - pos));
+    pos = eol + 1;
+  }
+  ASSERT_GE(lines.size(), 7u) << report;
+  EXPECT_EQ(lines[0], "Progress for loading path '/cli':");
+  EXPECT_EQ(lines[1], "\tSettings:\tbandwidth: unlimited\tverify: false");
+  EXPECT_EQ(lines[2], "\tJob State: SUCCEEDED");
+  EXPECT_EQ(lines[3], "\tFiles Processed: 5");
+  EXPECT_TRUE(lines[4].starts_with("\tBytes Loaded: ")) << lines[4];
+  EXPECT_EQ(lines[lines.size() - 2], "\tBlock load failure rate: 0.00%");
+  EXPECT_EQ(lines.back(), "\tFiles Failed: 0");
+
+  auto missing = cluster_->Cli("job load /never --progress");
+  EXPECT_EQ(missing.exit_code, 4);
+  EXPECT_EQ(missing.output, "Load for path '/never' cannot be found.\n");
+  auto stop = cluster_->Cli("job load /cli --stop");
+  EXPECT_EQ(stop.exit_code, 0);
+  EXPECT_NE(stop.output.find("Cannot find load job for path /cli"), std::string::npos);
+  auto bad = cluster_->Cli("job load /cli --replicas 0");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.errors.find("Failed to submit load job /cli"), std::string::npos) << bad.errors;
+  EXPECT_EQ(cluster_->Cli("job load").exit_code, 2);
+  EXPECT_EQ(cluster_->Cli("job load /a --submit --stop").exit_code, 2);
+  auto list = cluster_->Cli("job list --state succeeded");
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.output.find("/cli"), std::string::npos) << list.output;
+}
+
+class LoadLimitsTest : public LoadTest {
+ protected:
+  void SetUp() override { Start({"alluvium.job.max.active=1", "alluvium.job.retention.time=2s"}); }
+};
+
+TEST_F(LoadLimitsTest, TooManyJobsAndRetention) {
+  for (int i = 0; i < 3; ++i)
+    WriteRandomFile(cluster_->ufs_root() / fmt::format("a/f{}", i), 1 << 20, i);
+  WriteRandomFile(cluster_->ufs_root() / "b/f", 1000, 9);
+  ASSERT_EQ(Submit({{"path", "/a"}, {"options", {{"bandwidth", "1MB"}}}}).status, 200);
+  auto refused = Submit({{"path", "/b"}});
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_NE(refused.body.find("Too many jobs"), std::string::npos);
+  EXPECT_EQ(WaitEnded({{"path", "/a"}})["mJobState"], "SUCCEEDED");
+  // Past the retention time the finished job is forgotten.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Progress({{"path", "/a"}}).value("status", 0) == 404;
+      },
+      20s));
+}
+
+TEST_F(LoadTest, CoordinatorRestartMidJobResumesWithoutReloading) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 8; ++i) {
+    const std::string name = fmt::format("/crash/f{}", i);
+    files[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), 512 << 10, i);
+  }
+  ASSERT_EQ(
+      Submit({{"path", "/crash"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}}).status,
+      200);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Progress({{"path", "/crash"}}).value("mProcessedInodesCount", 0) >= 3;
+      },
+      30s));
+  cluster_->KillCoordinator();
+  ASSERT_TRUE(cluster_->StartCoordinator().ok());
+  json done = WaitEnded({{"path", "/crash"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(done["mProcessedInodesCount"], 8u);
+  EXPECT_LE(done["mLoadedByteCount"].get<uint64_t>(), TotalBytes(files));
+  auto client = cluster_->NewClient();
+  ASSERT_TRUE(client.ok());
+  client_ = std::move(*client);
+  EXPECT_EQ(ReadBack(files), 0u);
+}
+
+TEST_F(LoadTest, WorkerKilledMidJobItsWorkMovesOn) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 9; ++i) {
+    const std::string name = fmt::format("/kill/f{}", i);
+    files[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), 512 << 10, 50 + i);
+  }
+  // verify: segments finished on the dead worker are found missing and loaded on the next one.
+  ASSERT_EQ(Submit({{"path", "/kill"},
+                    {"options", {{"bandwidth", "2MB"}, {"batchSize", 1}, {"verify", true}}}})
+                .status,
+            200);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Progress({{"path", "/kill"}}).value("mProcessedInodesCount", 0) >= 1;
+      },
+      30s));
+  cluster_->SignalWorker(1, SIGKILL);
+  json done = WaitEnded({{"path", "/kill"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(done["mFailedFileCount"], 0u);
+  ASSERT_TRUE(cluster_->WaitForLiveWorkers(2, 20s).ok());
+  EXPECT_EQ(ReadBack(files), 0u) << "everything is cached on the surviving workers";
+}
+
+}  // namespace
+}  // namespace alluvium::testing
