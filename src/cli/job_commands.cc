@@ -119,13 +119,22 @@ int PrintReport(const RestClient& rest, const JobArgs& a) {
   return 0;
 }
 
-// Polls until the job ends; draws a live bar when `bar` (a terminal). Returns the final state.
+// Polls until the job ends; shows a live bar when `bar`: redrawn in place on a terminal, a
+// line a second otherwise (logs, CI). Returns the final state.
 Result<std::string> Follow(const RestClient& rest, const JobArgs& a, bool bar) {
+  const bool redraw = ::isatty(STDERR_FILENO);
   size_t last_width = 0;
+  auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(1);
   while (true) {
     ALLUVIUM_ASSIGN_OR_RETURN(json p, ProgressJson(rest, a));
     const std::string state = p.value("mJobState", std::string());
-    if (bar) {
+    if (bar && !redraw) {
+      if (Ended(state) || std::chrono::steady_clock::now() - last_line >= std::chrono::seconds(1)) {
+        std::fprintf(stderr, "%s\n", BarLine(p).c_str());
+        last_line = std::chrono::steady_clock::now();
+      }
+      if (Ended(state)) return state;
+    } else if (bar) {
       std::string line = BarLine(p);
       const size_t width = line.size();
       if (width < last_width) line += std::string(last_width - width, ' ');
