@@ -25,7 +25,7 @@
 
 #include "common/logging.h"
 #include "pagestore/page_store.h"
-#include "pagestore/scoped_fd.h"
+#include "common/scoped_fd.h"
 
 namespace alluvium::pagestore {
 namespace {

@@ -14,7 +14,7 @@
 #include <xxhash.h>
 
 #include "common/status_mapping.h"
-#include "pagestore/scoped_fd.h"
+#include "common/scoped_fd.h"
 
 namespace alluvium::pagestore {
 namespace {

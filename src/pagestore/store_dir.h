@@ -20,7 +20,7 @@
 
 #include "common/status.h"
 #include "pagestore/page_key.h"
-#include "pagestore/scoped_fd.h"
+#include "common/scoped_fd.h"
 
 namespace alluvium::pagestore {
 

@@ -17,7 +17,7 @@
 
 #include "common/paths.h"
 #include "common/status_mapping.h"
-#include "ufs/scoped_fd.h"
+#include "common/scoped_fd.h"
 
 namespace alluvium::ufs {
 namespace {

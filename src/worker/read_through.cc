@@ -65,9 +65,13 @@ Result<ReadThrough::PageBytes> ReadThrough::FetchPage(const ufs::FileStatus& fil
   const uint64_t page_offset = key.index * page_size;
   const uint64_t expected = std::min(page_size, file.length - page_offset);
 
+  auto bytes = std::make_shared<std::vector<std::byte>>(expected);
+  // Another reader may have fetched and stored the page between our miss and this call.
+  if (auto cached = store_.Read(key, 0, *bytes); cached.ok() && *cached == expected) {
+    return PageBytes(std::move(bytes));
+  }
   ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileSystem * fs, ufs_.For(file.uri));
   ALLUVIUM_ASSIGN_OR_RETURN(auto reader, fs->Open(file.uri));
-  auto bytes = std::make_shared<std::vector<std::byte>>(expected);
   uint64_t got = 0;
   while (got < expected) {
     ALLUVIUM_ASSIGN_OR_RETURN(size_t n,
