@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
@@ -146,7 +146,7 @@ Result<std::string> Follow(const RestClient& rest, const JobArgs& a, bool bar) {
       if (bar) std::fputc('\n', stderr);
       return state;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(bar ? 250 : 500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(bar ? 250 : 100));
   }
 }
 
@@ -188,8 +188,9 @@ int Stop(const RestClient& rest, const JobArgs& a) {
   auto reply = rest.Post("/api/v1/master/stop_job/load", Target(a).dump());
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status == 404) {
-    std::printf("Cannot find load job for path %s, it might have already been stopped or finished\n",
-                Shown(a).c_str());
+    std::printf(
+        "Cannot find load job for path %s, it might have already been stopped or finished\n",
+        Shown(a).c_str());
     return 0;
   }
   if (reply->status != 200) {
@@ -272,8 +273,8 @@ int RunList(const Context& context, const JobArgs& a) {
 }  // namespace
 
 void AddJobCommands(CLI::App& app, Context& context) {
-  CLI::App* job = app.add_subcommand("job", "Distributed load jobs (cache preloading)")
-                      ->require_subcommand(1);
+  CLI::App* job =
+      app.add_subcommand("job", "Distributed load jobs (cache preloading)")->require_subcommand(1);
   auto a = std::make_shared<JobArgs>();
   CLI::App* load = job->add_subcommand("load", "Submit, watch or stop a load job");
   load->add_option("path", a->path, "Cache path or UFS URI to load (s3://bucket/dir/, /data)");
@@ -286,8 +287,9 @@ void AddJobCommands(CLI::App& app, Context& context) {
       ->transform(CLI::IsMember({"TEXT", "JSON"}, CLI::ignore_case));
   load->add_flag("--verbose", a->verbose, "[progress] Failed files and more counters");
   load->add_flag("--watch", a->watch, "[submit, progress] Show a live progress bar until done");
-  load->add_flag("--wait", a->wait,
-                 "[submit, progress] Wait until the job ends; exit 0 SUCCEEDED, 1 FAILED, 3 STOPPED");
+  load->add_flag(
+      "--wait", a->wait,
+      "[submit, progress] Wait until the job ends; exit 0 SUCCEEDED, 1 FAILED, 3 STOPPED");
   load->add_option("--replicas", a->replicas, "[submit] Copies of each file on distinct workers");
   load->add_option("--batch-size", a->batch_size, "[submit] Files per worker task");
   load->add_flag("--partial-listing", a->partial_listing,
@@ -298,7 +300,8 @@ void AddJobCommands(CLI::App& app, Context& context) {
   load->add_flag("--verify", a->verify, "[submit] Check everything is cached afterwards");
   load->add_option("--file-filter-regx,--file-filter", a->file_filter,
                    "[submit] Only load paths matching this regex");
-  load->callback([&context, a] { context.action = [&context, a] { return RunLoad(context, *a); }; });
+  load->callback(
+      [&context, a] { context.action = [&context, a] { return RunLoad(context, *a); }; });
 
   CLI::App* list = job->add_subcommand("list", "List load jobs");
   list->add_option("--state", a->state, "RUNNING, VERIFYING, STOPPED, SUCCEEDED, FAILED or ALL")
@@ -306,7 +309,8 @@ void AddJobCommands(CLI::App& app, Context& context) {
                             CLI::ignore_case));
   list->add_option("--format", a->format, "TEXT or JSON")
       ->transform(CLI::IsMember({"TEXT", "JSON"}, CLI::ignore_case));
-  list->callback([&context, a] { context.action = [&context, a] { return RunList(context, *a); }; });
+  list->callback(
+      [&context, a] { context.action = [&context, a] { return RunList(context, *a); }; });
 }
 
 }  // namespace alluvium::cli

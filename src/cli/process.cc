@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "common/file_util.h"
 #include "common/status_mapping.h"
 
 namespace alluvium::cli {
@@ -52,7 +53,16 @@ bool IsAlive(pid_t pid) {
   int status = 0;
   const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
   if (reaped == pid) return false;
-  return ::kill(pid, 0) == 0 || errno == EPERM;
+  if (::kill(pid, 0) != 0 && errno != EPERM) return false;
+  // An exited process that is not our child stays a zombie until init reaps it: it is gone.
+  auto stat = ReadWholeFile(fmt::format("/proc/{}/stat", pid));
+  if (stat.ok()) {
+    const size_t paren = stat->rfind(')');
+    if (paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] == 'Z') {
+      return false;
+    }
+  }
+  return true;
 }
 
 Status Terminate(pid_t pid, std::chrono::milliseconds grace) {

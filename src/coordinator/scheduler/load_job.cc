@@ -447,7 +447,10 @@ Status LoadJob::LoadPass(std::stop_token stop) {
     const auto until = retries_.empty() ? Clock::now() + env_.tuning.commit_interval
                                         : std::min(retries_.begin()->first,
                                                    Clock::now() + env_.tuning.commit_interval);
-    changed_.wait_until(lock, stop, until, [&] { return false; });
+    // Wakes as soon as the last batch is done (or the user stops), not at the next tick.
+    changed_.wait_until(lock, stop, until, [&] {
+      return stop_requested_ || (in_flight_ == 0 && retries_.empty() && window_.empty());
+    });
     CommitLocked(false);
     lock.unlock();
     DispatchDueRetries(stop);
