@@ -25,6 +25,7 @@ bool WorthAnotherWorker(const Status& s) {
     case Code::kUnknown:
     case Code::kInternal:
     case Code::kResourceExhausted:
+    case Code::kUnimplemented:  // not a worker: its port was taken by another process
       return true;
     default:
       return false;

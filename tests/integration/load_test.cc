@@ -171,7 +171,8 @@ TEST_F(LoadTest, ReferenceCurlExamplesWorkAsWritten) {
 TEST_F(LoadTest, ReplicasPutEachSegmentOnDistinctWorkers) {
   auto files = MakeDataset("rep", 8);
   ASSERT_EQ(Submit({{"path", "/rep"}, {"options", {{"replicas", 2}}}}).status, 200);
-  EXPECT_EQ(WaitEnded({{"path", "/rep"}})["mJobState"], "SUCCEEDED");
+  json done = WaitEnded({{"path", "/rep"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
   EXPECT_EQ(CachedPages(), 2 * PagesOf(files));
   // The owner of some segments dies: reads move to the next worker, which holds a replica.
   cluster_->SignalWorker(0, SIGKILL);

@@ -34,6 +34,7 @@ bool Retryable(const Status& s) {
     case Code::kInternal:
     case Code::kUnknown:
     case Code::kCancelled:
+    case Code::kUnimplemented:  // not a worker: its port was taken by another process
       return true;
     default:
       return false;
@@ -661,7 +662,7 @@ Status LoadJob::VerifyPass(std::stop_token stop) {
     }
   };
   // Checks one worker's group; reloads what it lacks (or sends it elsewhere if it is down).
-  auto process = [&](const std::string& address) {
+  auto process = [&](const std::string address) {  // a copy: the key is erased below
     std::vector<Check> items = std::move(groups[address]);
     groups.erase(address);
     std::vector<SegmentRef> refs;
