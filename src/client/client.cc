@@ -9,28 +9,13 @@
 #include "client/cluster_view.h"
 #include "common/logging.h"
 #include "common/paths.h"
+#include "common/status_mapping.h"
 #include "proto/grpc_status.h"
 
 namespace alluvium::client {
 namespace {
 
 constexpr int kMaxMessageBytes = 80 << 20;  // above the largest page (64 MiB) plus framing
-
-// Errors after which the same request may succeed on another worker.
-bool WorthAnotherWorker(const Status& s) {
-  switch (s.code()) {
-    case Code::kUnavailable:
-    case Code::kDeadlineExceeded:
-    case Code::kCancelled:
-    case Code::kUnknown:
-    case Code::kInternal:
-    case Code::kResourceExhausted:
-    case Code::kUnimplemented:  // not a worker: its port was taken by another process
-      return true;
-    default:
-      return false;
-  }
-}
 
 FileInfo ToFileInfo(const rpc::FileStatus& s, std::string path) {
   return {.path = std::move(path),

@@ -35,6 +35,21 @@ int HttpStatusOf(Code code) {
   }
 }
 
+bool WorthAnotherWorker(const Status& status) {
+  switch (status.code()) {
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded:
+    case Code::kCancelled:
+    case Code::kUnknown:
+    case Code::kInternal:
+    case Code::kResourceExhausted:
+    case Code::kUnimplemented:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Status FromErrno(int err, std::string_view context) {
   std::string message = fmt::format("{}: {}", context, std::strerror(err));
   switch (err) {

@@ -13,6 +13,10 @@ namespace alluvium {
 // Unavailable 503; DeadlineExceeded 504; others 500.
 int HttpStatusOf(Code code);
 
+// True for errors after which the same request may succeed on another worker (or later): the
+// worker was down, slow, busy or not a worker at all (its port reused by another process).
+bool WorthAnotherWorker(const Status& status);
+
 // ENOENT/ENOTDIR -> NotFound, EACCES/EPERM -> PermissionDenied, ENOSPC/EDQUOT -> ResourceExhausted,
 // EIO -> DataLoss, EAGAIN/EINTR -> Unavailable, others Internal. Message: "context: strerror".
 Status FromErrno(int err, std::string_view context);

@@ -9,6 +9,7 @@
 
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/status_mapping.h"
 
 namespace alluvium::coordinator {
 namespace {
@@ -23,22 +24,6 @@ metrics::Counter& segment_retries = metrics::NewCounter("alluvium_coordinator_lo
 int64_t NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-// Errors another attempt (maybe on another worker) may fix.
-bool Retryable(const Status& s) {
-  switch (s.code()) {
-    case Code::kUnavailable:
-    case Code::kDeadlineExceeded:
-    case Code::kResourceExhausted:
-    case Code::kInternal:
-    case Code::kUnknown:
-    case Code::kCancelled:
-    case Code::kUnimplemented:  // not a worker: its port was taken by another process
-      return true;
-    default:
-      return false;
-  }
 }
 
 std::string Sanitize(std::string_view text) {
@@ -514,7 +499,7 @@ void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcome
       continue;
     }
     if (stop_requested_) continue;  // left unfinished: the cursor stays before this file
-    if (Retryable(status) && work->attempts + 1 < env_.tuning.max_attempts) {
+    if (WorthAnotherWorker(status) && work->attempts + 1 < env_.tuning.max_attempts) {
       ++work->attempts;
       work->failed_workers.insert(batch.address);
       ++work->file->retries;
@@ -684,7 +669,7 @@ Status LoadJob::VerifyPass(std::stop_token stop) {
       const ItemOutcome& outcome = (*loaded)[i];
       reloaded += outcome.bytes_loaded;
       if (outcome.status.ok()) continue;
-      if (!Retryable(outcome.status)) {
+      if (!WorthAnotherWorker(outcome.status)) {
         failed.insert(absent[i].ref.status.uri);
         continue;
       }
