@@ -38,8 +38,10 @@ class CountingFileSystem final : public ufs::FileSystem {
     return std::unique_ptr<ufs::FileReader>(std::make_unique<Reader>(*this, std::move(reader)));
   }
 
-  // Each ReadAt sleeps this long before reading. Set before the file system is shared.
-  void set_read_delay(std::chrono::milliseconds delay) { read_delay_ = delay; }
+  // Each ReadAt sleeps this long before reading. May change while the file system is in use.
+  void set_read_delay(std::chrono::milliseconds delay) {
+    read_delay_ms_ = static_cast<int>(delay.count());
+  }
 
   std::atomic<int> get_status_calls{0};
   std::atomic<int> open_calls{0};
@@ -53,7 +55,9 @@ class CountingFileSystem final : public ufs::FileSystem {
 
     Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) override {
       fs_.read_calls.fetch_add(1);
-      if (fs_.read_delay_.count() > 0) std::this_thread::sleep_for(fs_.read_delay_);
+      if (const int ms = fs_.read_delay_ms_.load(); ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      }
       return inner_->ReadAt(offset, out);
     }
 
@@ -63,7 +67,7 @@ class CountingFileSystem final : public ufs::FileSystem {
   };
 
   const std::unique_ptr<ufs::FileSystem> inner_;
-  std::chrono::milliseconds read_delay_{0};
+  std::atomic<int> read_delay_ms_{0};
 };
 
 }  // namespace alluvium::worker::testing

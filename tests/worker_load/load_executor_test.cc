@@ -19,6 +19,7 @@
 #include "testing/eventually.h"
 #include "testing/scoped_temp_dir.h"
 #include "ufs/local_ufs.h"
+#include "worker/counting_ufs.h"
 #include "worker/read_through.h"
 #include "worker/ufs_registry.h"
 
@@ -32,46 +33,7 @@ using namespace std::chrono_literals;
 
 constexpr uint64_t kPage = 4096;
 
-// Forwards to the local file system, counting opens and reads; reads can be slowed down so that a
-// batch is still running when the test acts on it.
-class CountingFileSystem final : public ufs::FileSystem {
- public:
-  std::string_view scheme() const override { return "file"; }
-  Result<ufs::FileStatus> GetStatus(std::string_view uri) override { return inner_.GetStatus(uri); }
-  Result<std::unique_ptr<ufs::ListIterator>> List(std::string_view uri,
-                                                  const ufs::ListOptions& options) override {
-    return inner_.List(uri, options);
-  }
-  Result<std::unique_ptr<ufs::FileReader>> Open(std::string_view uri) override {
-    opens.fetch_add(1);
-    ALLUVIUM_ASSIGN_OR_RETURN(auto reader, inner_.Open(uri));
-    return std::unique_ptr<ufs::FileReader>(std::make_unique<Reader>(*this, std::move(reader)));
-  }
-
-  std::atomic<int> opens{0};
-  std::atomic<int> reads{0};
-  std::atomic<int> read_delay_ms{0};
-
- private:
-  class Reader final : public ufs::FileReader {
-   public:
-    Reader(CountingFileSystem& fs, std::unique_ptr<ufs::FileReader> inner)
-        : fs_(fs), inner_(std::move(inner)) {}
-    Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) override {
-      fs_.reads.fetch_add(1);
-      if (int ms = fs_.read_delay_ms.load(); ms > 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-      }
-      return inner_->ReadAt(offset, out);
-    }
-
-   private:
-    CountingFileSystem& fs_;
-    std::unique_ptr<ufs::FileReader> inner_;
-  };
-
-  ufs::LocalFileSystem inner_;
-};
+using testing::CountingFileSystem;  // tests/worker/counting_ufs.h
 
 std::vector<std::byte> Pattern(size_t n, int seed) {
   std::vector<std::byte> v(n);
@@ -84,7 +46,7 @@ class LoadExecutorTest : public ::testing::Test {
   void SetUp() override {
     ufs_root_ = dir_.path() / "ufs";
     fs::create_directories(ufs_root_);
-    auto counting = std::make_unique<CountingFileSystem>();
+    auto counting = std::make_unique<CountingFileSystem>(std::make_unique<ufs::LocalFileSystem>());
     ufs_ = counting.get();
     registry_.Install("file://", std::move(counting));
     auto meta = metastore::MetaStore::Open(dir_.path() / "meta");
@@ -166,7 +128,7 @@ TEST_F(LoadExecutorTest, BatchLoadsEveryPageAndReadsThenHitTheCache) {
 
   // Every later read is served from the cache, with the UFS's bytes.
   ReadThrough reads(*store_, registry_);
-  const int reads_before = ufs_->reads.load();
+  const int reads_before = ufs_->read_calls.load();
   for (size_t i = 0; i < files.size(); ++i) {
     std::vector<std::byte> got;
     Status st = reads.Read(files[i], 0, files[i].length,
@@ -178,7 +140,7 @@ TEST_F(LoadExecutorTest, BatchLoadsEveryPageAndReadsThenHitTheCache) {
     ASSERT_TRUE(st.ok()) << st;
     EXPECT_EQ(got, Pattern(files[i].length, static_cast<int>(i) + 1)) << files[i].uri;
   }
-  EXPECT_EQ(ufs_->reads.load(), reads_before);
+  EXPECT_EQ(ufs_->read_calls.load(), reads_before);
 }
 
 TEST_F(LoadExecutorTest, SegmentsCacheExactlyTheirPages) {
@@ -210,8 +172,8 @@ TEST_F(LoadExecutorTest, SkipIfExistsReadsNothingForCachedFiles) {
   const ufs::FileStatus a = Write("a.bin", 3 * kPage + 5);
   const ufs::FileStatus b = Write("b.bin", kPage);
   ASSERT_TRUE(Run({.job_id = "j", .items = {Whole(a), Whole(b)}})[0].status.ok());
-  const int opens = ufs_->opens.load();
-  const int reads = ufs_->reads.load();
+  const int opens = ufs_->open_calls.load();
+  const int reads = ufs_->read_calls.load();
   const uint64_t puts = store_->stats().puts;
 
   const auto results = Run({.job_id = "j", .items = {Whole(a), Whole(b)}, .skip_if_exists = true});
@@ -221,8 +183,8 @@ TEST_F(LoadExecutorTest, SkipIfExistsReadsNothingForCachedFiles) {
   EXPECT_EQ(results[0].bytes_skipped, a.length);
   EXPECT_EQ(results[0].bytes_loaded, 0u);
   EXPECT_EQ(results[1].bytes_skipped, b.length);
-  EXPECT_EQ(ufs_->opens.load(), opens);
-  EXPECT_EQ(ufs_->reads.load(), reads);
+  EXPECT_EQ(ufs_->open_calls.load(), opens);
+  EXPECT_EQ(ufs_->read_calls.load(), reads);
   EXPECT_EQ(store_->stats().puts, puts);
 }
 
@@ -230,14 +192,14 @@ TEST_F(LoadExecutorTest, WithoutSkipIfExistsCachedPagesCountAsLoadedButAreNotRer
   Open();
   const ufs::FileStatus a = Write("a.bin", 3 * kPage + 5);
   ASSERT_TRUE(Run({.job_id = "j", .items = {Whole(a)}})[0].status.ok());
-  const int reads = ufs_->reads.load();
+  const int reads = ufs_->read_calls.load();
 
   const auto results = Run({.job_id = "j", .items = {Whole(a)}});
 
   ASSERT_TRUE(results[0].status.ok()) << results[0].status;
   EXPECT_EQ(results[0].bytes_loaded, a.length);
   EXPECT_EQ(results[0].bytes_skipped, 0u);
-  EXPECT_EQ(ufs_->reads.load(), reads);
+  EXPECT_EQ(ufs_->read_calls.load(), reads);
 }
 
 TEST_F(LoadExecutorTest, SkipIfExistsLoadsOnlyTheMissingPagesOfAPartlyCachedFile) {
@@ -245,14 +207,14 @@ TEST_F(LoadExecutorTest, SkipIfExistsLoadsOnlyTheMissingPagesOfAPartlyCachedFile
   const ufs::FileStatus a = Write("a.bin", 4 * kPage);
   ASSERT_TRUE(Run({.job_id = "j", .items = {Whole(a)}})[0].status.ok());
   ASSERT_TRUE(store_->Delete({pagestore::FileIdOf(a.uri, a.version), 2}).ok());
-  const int reads = ufs_->reads.load();
+  const int reads = ufs_->read_calls.load();
 
   const auto results = Run({.job_id = "j", .items = {Whole(a)}, .skip_if_exists = true});
 
   ASSERT_TRUE(results[0].status.ok()) << results[0].status;
   EXPECT_EQ(results[0].bytes_loaded, kPage);
   EXPECT_EQ(results[0].bytes_skipped, 3 * kPage);
-  EXPECT_EQ(ufs_->reads.load(), reads + 1);
+  EXPECT_EQ(ufs_->read_calls.load(), reads + 1);
   EXPECT_TRUE(PageCached(a, 2));
 }
 
@@ -263,14 +225,14 @@ TEST_F(LoadExecutorTest, SkipIfExistsChecksOnlyTheSegmentsPages) {
   ASSERT_TRUE(
       Run({.job_id = "j", .items = {{.status = a, .offset = kPage, .length = 2 * kPage}}})[0]
           .status.ok());
-  const int opens = ufs_->opens.load();
+  const int opens = ufs_->open_calls.load();
 
   const auto results = Run({.job_id = "j",
                             .items = {{.status = a, .offset = kPage, .length = 2 * kPage}},
                             .skip_if_exists = true});
 
   EXPECT_EQ(results[0].bytes_skipped, 2 * kPage);
-  EXPECT_EQ(ufs_->opens.load(), opens);
+  EXPECT_EQ(ufs_->open_calls.load(), opens);
   EXPECT_FALSE(PageCached(a, 0));
   EXPECT_FALSE(PageCached(a, 3));
 }
@@ -289,7 +251,7 @@ TEST_F(LoadExecutorTest, MetadataOnlyStoresStatusesAndNoPages) {
   EXPECT_TRUE(results[1].status.ok()) << results[1].status;
   EXPECT_EQ(results[0].bytes_loaded, 0u);
   EXPECT_EQ(store_->stats().pages, 0u);
-  EXPECT_EQ(ufs_->opens.load(), 0);
+  EXPECT_EQ(ufs_->open_calls.load(), 0);
   EXPECT_EQ(meta_->Get(a.uri).value_or({}).status, a);
   EXPECT_EQ(meta_->Get(dir->uri).value_or({}).status, *dir);
 }
@@ -397,10 +359,10 @@ TEST_F(LoadExecutorTest, StopDuringABatchCancelsItsItemsPromptly) {
   for (int i = 0; i < 4; ++i) {
     batch.items.push_back(Whole(Write("f" + std::to_string(i), 200 * kPage, i)));
   }
-  ufs_->read_delay_ms = 20;  // 4 s per file if it ran to the end
+  ufs_->set_read_delay(std::chrono::milliseconds(20));  // 4 s per file if it ran to the end
   std::vector<ItemResult> results;
   std::thread runner([&] { results = executor_->Run(batch, {}); });
-  ASSERT_TRUE(Eventually([&] { return ufs_->reads.load() >= 2; }, 10s));
+  ASSERT_TRUE(Eventually([&] { return ufs_->read_calls.load() >= 2; }, 10s));
 
   executor_->Stop();
   runner.join();
@@ -419,13 +381,13 @@ TEST_F(LoadExecutorTest, CallerStopAndCancelPollEndTheBatch) {
   Open(4096, {.threads = 2});
   const ufs::FileStatus a = Write("a.bin", 200 * kPage, 1);
   const ufs::FileStatus b = Write("b.bin", 200 * kPage, 2);
-  ufs_->read_delay_ms = 20;
+  ufs_->set_read_delay(std::chrono::milliseconds(20));
 
   std::stop_source stop;
   std::vector<ItemResult> by_token;
   std::thread runner(
       [&] { by_token = executor_->Run({.job_id = "j", .items = {Whole(a)}}, stop.get_token()); });
-  ASSERT_TRUE(Eventually([&] { return ufs_->reads.load() >= 1; }, 10s));
+  ASSERT_TRUE(Eventually([&] { return ufs_->read_calls.load() >= 1; }, 10s));
   stop.request_stop();
   runner.join();
   EXPECT_EQ(by_token[0].status.code(), Code::kCancelled) << by_token[0].status;
@@ -435,13 +397,13 @@ TEST_F(LoadExecutorTest, CallerStopAndCancelPollEndTheBatch) {
     by_token =
         executor_->Run({.job_id = "j", .items = {Whole(b)}}, {}, [&] { return gone.load(); });
   });
-  const int reads = ufs_->reads.load();
-  ASSERT_TRUE(Eventually([&] { return ufs_->reads.load() > reads; }, 10s));
+  const int reads = ufs_->read_calls.load();
+  ASSERT_TRUE(Eventually([&] { return ufs_->read_calls.load() > reads; }, 10s));
   gone = true;
   poller.join();
   EXPECT_EQ(by_token[0].status.code(), Code::kCancelled) << by_token[0].status;
   // The executor itself is still running.
-  ufs_->read_delay_ms = 0;
+  ufs_->set_read_delay(std::chrono::milliseconds(0));
   const ufs::FileStatus c = Write("c.bin", kPage);
   EXPECT_TRUE(Run({.job_id = "j", .items = {Whole(c)}})[0].status.ok());
 }
@@ -449,10 +411,10 @@ TEST_F(LoadExecutorTest, CallerStopAndCancelPollEndTheBatch) {
 TEST_F(LoadExecutorTest, FullQueueRejectsWhatDoesNotFitWithResourceExhausted) {
   Open(4096, {.threads = 1, .max_queued_items = 2});
   const ufs::FileStatus slow = Write("slow.bin", 20 * kPage);
-  ufs_->read_delay_ms = 20;
+  ufs_->set_read_delay(std::chrono::milliseconds(20));
   std::vector<ItemResult> first;
   std::thread runner([&] { first = executor_->Run({.job_id = "j", .items = {Whole(slow)}}, {}); });
-  ASSERT_TRUE(Eventually([&] { return ufs_->reads.load() >= 1; }, 10s));  // the thread is busy
+  ASSERT_TRUE(Eventually([&] { return ufs_->read_calls.load() >= 1; }, 10s));  // the thread is busy
 
   LoadBatch second{.job_id = "j"};
   for (int i = 0; i < 5; ++i) second.items.push_back(Whole(Write("q" + std::to_string(i), 10)));
