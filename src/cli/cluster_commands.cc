@@ -97,7 +97,7 @@ int PrintStatus(const Config& config, const ClusterArgs& args) {
   auto client = client::Client::Connect(client::ClientOptions::FromConfig(config));
   if (!client.ok()) {
     fmt::print("Coordinator: unreachable ({})\n", client.status().message());
-    return processes.empty() ? 1 : 1;
+    return 1;
   }
   auto workers = (*client)->ListWorkers();
   if (!workers.ok()) return Fail(workers.status());
