@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@ std::string SelfExecutable() {
 }
 
 Result<pid_t> SpawnDaemon(const std::vector<std::string>& argv,
-                          const std::filesystem::path& log_path) {
+                          const std::filesystem::path& log_path, bool die_with_parent) {
   if (argv.empty()) return InvalidArgument("empty command");
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -34,6 +35,7 @@ Result<pid_t> SpawnDaemon(const std::vector<std::string>& argv,
   }
   if (pid == 0) {  // child: only async-signal-safe calls until exec
     ::setsid();
+    if (die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

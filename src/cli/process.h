@@ -17,9 +17,10 @@ namespace alluvium::cli {
 std::string SelfExecutable();
 
 // Starts argv[0] with argv in a new session, stdin from /dev/null, stdout and stderr appended to
-// log_path. Returns its PID.
+// log_path. Returns its PID. With die_with_parent (tests), the kernel kills it if the calling
+// thread dies first, so a crashed test leaves no servers behind.
 Result<pid_t> SpawnDaemon(const std::vector<std::string>& argv,
-                          const std::filesystem::path& log_path);
+                          const std::filesystem::path& log_path, bool die_with_parent = false);
 
 // True while the process exists (reaps it first if it is our exited child).
 bool IsAlive(pid_t pid);

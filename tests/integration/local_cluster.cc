@@ -79,9 +79,10 @@ LocalCluster::~LocalCluster() {
 }
 
 Status LocalCluster::StartCoordinator() {
-  ALLUVIUM_ASSIGN_OR_RETURN(coordinator_pid_, cli::SpawnDaemon({ALLUVIUM_BINARY, "--config",
-                                                                conf_file_.string(), "coordinator"},
-                                                               dir_.path() / "coordinator.log"));
+  ALLUVIUM_ASSIGN_OR_RETURN(
+      coordinator_pid_,
+      cli::SpawnDaemon({ALLUVIUM_BINARY, "--config", conf_file_.string(), "coordinator"},
+                       dir_.path() / "coordinator.log", /*die_with_parent=*/true));
   return OkStatus();
 }
 
@@ -100,7 +101,7 @@ Status LocalCluster::StartWorker(int i) {
       worker_pids_.at(i),
       cli::SpawnDaemon({ALLUVIUM_BINARY, "--config", conf_file_.string(), "-D",
                         "alluvium.worker.data.dir=" + (dir_.path() / name).string(), "worker"},
-                       dir_.path() / (name + ".log")));
+                       dir_.path() / (name + ".log"), /*die_with_parent=*/true));
   // Ready once the coordinator lists the worker live at the port it just bound.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < until) {
