@@ -1,6 +1,7 @@
 // MetaStore: see meta_store.h. RocksDB is tuned modestly for many small values (~60 bytes) read by
 // point lookups, most of which, on a cold cache, are misses.
 #include "metastore/meta_store.h"
+#include "common/clock.h"
 
 #include <chrono>
 #include <string>
@@ -63,12 +64,6 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   return InternalError(std::move(message));
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The smallest string greater than every string starting with `prefix`, if there is one (there
 // is none when the prefix is all 0xff bytes).
 std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
@@ -108,7 +103,7 @@ MetaStore::~MetaStore() = default;
 Status MetaStore::Put(const ufs::FileStatus& status) {
   if (status.uri.empty()) return InvalidArgument("metastore put: empty URI");
   ALLUVIUM_ASSIGN_OR_RETURN(std::string value,
-                            EncodeCachedStatus({.status = status, .cached_at_ms = NowMs()}));
+                            EncodeCachedStatus({.status = status, .cached_at_ms = UnixMillis()}));
   const rocksdb::Status s = db_->Put(MakeWriteOptions(), status.uri, value);
   if (!s.ok()) return FromRocks(s, fmt::format("metastore put '{}'", status.uri));
   return OkStatus();

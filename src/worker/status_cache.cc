@@ -1,21 +1,13 @@
 #include "worker/status_cache.h"
+#include "common/clock.h"
 
 #include "common/logging.h"
 
 namespace alluvium::worker {
-namespace {
-
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 Result<ufs::FileStatus> StatusCache::Get(std::string_view uri) {
   if (sync_interval_.count() > 0) {
     auto cached = meta_.Get(uri);
-    if (cached.ok() && NowMs() - cached->cached_at_ms < sync_interval_.count()) {
+    if (cached.ok() && UnixMillis() - cached->cached_at_ms < sync_interval_.count()) {
       return cached->status;
     }
   }

@@ -3,28 +3,13 @@
 #include "alluvium.grpc.pb.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "proto/file_status_proto.h"
 #include "proto/grpc_status.h"
 
 namespace alluvium::worker {
 namespace {
 
 constexpr size_t kListBatch = 1000;  // entries per streamed ListStatus message
-
-void ToProto(const ufs::FileStatus& in, rpc::FileStatus* out) {
-  out->set_uri(in.uri);
-  out->set_is_directory(in.is_directory);
-  out->set_length(in.length);
-  out->set_mtime_ms(in.mtime_ms);
-  out->set_version(in.version);
-}
-
-ufs::FileStatus FromProto(const rpc::FileStatus& in) {
-  return {.uri = in.uri(),
-          .is_directory = in.is_directory(),
-          .length = in.length(),
-          .mtime_ms = in.mtime_ms(),
-          .version = in.version()};
-}
 
 // The items as executor structs; kInvalidArgument, naming the item, for one the worker cannot
 // act on: that is a coordinator bug, not a per-file outcome.

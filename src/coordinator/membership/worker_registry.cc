@@ -1,4 +1,5 @@
 #include "coordinator/membership/worker_registry.h"
+#include "common/clock.h"
 
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -10,11 +11,6 @@ metrics::Gauge& live_workers =
     metrics::NewGauge("alluvium_coordinator_live_workers", "Workers in the hash ring.");
 metrics::Counter& lost_total = metrics::NewCounter("alluvium_coordinator_workers_lost_total",
                                                    "Times a worker was marked lost.");
-
-int64_t UnixMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -70,7 +66,7 @@ void WorkerRegistry::RecordRegistration(const std::string& id, const std::string
   w.address = address;
   w.live = true;
   w.last_heartbeat = clock_();
-  w.last_heartbeat_unix_ms = UnixMs();
+  w.last_heartbeat_unix_ms = UnixMillis();
   w.stats = stats;
   if (changed) events_.emplace_back(w, true);
   SweepLocked();
@@ -94,7 +90,7 @@ bool WorkerRegistry::RecordHeartbeat(const std::string& id, const WorkerStats& s
     events_.emplace_back(w, true);
   }
   w.last_heartbeat = clock_();
-  w.last_heartbeat_unix_ms = UnixMs();
+  w.last_heartbeat_unix_ms = UnixMillis();
   w.stats = stats;
   return true;
 }

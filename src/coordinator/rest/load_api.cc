@@ -1,4 +1,5 @@
 #include "coordinator/rest/load_api.h"
+#include "common/clock.h"
 
 #include <nlohmann/json.hpp>
 
@@ -8,11 +9,6 @@ namespace alluvium::coordinator {
 namespace {
 
 using nlohmann::json;
-
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // The request's parameters as one JSON object: the body if there is one, else the query.
 Result<json> Params(const HttpRequest& req) {
@@ -126,10 +122,11 @@ Result<HttpResponse> Progress(JobManager& jobs, const HttpRequest& req) {
   }
   ALLUVIUM_ASSIGN_OR_RETURN(LoadProgress progress, jobs.Progress(target.path, target.index_file));
   if (format == "JSON") {
-    return HttpResponse{200, "application/json", FormatProgressJson(progress, verbose, NowMs())};
+    return HttpResponse{200, "application/json",
+                        FormatProgressJson(progress, verbose, UnixMillis())};
   }
   return HttpResponse{200, "text/plain; charset=utf-8",
-                      FormatProgressText(progress, verbose, NowMs())};
+                      FormatProgressText(progress, verbose, UnixMillis())};
 }
 
 Result<HttpResponse> StopJob(JobManager& jobs, const HttpRequest& req) {

@@ -1,4 +1,5 @@
 #include "coordinator/scheduler/job_manager.h"
+#include "common/clock.h"
 
 #include <random>
 
@@ -11,11 +12,6 @@ namespace alluvium::coordinator {
 namespace {
 
 constexpr std::string_view kStorePrefix = "job/";
-
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string NewJobId() {
   std::random_device random;
@@ -173,7 +169,7 @@ Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_fil
   record.progress.path = path;
   record.progress.job_id = NewJobId();
   record.progress.options = std::move(options);
-  record.progress.start_ms = NowMs();
+  record.progress.start_ms = UnixMillis();
   Persist(record);
   auto job = std::make_unique<LoadJob>(std::move(record), EnvFor());
   job->Start();
@@ -216,7 +212,7 @@ std::vector<LoadProgress> JobManager::List(std::optional<JobState> state) {
 }
 
 void JobManager::Sweep() {
-  const int64_t cutoff = NowMs() - options_.retention.count();
+  const int64_t cutoff = UnixMillis() - options_.retention.count();
   std::vector<std::unique_ptr<LoadJob>> expired;
   {
     std::lock_guard lock(mu_);

@@ -1,4 +1,5 @@
 #include "coordinator/scheduler/load_job.h"
+#include "common/clock.h"
 
 #include <algorithm>
 #include <cctype>
@@ -20,11 +21,6 @@ metrics::Counter& segments_sent = metrics::NewCounter(
     "alluvium_coordinator_load_segments_total", "Segment copies sent to workers by load jobs.");
 metrics::Counter& segment_retries = metrics::NewCounter("alluvium_coordinator_load_retries_total",
                                                         "Segment copies retried by load jobs.");
-
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string Sanitize(std::string_view text) {
   std::string out;
@@ -591,7 +587,7 @@ void LoadJob::Finish(JobState state, std::string reason) {
   std::lock_guard lock(mu_);
   live_.state = state;
   live_.failure_reason = std::move(reason);
-  live_.end_ms = NowMs();
+  live_.end_ms = UnixMillis();
   if (state != JobState::kStopped) live_.listing_done = true;
   record_.progress.state = state;
   record_.progress.failure_reason = live_.failure_reason;

@@ -3,18 +3,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include "alluvium.grpc.pb.h"
+#include "proto/file_status_proto.h"
 #include "proto/grpc_status.h"
 
 namespace alluvium::coordinator {
 namespace {
 
 void ToProto(const SegmentRef& in, rpc::LoadItem* out) {
-  rpc::FileStatus* s = out->mutable_status();
-  s->set_uri(in.status.uri);
-  s->set_is_directory(in.status.is_directory);
-  s->set_length(in.status.length);
-  s->set_mtime_ms(in.status.mtime_ms);
-  s->set_version(in.status.version);
+  alluvium::ToProto(in.status, out->mutable_status());
   out->set_offset(in.offset);
   out->set_length(in.length);
 }
