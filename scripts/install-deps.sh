@@ -8,8 +8,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libcpp-httplib-dev libboost-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libcurl4-openssl-dev libssl-dev libxxhash-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  curl procps
+  libgtest-dev libgmock-dev libbenchmark-dev libpugixml-dev
+  curl procps rclone
 )
 
 SUDO=()
@@ -22,8 +22,11 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js runs the S3-compatible test server (s3rver, see scripts/s3rver.sh). A machine may
+# already have a newer Node.js from elsewhere; Debian's only when there is none.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  echo "install-deps: all ${#PACKAGES[@]} packages and npm present"
   exit 0
 fi
 echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"

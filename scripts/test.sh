@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+scripts/s3rver.sh install >/dev/null  # the S3 tests' server (npm registry)
 
 run_suite() {  # build dir, label
   echo "== $2: ctest in $1"

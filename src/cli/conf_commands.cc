@@ -19,7 +19,9 @@ void AddConfCommands(CLI::App& app, Context& context) {
               {.file = context.flags.config_file, .overrides = context.flags.overrides});
           if (!config.ok()) return Fail(config.status());
           for (const KeyInfo* key : AllKeys()) {
-            fmt::print("{}={}  ({})\n", key->name, config->GetString(*key), config->SourceOf(*key));
+            std::string value = config->GetString(*key);
+            if (IsSecret(*key) && !value.empty()) value = "******";
+            fmt::print("{}={}  ({})\n", key->name, value, config->SourceOf(*key));
           }
           return 0;
         };

@@ -1,5 +1,7 @@
 #include "client/cluster_view.h"
 
+#include "proto/mount_table_proto.h"
+
 #include "alluvium.pb.h"
 
 namespace alluvium::client {
@@ -37,11 +39,7 @@ Result<std::shared_ptr<const ClusterView>> BuildClusterView(const rpc::ClusterIn
     view->address_of[w.id()] = w.address();
   }
   view->ring = ring::Ring::Build(std::move(live), ring_options);
-  for (const rpc::MountPoint& m : info.mounts()) {
-    mounts::Mount mount{.path = m.path(), .ufs_uri = m.ufs_uri()};
-    mount.options.insert(m.options().begin(), m.options().end());
-    ALLUVIUM_RETURN_IF_ERROR(view->mounts.Add(std::move(mount)));
-  }
+  ALLUVIUM_ASSIGN_OR_RETURN(view->mounts, MountTableFromProto(info));
   return std::shared_ptr<const ClusterView>(std::move(view));
 }
 

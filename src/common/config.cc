@@ -146,6 +146,16 @@ const Config::Value& Config::Get(const KeyInfo& key) const {
 
 std::string Config::GetString(const KeyInfo& key) const { return Get(key).text; }
 
+std::map<std::string, std::string> Config::ValuesWithPrefix(std::string_view prefix) const {
+  std::map<std::string, std::string> out;
+  for (const KeyInfo* key : AllKeys()) {
+    if (!key->name.starts_with(prefix)) continue;
+    if (std::string value = GetString(*key); !value.empty())
+      out.emplace(key->name, std::move(value));
+  }
+  return out;
+}
+
 int64_t Config::GetInt(const KeyInfo& key) const {
   return std::strtoll(Get(key).text.c_str(), nullptr, 10);
 }

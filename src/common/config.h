@@ -40,6 +40,10 @@ class Config {
   // GetString with a leading "~/" expanded to $HOME.
   std::string GetPath(const KeyInfo& key) const;
 
+  // The non-empty values of every key starting with `prefix`, keyed by name: settings passed on
+  // as a group ("alluvium.underfs." to open an under file system).
+  std::map<std::string, std::string> ValuesWithPrefix(std::string_view prefix) const;
+
   // Where the value came from: "default", "file", "env" or "flag".
   std::string_view SourceOf(const KeyInfo& key) const;
 

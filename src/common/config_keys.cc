@@ -52,6 +52,36 @@ const KeyInfo kWorkerMetadataSyncInterval{"alluvium.worker.metadata.sync.interva
 const KeyInfo kWorkerUfsReadThreads{"alluvium.worker.ufs.read.threads", KeyType::kInt, "16",
     "Concurrent UFS reads per worker."};
 
+const KeyInfo kUnderfsS3Endpoint{"alluvium.underfs.s3.endpoint", KeyType::kString, "",
+    "S3 service URL, http(s)://host[:port]. Empty: $AWS_ENDPOINT_URL_S3, else AWS's "
+    "https://s3.<region>.amazonaws.com. A mount's options may override any underfs key."};
+const KeyInfo kUnderfsS3Region{"alluvium.underfs.s3.region", KeyType::kString, "",
+    "Region requests are signed for. Empty: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1."};
+const KeyInfo kUnderfsS3AccessKey{"alluvium.underfs.s3.access.key", KeyType::kString, "",
+    "Access key id (mount option alias s3a.accessKeyId). Empty: $AWS_ACCESS_KEY_ID; if that "
+    "is unset too, requests go unsigned (public buckets)."};
+const KeyInfo kUnderfsS3SecretKey{"alluvium.underfs.s3.secret.key", KeyType::kString, "",
+    "Secret access key (alias s3a.secretKey). Empty: $AWS_SECRET_ACCESS_KEY. Never printed."};
+const KeyInfo kUnderfsS3SessionToken{"alluvium.underfs.s3.session.token", KeyType::kString, "",
+    "Session token of temporary credentials. Empty: $AWS_SESSION_TOKEN. Never printed."};
+const KeyInfo kUnderfsS3PathStyle{"alluvium.underfs.s3.path.style", KeyType::kString, "auto",
+    "true: endpoint/bucket/key; false: bucket.endpoint/key; auto: path style for an IP or "
+    "localhost endpoint and for bucket names that cannot be host names."};
+const KeyInfo kUnderfsS3RequestTimeout{"alluvium.underfs.s3.request.timeout", KeyType::kDuration,
+    "60s", "Deadline of one S3 request, body included; a stalled request is retried."};
+const KeyInfo kUnderfsS3ConnectTimeout{"alluvium.underfs.s3.connect.timeout", KeyType::kDuration,
+    "10s", "Deadline of opening one connection to S3."};
+const KeyInfo kUnderfsS3MaxAttempts{"alluvium.underfs.s3.retry.max.attempts", KeyType::kInt, "6",
+    "Tries per S3 request on 5xx, 429, SlowDown, timeouts and resets (never on 403/404)."};
+const KeyInfo kUnderfsS3RetryBaseDelay{"alluvium.underfs.s3.retry.base.delay", KeyType::kDuration,
+    "100ms", "First retry waits up to this; each further one up to twice as long (full jitter)."};
+const KeyInfo kUnderfsS3RetryMaxDelay{"alluvium.underfs.s3.retry.max.delay", KeyType::kDuration,
+    "5s", "Longest wait between two tries of an S3 request."};
+const KeyInfo kUnderfsS3ListPageSize{"alluvium.underfs.s3.list.page.size", KeyType::kInt, "1000",
+    "Keys per ListObjectsV2 request (1 to 1000)."};
+const KeyInfo kUnderfsS3ReadBlockSize{"alluvium.underfs.s3.read.block.size", KeyType::kSize, "8MB",
+    "Bytes per ranged GET when a load reads an object sequentially."};
+
 const KeyInfo kUserSegmentSize{"alluvium.user.file.segment.size", KeyType::kSize, "64MB",
     "Files are split into segments of this size; each segment has its own worker on the ring."};
 const KeyInfo kUserSelectionPolicy{"alluvium.user.worker.selection.policy", KeyType::kString,
@@ -105,6 +135,19 @@ std::span<const KeyInfo* const> AllKeys() {
       &kWorkerPageSize,
       &kWorkerMetadataSyncInterval,
       &kWorkerUfsReadThreads,
+      &kUnderfsS3Endpoint,
+      &kUnderfsS3Region,
+      &kUnderfsS3AccessKey,
+      &kUnderfsS3SecretKey,
+      &kUnderfsS3SessionToken,
+      &kUnderfsS3PathStyle,
+      &kUnderfsS3RequestTimeout,
+      &kUnderfsS3ConnectTimeout,
+      &kUnderfsS3MaxAttempts,
+      &kUnderfsS3RetryBaseDelay,
+      &kUnderfsS3RetryMaxDelay,
+      &kUnderfsS3ListPageSize,
+      &kUnderfsS3ReadBlockSize,
       &kUserSegmentSize,
       &kUserSelectionPolicy,
       &kUserVirtualNodes,
@@ -119,6 +162,10 @@ std::span<const KeyInfo* const> AllKeys() {
       &kClusterRunDir,
   };
   return kAll;
+}
+
+bool IsSecret(const KeyInfo& key) {
+  return &key == &keys::kUnderfsS3SecretKey || &key == &keys::kUnderfsS3SessionToken;
 }
 
 std::string EnvNameOf(std::string_view key) {

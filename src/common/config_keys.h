@@ -41,6 +41,20 @@ extern const KeyInfo kWorkerPageSize;
 extern const KeyInfo kWorkerMetadataSyncInterval;
 extern const KeyInfo kWorkerUfsReadThreads;
 
+extern const KeyInfo kUnderfsS3Endpoint;
+extern const KeyInfo kUnderfsS3Region;
+extern const KeyInfo kUnderfsS3AccessKey;
+extern const KeyInfo kUnderfsS3SecretKey;
+extern const KeyInfo kUnderfsS3SessionToken;
+extern const KeyInfo kUnderfsS3PathStyle;
+extern const KeyInfo kUnderfsS3RequestTimeout;
+extern const KeyInfo kUnderfsS3ConnectTimeout;
+extern const KeyInfo kUnderfsS3MaxAttempts;
+extern const KeyInfo kUnderfsS3RetryBaseDelay;
+extern const KeyInfo kUnderfsS3RetryMaxDelay;
+extern const KeyInfo kUnderfsS3ListPageSize;
+extern const KeyInfo kUnderfsS3ReadBlockSize;
+
 extern const KeyInfo kUserSegmentSize;
 extern const KeyInfo kUserSelectionPolicy;
 extern const KeyInfo kUserVirtualNodes;
@@ -59,6 +73,9 @@ extern const KeyInfo kClusterRunDir;
 
 // All keys, in the order they are documented.
 std::span<const KeyInfo* const> AllKeys();
+
+// Whether printing the key's value would leak a secret (`conf show` prints "******").
+bool IsSecret(const KeyInfo& key);
 
 // The key's environment variable: "alluvium.worker.rpc.port" -> "ALLUVIUM_WORKER_RPC_PORT".
 std::string EnvNameOf(std::string_view key);

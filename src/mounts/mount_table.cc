@@ -94,4 +94,15 @@ Result<Resolved> MountTable::ResolveAny(std::string_view path_or_uri) const {
   return Resolve(path_or_uri);
 }
 
+std::map<std::string, std::string> MountTable::UfsPropertiesFor(
+    std::string_view root, std::map<std::string, std::string> base) const {
+  for (const Mount& mount : mounts_) {
+    auto uri = ufs::Uri::Parse(mount.ufs_uri);
+    if (!uri.ok() || mount.options.empty() || uri->Root() != root) continue;
+    for (const auto& [key, value] : mount.options) base[key] = value;
+    break;
+  }
+  return base;
+}
+
 }  // namespace alluvium::mounts

@@ -43,6 +43,12 @@ class MountTable {
   // Either form: a string with "://" is a UFS URI, anything else a cache path.
   Result<Resolved> ResolveAny(std::string_view path_or_uri) const;
 
+  // The UFS settings for `root` ("s3://bucket", "file://"): `base` (the cluster's configuration)
+  // overlaid with the options of the first mount (by path) of that root that has any. One
+  // bucket is one file system with one set of credentials, whichever prefixes are mounted.
+  std::map<std::string, std::string> UfsPropertiesFor(
+      std::string_view root, std::map<std::string, std::string> base) const;
+
   const std::vector<Mount>& mounts() const { return mounts_; }
   bool empty() const { return mounts_.empty(); }
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "common/paths.h"
-#include "common/status_mapping.h"
 #include "common/scoped_fd.h"
+#include "common/status_mapping.h"
 
 namespace alluvium::ufs {
 namespace {
@@ -314,7 +314,8 @@ Result<std::unique_ptr<ListIterator>> LocalFileSystem::List(std::string_view uri
   return std::unique_ptr<ListIterator>(std::move(iterator));
 }
 
-Result<std::unique_ptr<FileReader>> LocalFileSystem::Open(std::string_view uri) {
+Result<std::unique_ptr<FileReader>> LocalFileSystem::Open(std::string_view uri,
+                                                          const OpenOptions& options) {
   ALLUVIUM_ASSIGN_OR_RETURN(std::string path, LocalPath(uri));
   // O_NONBLOCK so that opening a FIFO cannot hang waiting for a writer; it has no effect on
   // reads of regular files.
@@ -333,6 +334,14 @@ Result<std::unique_ptr<FileReader>> LocalFileSystem::Open(std::string_view uri) 
   }
   if (!S_ISREG(st.st_mode)) {
     return InvalidArgument(fmt::format("open '{}': not a regular file", path));
+  }
+  if (!options.expected_version.empty()) {
+    // The open descriptor pins this inode; a later rename over the path does not affect it.
+    const FileStatus now = StatusOf(std::string(uri), st);
+    if (now.version != options.expected_version) {
+      return Aborted(fmt::format("{} changed since it was listed (version {}, now {})", uri,
+                                 options.expected_version, now.version));
+    }
   }
   return std::unique_ptr<FileReader>(
       std::make_unique<LocalFileReader>(std::move(fd), std::move(path)));

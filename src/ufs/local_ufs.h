@@ -31,7 +31,9 @@ class LocalFileSystem final : public FileSystem {
   Result<std::unique_ptr<ListIterator>> List(std::string_view uri,
                                              const ListOptions& options) override;
 
-  Result<std::unique_ptr<FileReader>> Open(std::string_view uri) override;
+  using FileSystem::Open;
+  Result<std::unique_ptr<FileReader>> Open(std::string_view uri,
+                                           const OpenOptions& options) override;
 };
 
 }  // namespace alluvium::ufs

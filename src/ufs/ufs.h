@@ -58,6 +58,16 @@ class FileReader {
   virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) = 0;
 };
 
+struct OpenOptions {
+  // The version the caller read from a listing or stat. Non-empty: opening (or, for an object
+  // store, any read) fails with kAborted once the file is no longer that version, so the pages
+  // of one version never hold bytes of another.
+  std::string expected_version;
+  // Reads will be sequential up to this offset (a load reading a segment page by page), so an
+  // object store may fetch ahead in large blocks. 0: fetch only what each read asks for.
+  uint64_t sequential_until = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -72,8 +82,11 @@ class FileSystem {
   virtual Result<std::unique_ptr<ListIterator>> List(std::string_view uri,
                                                      const ListOptions& options) = 0;
 
-  // Opens a file for ranged reads. kNotFound if missing; kInvalidArgument for a directory.
-  virtual Result<std::unique_ptr<FileReader>> Open(std::string_view uri) = 0;
+  // Opens a file for ranged reads. kNotFound if missing; kInvalidArgument for a directory;
+  // kAborted if it is not options.expected_version.
+  virtual Result<std::unique_ptr<FileReader>> Open(std::string_view uri,
+                                                   const OpenOptions& options) = 0;
+  Result<std::unique_ptr<FileReader>> Open(std::string_view uri) { return Open(uri, {}); }
 };
 
 // Splits "scheme://authority/path" into its parts; a plain absolute path "/x" is read as
@@ -87,6 +100,8 @@ struct Uri {
   bool trailing_slash = false;
 
   std::string ToString() const;  // scheme://authority/path, plus '/' if trailing_slash
+  // "scheme://authority": what one FileSystem serves ("s3://bucket", "file://").
+  std::string Root() const { return scheme + "://" + authority; }
   static Result<Uri> Parse(std::string_view text);
 
   friend bool operator==(const Uri&, const Uri&) = default;

@@ -244,6 +244,7 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
     }
   }
 
+  std::shared_ptr<ufs::FileSystem> fs;      // kept alive while its reader is
   std::unique_ptr<ufs::FileReader> reader;  // opened at the first page not cached
   for (uint64_t p = first; p < last; ++p) {
     if (stop.stop_requested()) return Cancelled(fmt::format("load of {} cancelled", file.uri));
@@ -258,8 +259,10 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
       continue;
     }
     if (reader == nullptr) {
-      ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileSystem * fs, ufs_.For(file.uri));
-      ALLUVIUM_ASSIGN_OR_RETURN(reader, fs->Open(file.uri));
+      ALLUVIUM_ASSIGN_OR_RETURN(fs, ufs_.For(file.uri));
+      // Sequential to the segment's end, plus the byte that shows whether the file grew.
+      ALLUVIUM_ASSIGN_OR_RETURN(reader, fs->Open(file.uri, {.expected_version = file.version,
+                                                            .sequential_until = end + 1}));
     }
     if (batch.limiter != nullptr && !batch.limiter->Acquire(page_length, stop)) {
       return Cancelled(fmt::format("load of {} cancelled", file.uri));

@@ -70,8 +70,8 @@ Result<ReadThrough::PageBytes> ReadThrough::FetchPage(const ufs::FileStatus& fil
   if (auto cached = store_.Read(key, 0, *bytes); cached.ok() && *cached == expected) {
     return PageBytes(std::move(bytes));
   }
-  ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileSystem * fs, ufs_.For(file.uri));
-  ALLUVIUM_ASSIGN_OR_RETURN(auto reader, fs->Open(file.uri));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<ufs::FileSystem> fs, ufs_.For(file.uri));
+  ALLUVIUM_ASSIGN_OR_RETURN(auto reader, fs->Open(file.uri, {.expected_version = file.version}));
   uint64_t got = 0;
   while (got < expected) {
     ALLUVIUM_ASSIGN_OR_RETURN(size_t n,

@@ -11,7 +11,7 @@ Result<ufs::FileStatus> StatusCache::Get(std::string_view uri) {
       return cached->status;
     }
   }
-  ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileSystem * fs, ufs_.For(uri));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<ufs::FileSystem> fs, ufs_.For(uri));
   auto status = fs->GetStatus(uri);
   if (!status.ok()) {
     if (status.status().code() == Code::kNotFound) (void)meta_.Delete(uri);

@@ -12,6 +12,7 @@
 #include "common/status_mapping.h"
 #include "metastore/meta_store.h"
 #include "worker/heartbeat.h"
+#include "worker/mount_options_source.h"
 #include "worker/read_through.h"
 #include "worker/status_cache.h"
 #include "worker/ufs_registry.h"
@@ -47,6 +48,7 @@ Result<WorkerOptions> WorkerOptions::FromConfig(const Config& config) {
                                       config.GetInt(keys::kCoordinatorRpcPort));
   o.heartbeat_interval = config.GetDuration(keys::kWorkerHeartbeatInterval);
   o.metadata_sync_interval = config.GetDuration(keys::kWorkerMetadataSyncInterval);
+  o.ufs_properties = config.ValuesWithPrefix("alluvium.underfs.");
   o.page_store.page_size = config.GetSize(keys::kWorkerPageSize);
   o.page_store.capacity_bytes = config.GetSize(keys::kWorkerPageStoreSize);
   o.page_store.dirs = SplitDirs(config.GetString(keys::kWorkerPageStoreDirs));
@@ -108,7 +110,8 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
   ALLUVIUM_ASSIGN_OR_RETURN(s->id, LoadOrCreateWorkerId(options.data_dir));
   ALLUVIUM_ASSIGN_OR_RETURN(s->store, pagestore::PageStore::Open(options.page_store));
   ALLUVIUM_ASSIGN_OR_RETURN(s->meta, metastore::MetaStore::Open(options.data_dir / "metastore"));
-  s->ufs = std::make_unique<UfsRegistry>();
+  s->ufs = std::make_unique<UfsRegistry>(
+      MountOptionsSource(options.coordinator_address, options.ufs_properties));
   s->statuses = std::make_unique<StatusCache>(*s->meta, *s->ufs, options.metadata_sync_interval);
   s->reads = std::make_unique<ReadThrough>(*s->store, *s->ufs);
   s->loads = std::make_unique<LoadExecutor>(options.load, *s->store, *s->ufs, *s->meta);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,8 @@ struct WorkerOptions {
   std::chrono::milliseconds metadata_sync_interval{0};
   pagestore::PageStoreOptions page_store;
   LoadExecutorOptions load;
+  // alluvium.underfs.* settings; a mount's options override them for its root.
+  std::map<std::string, std::string> ufs_properties;
 
   static Result<WorkerOptions> FromConfig(const Config& config);
 };

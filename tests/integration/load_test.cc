@@ -72,20 +72,8 @@ class LoadTest : public ::testing::Test {
     return last;
   }
 
-  // Reads every file through the cache; returns the bytes that came from the UFS.
   uint64_t ReadBack(const std::map<std::string, std::string>& files) {
-    uint64_t from_ufs = 0;
-    for (const auto& [path, bytes] : files) {
-      std::string got;
-      auto stats = client_->Read(path, 0, UINT64_MAX, [&](std::span<const std::byte> d) {
-        got.append(reinterpret_cast<const char*>(d.data()), d.size());
-        return OkStatus();
-      });
-      EXPECT_TRUE(stats.ok()) << path << ": " << stats.status();
-      EXPECT_EQ(got, bytes) << path;
-      if (stats.ok()) from_ufs += stats->bytes_from_ufs;
-    }
-    return from_ufs;
+    return ReadBackAndCompare(*client_, files);
   }
 
   uint64_t TotalBytes(const std::map<std::string, std::string>& files) {
@@ -94,24 +82,7 @@ class LoadTest : public ::testing::Test {
     return total;
   }
 
-  uint64_t CachedPages() {
-    uint64_t pages = 0;
-    EXPECT_TRUE(Eventually(
-        [&] {
-          // Heartbeats carry page counts; wait until two snapshots agree.
-          auto a = client_->ListWorkers();
-          std::this_thread::sleep_for(400ms);
-          auto b = client_->ListWorkers();
-          if (!a.ok() || !b.ok()) return false;
-          uint64_t pa = 0, pb = 0;
-          for (const auto& w : *a) pa += w.pages;
-          for (const auto& w : *b) pb += w.pages;
-          pages = pb;
-          return pa == pb;
-        },
-        10s));
-    return pages;
-  }
+  uint64_t CachedPages() { return StableCachedPages(*client_); }
 
   static uint64_t PagesOf(const std::map<std::string, std::string>& files) {
     uint64_t pages = 0;
@@ -404,7 +375,7 @@ TEST_F(LoadTest, CoordinatorRestartMidJobResumesWithoutReloading) {
   EXPECT_EQ(done["mProcessedInodesCount"], 8u);
   EXPECT_LE(done["mLoadedByteCount"].get<uint64_t>(), TotalBytes(files));
   auto client = cluster_->NewClient();
-  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(client.ok()) << client.status();
   client_ = std::move(*client);
   EXPECT_EQ(ReadBack(files), 0u);
 }

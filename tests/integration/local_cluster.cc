@@ -13,6 +13,9 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "testing/eventually.h"
 
 #include "cli/process.h"
 
@@ -216,6 +219,40 @@ CommandResult LocalCluster::Cli(const std::string& args) const {
   std::ifstream in(errors);
   result.errors.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return result;
+}
+
+uint64_t ReadBackAndCompare(client::Client& client,
+                            const std::map<std::string, std::string>& files) {
+  uint64_t from_ufs = 0;
+  for (const auto& [path, bytes] : files) {
+    std::string got;
+    auto stats = client.Read(path, 0, UINT64_MAX, [&](std::span<const std::byte> d) {
+      got.append(reinterpret_cast<const char*>(d.data()), d.size());
+      return OkStatus();
+    });
+    EXPECT_TRUE(stats.ok()) << path << ": " << stats.status();
+    EXPECT_TRUE(got == bytes) << path << ": " << got.size() << " bytes, want " << bytes.size();
+    if (stats.ok()) from_ufs += stats->bytes_from_ufs;
+  }
+  return from_ufs;
+}
+
+uint64_t StableCachedPages(client::Client& client) {
+  uint64_t pages = 0;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto a = client.ListWorkers();
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        auto b = client.ListWorkers();
+        if (!a.ok() || !b.ok()) return false;
+        uint64_t pa = 0, pb = 0;
+        for (const auto& w : *a) pa += w.pages;
+        for (const auto& w : *b) pb += w.pages;
+        pages = pb;
+        return pa == pb;
+      },
+      std::chrono::seconds(10)));
+  return pages;
 }
 
 }  // namespace alluvium::testing

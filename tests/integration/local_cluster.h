@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,14 @@ class LocalCluster {
   pid_t coordinator_pid_ = -1;
   std::vector<pid_t> worker_pids_;
 };
+
+// Reads `files` (cache path -> expected bytes) through the cache, checking each byte for byte
+// (gtest failures name the path). Returns the bytes that came from the UFS.
+uint64_t ReadBackAndCompare(client::Client& client,
+                            const std::map<std::string, std::string>& files);
+
+// Pages cached over all workers, once two heartbeat snapshots 400 ms apart agree.
+uint64_t StableCachedPages(client::Client& client);
 
 // A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 int FreePort();

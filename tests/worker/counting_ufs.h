@@ -32,9 +32,11 @@ class CountingFileSystem final : public ufs::FileSystem {
     return inner_->List(uri, options);
   }
 
-  Result<std::unique_ptr<ufs::FileReader>> Open(std::string_view uri) override {
+  using ufs::FileSystem::Open;
+  Result<std::unique_ptr<ufs::FileReader>> Open(std::string_view uri,
+                                                const ufs::OpenOptions& options) override {
     open_calls.fetch_add(1);
-    ALLUVIUM_ASSIGN_OR_RETURN(auto reader, inner_->Open(uri));
+    ALLUVIUM_ASSIGN_OR_RETURN(auto reader, inner_->Open(uri, options));
     return std::unique_ptr<ufs::FileReader>(std::make_unique<Reader>(*this, std::move(reader)));
   }
 

@@ -394,7 +394,7 @@ TEST_F(ReadThroughTest, DeletedUfsFileGivesNotFound) {
 
 TEST_F(ReadThroughTest, UriWithoutFileSystemGivesUnimplemented) {
   OpenStore();
-  const ufs::FileStatus file{.uri = "s3://bucket/key", .length = 10, .version = "etag"};
+  const ufs::FileStatus file{.uri = "hdfs://nn/key", .length = 10, .version = "etag"};
 
   EXPECT_EQ(Read(file, 0, 10).status.code(), Code::kUnimplemented);
 }

@@ -149,7 +149,7 @@ TEST_F(StatusCacheTest, NeverSeenMissingFileGivesNotFound) {
 TEST_F(StatusCacheTest, UriWithoutFileSystemGivesUnimplemented) {
   StatusCache cache(*meta_, registry_, 0ms);
 
-  EXPECT_EQ(cache.Get("s3://bucket/key").status().code(), Code::kUnimplemented);
+  EXPECT_EQ(cache.Get("hdfs://nn/key").status().code(), Code::kUnimplemented);
 }
 
 }  // namespace

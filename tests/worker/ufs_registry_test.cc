@@ -30,7 +30,6 @@ TEST(UfsRegistryTest, MalformedUriGivesInvalidArgument) {
 
 TEST(UfsRegistryTest, SchemeWithoutFileSystemGivesUnimplemented) {
   UfsRegistry registry;
-  EXPECT_EQ(registry.For("s3://bucket/key").status().code(), Code::kUnimplemented);
   EXPECT_EQ(registry.For("hdfs://nn/x").status().code(), Code::kUnimplemented);
 }
 
@@ -42,8 +41,10 @@ TEST(UfsRegistryTest, InstalledFileSystemServesItsRootOnly) {
 
   auto in_root = registry.For("s3://bucket/dir/key");
   ASSERT_TRUE(in_root.ok()) << in_root.status();
-  EXPECT_EQ(*in_root, installed);
-  EXPECT_EQ(registry.For("s3://other/key").status().code(), Code::kUnimplemented);
+  EXPECT_EQ(in_root->get(), installed);
+  auto other = registry.For("s3://other/key");  // opened for real, with its own settings
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_NE(other->get(), installed);
 }
 
 TEST(UfsRegistryTest, InstallReplacesAnOpenedFileSystem) {
@@ -55,7 +56,53 @@ TEST(UfsRegistryTest, InstallReplacesAnOpenedFileSystem) {
 
   auto after = registry.For("file:///tmp/a");
   ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_EQ(*after, installed);
+  EXPECT_EQ(after->get(), installed);
+}
+
+TEST(UfsRegistryTest, AsksTheSourceOncePerRefreshAndReopensOnChange) {
+  int calls = 0;
+  std::string endpoint = "http://127.0.0.1:1";
+  UfsRegistry registry(
+      [&](const std::string& root) -> Result<ufs::UfsOptions> {
+        ++calls;
+        EXPECT_EQ(root, "s3://bucket");
+        return ufs::UfsOptions{.properties = {{"alluvium.underfs.s3.endpoint", endpoint}}};
+      },
+      std::chrono::milliseconds(0));  // every call re-checks
+  auto first = registry.For("s3://bucket/a");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto same = registry.For("s3://bucket/b");
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->get(), first->get());  // unchanged settings: the same file system
+  endpoint = "http://127.0.0.1:2";
+  auto changed = registry.For("s3://bucket/a");
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_NE(changed->get(), first->get());
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(UfsRegistryTest, KeepsTheOpenFileSystemWhenTheSourceFails) {
+  bool fail = false;
+  UfsRegistry registry(
+      [&](const std::string&) -> Result<ufs::UfsOptions> {
+        if (fail) return Unavailable("coordinator down");
+        return ufs::UfsOptions{};
+      },
+      std::chrono::milliseconds(0));
+  auto first = registry.For("file:///tmp/a");
+  ASSERT_TRUE(first.ok()) << first.status();
+  fail = true;
+  auto again = registry.For("file:///tmp/a");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->get(), first->get());
+  EXPECT_EQ(registry.For("s3://never-opened/x").status().code(), Code::kUnavailable);
+}
+
+TEST(UfsRegistryTest, BadSettingsGiveInvalidArgument) {
+  UfsRegistry registry([](const std::string&) -> Result<ufs::UfsOptions> {
+    return ufs::UfsOptions{.properties = {{"alluvium.underfs.s3.endpoint", "ftp://x"}}};
+  });
+  EXPECT_EQ(registry.For("s3://bucket/key").status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ JobManagerOptions JobManagerOptions::FromConfig(const Config& config,
   o.tuning.inflight_per_worker =
       static_cast<int>(std::max<int64_t>(1, config.GetInt(keys::kJobLoadInflightPerWorker)));
   o.tuning.failed_list_dir = data_dir / "job_results" / "load";
+  o.ufs_properties = config.ValuesWithPrefix("alluvium.underfs.");
   return o;
 }
 
@@ -80,21 +81,25 @@ Result<std::unique_ptr<JobManager>> JobManager::Open(KvStore& store, MountManage
 
 LoadJobEnv JobManager::EnvFor() {
   MountManager& mounts = mounts_;
-  return LoadJobEnv{
-      .placement = placement_,
-      .workers = workers_,
-      .open_fs = [](std::string_view uri) -> Result<std::shared_ptr<ufs::FileSystem>> {
-        ALLUVIUM_ASSIGN_OR_RETURN(ufs::Uri parsed, ufs::Uri::Parse(uri));
-        ALLUVIUM_ASSIGN_OR_RETURN(auto fs, ufs::OpenFileSystem(parsed, {}));
-        return std::shared_ptr<ufs::FileSystem>(std::move(fs));
-      },
-      .resolve = [&mounts](std::string_view path) -> Result<std::string> {
-        ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved r, mounts.Snapshot()->ResolveAny(path));
-        return r.ufs_uri;
-      },
-      .persist = [this](const LoadJobRecord& record) { Persist(record); },
-      .settled = [this] { return registry_.Settled(); },
-      .tuning = options_.tuning};
+  return LoadJobEnv{.placement = placement_,
+                    .workers = workers_,
+                    .open_fs = [this](std::string_view uri) { return OpenUfs(uri); },
+                    .resolve = [&mounts](std::string_view path) -> Result<std::string> {
+                      ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved r,
+                                                mounts.Snapshot()->ResolveAny(path));
+                      return r.ufs_uri;
+                    },
+                    .persist = [this](const LoadJobRecord& record) { Persist(record); },
+                    .settled = [this] { return registry_.Settled(); },
+                    .tuning = options_.tuning};
+}
+
+Result<std::shared_ptr<ufs::FileSystem>> JobManager::OpenUfs(std::string_view uri) {
+  ALLUVIUM_ASSIGN_OR_RETURN(ufs::Uri parsed, ufs::Uri::Parse(uri));
+  ufs::UfsOptions options{
+      .properties = mounts_.Snapshot()->UfsPropertiesFor(parsed.Root(), options_.ufs_properties)};
+  ALLUVIUM_ASSIGN_OR_RETURN(auto fs, ufs::OpenFileSystem(parsed, options));
+  return std::shared_ptr<ufs::FileSystem>(std::move(fs));
 }
 
 void JobManager::Persist(const LoadJobRecord& record) {
@@ -134,8 +139,7 @@ Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_fil
                                           options.replicas, live_workers));
   }
   // Fail fast on a target that does not exist, before a job is recorded.
-  ALLUVIUM_ASSIGN_OR_RETURN(ufs::Uri parsed, ufs::Uri::Parse(uri));
-  ALLUVIUM_ASSIGN_OR_RETURN(auto fs, ufs::OpenFileSystem(parsed, {}));
+  ALLUVIUM_ASSIGN_OR_RETURN(auto fs, OpenUfs(uri));
   ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileStatus target, fs->GetStatus(uri));
   if (index_file && target.is_directory) {
     return InvalidArgument(fmt::format("index file {} is a directory", uri));

@@ -25,6 +25,8 @@ struct JobManagerOptions {
   std::chrono::milliseconds retention{7 * 24 * 3600 * 1000LL};
   size_t max_active = 100;
   LoadJobTuning tuning;
+  // alluvium.underfs.* settings; a mount's options override them for its root.
+  std::map<std::string, std::string> ufs_properties;
 
   static JobManagerOptions FromConfig(const Config& config, const std::filesystem::path& data_dir);
 };
@@ -60,6 +62,8 @@ class JobManager {
  private:
   Result<std::pair<std::string, std::string>> Identify(const std::string& path, bool index_file);
   LoadJobEnv EnvFor();
+  // The UFS holding `uri`, opened with the settings of its mount.
+  Result<std::shared_ptr<ufs::FileSystem>> OpenUfs(std::string_view uri);
   void Persist(const LoadJobRecord& record);
   void Sweep();
   void SweepLoop(std::stop_token stop);

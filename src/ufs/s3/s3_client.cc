@@ -1,0 +1,262 @@
+#include "ufs/s3/s3_client.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "ufs/s3/sigv4.h"
+
+namespace alluvium::ufs::s3 {
+namespace {
+
+metrics::Counter& requests_total =
+    metrics::NewCounter("alluvium_s3_requests_total", "S3 requests sent, retries included.");
+metrics::Counter& retries_total = metrics::NewCounter(
+    "alluvium_s3_retries_total", "S3 requests sent again after a busy answer or a network error.");
+metrics::Counter& bytes_read_total =
+    metrics::NewCounter("alluvium_s3_bytes_read_total", "Object bytes received from S3.");
+
+// SHA-256 of an empty body: S3 wants the payload hash even on GET.
+constexpr char kEmptySha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+Status ErrorFor(const HttpResponse& response, std::string_view method, std::string_view what) {
+  ErrorBody error = ParseError(response.body);
+  if (error.code.empty()) {  // HEAD answers have no body
+    switch (response.status) {
+      case 404:
+        error.code = "NotFound";
+        break;
+      case 403:
+        error.code = "Forbidden";
+        break;
+      case 412:
+        error.code = "PreconditionFailed";
+        break;
+      default:
+        error.code = fmt::format("HTTP {}", response.status);
+    }
+  }
+  std::string message = fmt::format("{} {}: {} {}", method, what, response.status, error.code);
+  if (!error.message.empty()) message += ": " + error.message;
+  switch (response.status) {
+    case 400:
+      return InvalidArgument(std::move(message));
+    case 401:
+    case 403:
+      return PermissionDenied(std::move(message));
+    case 404:
+      return NotFound(std::move(message));
+    case 409:
+      return FailedPrecondition(std::move(message));
+    case 412:
+      return Aborted(std::move(message));
+    case 416:
+      return OutOfRange(std::move(message));
+    default:
+      return response.status >= 500 || response.status == 429 ? Unavailable(std::move(message))
+                                                              : UnknownError(std::move(message));
+  }
+}
+
+// "bytes 0-9/443" -> 10 (the length of the part sent).
+std::optional<uint64_t> ContentRangeLength(const std::string* header) {
+  if (header == nullptr) return std::nullopt;
+  uint64_t first = 0, last = 0;
+  const char* p = header->data();
+  const char* end = p + header->size();
+  if (!header->starts_with("bytes ")) return std::nullopt;
+  p += 6;
+  auto r1 = std::from_chars(p, end, first);
+  if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != '-') return std::nullopt;
+  auto r2 = std::from_chars(r1.ptr + 1, end, last);
+  if (r2.ec != std::errc() || last < first) return std::nullopt;
+  return last - first + 1;
+}
+
+}  // namespace
+
+std::string ObjectUri(std::string_view bucket, std::string_view key) {
+  return fmt::format("s3://{}/{}", bucket, key);
+}
+
+S3Client::S3Client(S3Options options)
+    : options_(std::move(options)),
+      retry_(options_.max_attempts, options_.retry_base_delay, options_.retry_max_delay),
+      transport_(TransportOptions{
+          .connect_timeout = options_.connect_timeout,
+          .request_timeout = options_.request_timeout,
+          .ca_bundle = std::getenv("AWS_CA_BUNDLE") ? std::getenv("AWS_CA_BUNDLE") : ""}) {}
+
+HttpRequest S3Client::Sign(const Call& call) const {
+  const Endpoint& ep = options_.endpoint;
+  std::string host = ep.HostHeader();
+  std::string path = "/";
+  if (options_.path_style) {
+    path += UriEncode(call.bucket, true);
+    if (!call.key.empty()) path += "/" + UriEncode(call.key, false);
+  } else {
+    host = fmt::format("{}.{}", call.bucket, host);
+    path += UriEncode(call.key, false);
+  }
+
+  std::vector<std::pair<std::string, std::string>> query = call.query;
+  std::sort(query.begin(), query.end());
+  std::string query_string;
+  for (const auto& [name, value] : query) {
+    query_string += query_string.empty() ? "?" : "&";
+    query_string += UriEncode(name, true) + "=" + UriEncode(value, true);
+  }
+
+  HttpRequest request;
+  request.method = call.method;
+  request.url = fmt::format("{}://{}{}{}", ep.scheme, host, path, query_string);
+  request.headers = call.headers;
+  request.headers.emplace_back("host", host);
+  if (!options_.credentials.access_key_id.empty()) {
+    const std::string amz_date = AmzDate(std::chrono::system_clock::now());
+    request.headers.emplace_back("x-amz-date", amz_date);
+    request.headers.emplace_back("x-amz-content-sha256", kEmptySha256);
+    if (!options_.credentials.session_token.empty()) {
+      request.headers.emplace_back("x-amz-security-token", options_.credentials.session_token);
+    }
+    const RequestToSign to_sign{.method = call.method,
+                                .canonical_uri = path,
+                                .query = query,
+                                .headers = request.headers,
+                                .payload_hash = kEmptySha256};
+    request.headers.emplace_back("authorization", Authorization(to_sign, options_.credentials,
+                                                                options_.region, "s3", amz_date));
+  }
+  return request;
+}
+
+Result<HttpResponse> S3Client::Execute(
+    const Call& call, std::span<const int> accepted,
+    const std::function<HttpTransport::BodySink()>& sink_for_attempt) {
+  const std::string what = ObjectUri(call.bucket, call.key);
+  Status last;
+  for (int attempt = 1;; ++attempt) {
+    // Signed per attempt: the signature covers the time, and S3 refuses it after 15 minutes.
+    const HttpRequest request = Sign(call);
+    requests_total.Increment();
+    HttpTransport::BodySink sink = sink_for_attempt ? sink_for_attempt() : nullptr;
+    Result<HttpResponse> response = transport_.Send(request, sink);
+    bool retry = false;
+    if (!response.ok()) {
+      last = response.status().WithContext(fmt::format("{} {}", call.method, what));
+      retry = RetryPolicy::Retryable(response.status());
+    } else if ((response->status >= 200 && response->status < 300) ||
+               std::find(accepted.begin(), accepted.end(), response->status) != accepted.end()) {
+      return response;
+    } else {
+      last = ErrorFor(*response, call.method, what);
+      retry = RetryPolicy::Retryable(response->status, ParseError(response->body).code);
+    }
+    if (!retry || attempt >= retry_.max_attempts()) {
+      if (attempt > 1) last = last.WithContext(fmt::format("after {} attempts", attempt));
+      return last;
+    }
+    const auto wait = retry_.Backoff(attempt);
+    ALLUVIUM_LOG(DEBUG, "s3 retry {} of {} in {} ms: {}", attempt, what, wait.count(), last);
+    retries_total.Increment();
+    std::this_thread::sleep_for(wait);
+  }
+}
+
+Result<ObjectInfo> S3Client::HeadObject(std::string_view bucket, std::string_view key) {
+  ALLUVIUM_ASSIGN_OR_RETURN(HttpResponse response,
+                            Execute({.method = "HEAD", .bucket = bucket, .key = key}, {}, nullptr));
+  ObjectInfo info;
+  const std::string* length = response.Header("content-length");
+  const std::string* etag = response.Header("etag");
+  if (length == nullptr || etag == nullptr) {
+    return DataLoss(
+        fmt::format("HEAD {}: answer lacks Content-Length or ETag", ObjectUri(bucket, key)));
+  }
+  auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), info.size);
+  if (ec != std::errc()) {
+    return DataLoss(
+        fmt::format("HEAD {}: bad Content-Length '{}'", ObjectUri(bucket, key), *length));
+  }
+  info.etag = UnquoteEtag(*etag);
+  if (const std::string* mtime = response.Header("last-modified")) {
+    auto parsed = ParseHttpDate(*mtime);
+    if (parsed.ok()) info.last_modified_ms = *parsed;
+  }
+  return info;
+}
+
+Result<size_t> S3Client::GetRange(std::string_view bucket, std::string_view key, uint64_t offset,
+                                  std::span<std::byte> out, std::string_view if_match) {
+  if (out.empty()) return size_t{0};
+  Call call{.method = "GET", .bucket = bucket, .key = key};
+  call.headers.emplace_back("range", fmt::format("bytes={}-{}", offset, offset + out.size() - 1));
+  if (!if_match.empty()) call.headers.emplace_back("if-match", fmt::format("\"{}\"", if_match));
+
+  size_t filled = 0;
+  bool overflow = false;  // a server that ignored the range sent more than asked
+  auto sink_for_attempt = [&]() -> HttpTransport::BodySink {
+    filled = 0;
+    overflow = false;
+    return [&](std::span<const std::byte> piece) {
+      const size_t n = std::min(piece.size(), out.size() - filled);
+      std::memcpy(out.data() + filled, piece.data(), n);
+      filled += n;
+      overflow = n < piece.size();
+      return !overflow;
+    };
+  };
+  static constexpr int kAccepted[] = {416};  // the range starts at or past the end
+  Result<HttpResponse> response = Execute(call, kAccepted, sink_for_attempt);
+  if (!response.ok()) {
+    if (response.status().code() == Code::kCancelled && overflow && offset == 0) {
+      return filled;  // a whole-object answer to a range from 0: the start is what we wanted
+    }
+    if (response.status().code() == Code::kAborted && !if_match.empty()) {
+      return Aborted(fmt::format("{} changed since it was listed (ETag {} no longer matches)",
+                                 ObjectUri(bucket, key), if_match));
+    }
+    return response.status();
+  }
+  if (response->status == 416) return size_t{0};
+  // S3 answers a failed If-Match with 412; a server that ignores If-Match still names the
+  // version it sent, and bytes of another version must not be used.
+  if (const std::string* etag = response->Header("etag");
+      !if_match.empty() && etag != nullptr && UnquoteEtag(*etag) != if_match) {
+    return Aborted(fmt::format("{} changed since it was listed (ETag {}, now {})",
+                               ObjectUri(bucket, key), if_match, UnquoteEtag(*etag)));
+  }
+  if (response->status == 200 && offset != 0) {
+    return DataLoss(
+        fmt::format("GET {}: the server ignored the Range header", ObjectUri(bucket, key)));
+  }
+  if (auto expected = ContentRangeLength(response->Header("content-range"));
+      expected && *expected != filled) {
+    return Unavailable(fmt::format("GET {}: body has {} bytes, Content-Range promised {}",
+                                   ObjectUri(bucket, key), filled, *expected));
+  }
+  bytes_read_total.Increment(filled);
+  return filled;
+}
+
+Result<ListPage> S3Client::ListObjectsV2(std::string_view bucket, const ListRequest& request) {
+  Call call{.method = "GET", .bucket = bucket};
+  call.query = {{"list-type", "2"}, {"max-keys", std::to_string(request.max_keys)}};
+  if (!request.prefix.empty()) call.query.emplace_back("prefix", request.prefix);
+  if (!request.delimiter.empty()) call.query.emplace_back("delimiter", request.delimiter);
+  if (!request.start_after.empty()) call.query.emplace_back("start-after", request.start_after);
+  if (!request.continuation_token.empty()) {
+    call.query.emplace_back("continuation-token", request.continuation_token);
+  }
+  ALLUVIUM_ASSIGN_OR_RETURN(HttpResponse response, Execute(call, {}, nullptr));
+  auto page = ParseListObjectsV2(response.body);
+  if (!page.ok())
+    return page.status().WithContext(fmt::format("listing s3://{}/{}", bucket, request.prefix));
+  return page;
+}
+
+}  // namespace alluvium::ufs::s3

@@ -1,0 +1,36 @@
+#include "worker/mount_options_source.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+
+#include "alluvium.grpc.pb.h"
+#include "common/logging.h"
+#include "proto/grpc_status.h"
+#include "proto/mount_table_proto.h"
+
+namespace alluvium::worker {
+
+UfsOptionsSource MountOptionsSource(const std::string& coordinator_address,
+                                    std::map<std::string, std::string> base) {
+  std::shared_ptr<rpc::CoordinatorService::Stub> stub = rpc::CoordinatorService::NewStub(
+      grpc::CreateChannel(coordinator_address, grpc::InsecureChannelCredentials()));
+  return [stub, base = std::move(base)](const std::string& root) -> Result<ufs::UfsOptions> {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    rpc::ClusterInfo info;
+    Status st = FromGrpc(stub->GetClusterInfo(&context, rpc::GetClusterInfoRequest(), &info));
+    auto table = st.ok() ? MountTableFromProto(info) : Result<mounts::MountTable>(st);
+    if (!table.ok()) {
+      // Local files need no settings, and a worker must serve them while the coordinator is
+      // away. Mount options are picked up at the next refresh.
+      ALLUVIUM_LOG(WARN, "no mount options for {} (using the configuration's): {}", root,
+                   table.status());
+      return ufs::UfsOptions{.properties = base};
+    }
+    return ufs::UfsOptions{.properties = table->UfsPropertiesFor(root, base)};
+  };
+}
+
+}  // namespace alluvium::worker

@@ -1,0 +1,18 @@
+// Where a worker's UFS settings come from: its own configuration (alluvium.underfs.*) overlaid
+// with the options of the coordinator's mount of that root (credentials given at `fs mount`),
+// so users set credentials once, on the mount, not on every worker.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "worker/ufs_registry.h"
+
+namespace alluvium::worker {
+
+// Asks the coordinator at `coordinator_address` (GetClusterInfo) on every call. If it cannot be
+// reached, the configuration alone (and a warning).
+UfsOptionsSource MountOptionsSource(const std::string& coordinator_address,
+                                    std::map<std::string, std::string> base);
+
+}  // namespace alluvium::worker

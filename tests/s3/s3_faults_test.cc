@@ -1,0 +1,134 @@
+// The S3 client against a server that fails: retries with backoff on what is worth retrying,
+// none on what is not, and a clear error once the attempts are spent. Real s3rver traffic
+// through a fault-injecting proxy.
+#include <gtest/gtest.h>
+
+#include "s3/s3_test_env.h"
+#include "testing/fault_proxy.h"
+
+namespace alluvium::ufs::s3 {
+namespace {
+
+using ::alluvium::testing::FaultProxy;
+using ::alluvium::testing::OpenS3;
+using ::alluvium::testing::S3Properties;
+using ::alluvium::testing::S3TestServer;
+using Fault = FaultProxy::Fault;
+
+constexpr char kBucket[] = "faults";
+constexpr int kMaxAttempts = 4;
+
+class S3FaultsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = S3TestServer::Start({kBucket});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    data_ = S3TestServer::SeededData(1, 2 << 20, 99) + "end";
+    ASSERT_TRUE(server_->PutObject(kBucket, "dir/object", data_).ok());
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(server_->PutObject(kBucket, fmt::format("dir/small-{}", i), "x").ok());
+    }
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    auto proxy = FaultProxy::Start(server_->port());
+    ASSERT_TRUE(proxy.ok()) << proxy.status();
+    proxy_ = std::move(*proxy);
+    auto props = S3Properties(proxy_->endpoint());
+    props[kMaxAttemptsKey] = std::to_string(kMaxAttempts);
+    props[kRequestTimeoutKey] = "500ms";
+    props[kListPageSizeKey] = "2";
+    fs_ = OpenS3(kBucket, props);
+  }
+
+  static std::string Uri(std::string_view key) { return fmt::format("s3://{}/{}", kBucket, key); }
+
+  Result<std::string> ReadAll(std::string_view key, size_t size) {
+    ALLUVIUM_ASSIGN_OR_RETURN(auto reader, fs_->Open(Uri(key)));
+    std::string buf(size + 1, '\0');
+    ALLUVIUM_ASSIGN_OR_RETURN(size_t n, reader->ReadAt(0, std::as_writable_bytes(std::span(buf))));
+    buf.resize(n);
+    return buf;
+  }
+
+  static inline std::unique_ptr<S3TestServer> server_;
+  static inline std::string data_;
+  std::unique_ptr<FaultProxy> proxy_;
+  std::unique_ptr<S3FileSystem> fs_;
+};
+
+TEST_F(S3FaultsTest, TransientFaultsAreRetriedUntilTheyPass) {
+  for (Fault fault : {Fault::kInternalError, Fault::kSlowDown, Fault::kTooManyRequests,
+                      Fault::kReset, Fault::kTruncate, Fault::kHang}) {
+    proxy_->set_hang_for(std::chrono::seconds(5));  // far beyond the 500 ms request timeout
+    const int faults_before = proxy_->faults_injected();
+    proxy_->FailNext(kMaxAttempts - 1, fault, "dir/object");
+    auto read = ReadAll("dir/object", data_.size());
+    ASSERT_TRUE(read.ok()) << testing::FaultName(fault) << ": " << read.status();
+    EXPECT_TRUE(*read == data_) << testing::FaultName(fault);
+    EXPECT_EQ(proxy_->faults_injected() - faults_before, kMaxAttempts - 1)
+        << testing::FaultName(fault);
+  }
+}
+
+TEST_F(S3FaultsTest, StatAndListRetryToo) {
+  proxy_->FailNext(2, Fault::kSlowDown);
+  auto status = fs_->GetStatus(Uri("dir/object"));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->length, data_.size());
+
+  // Every other request fails: each page of the listing needs a retry.
+  proxy_->FailEveryNth(2, Fault::kInternalError);
+  auto it = fs_->List(Uri("dir"), {.recursive = true});
+  ASSERT_TRUE(it.ok()) << it.status();
+  int files = 0;
+  while (true) {
+    auto next = (*it)->Next();
+    ASSERT_TRUE(next.ok()) << next.status();
+    if (!next->has_value()) break;
+    ++files;
+  }
+  EXPECT_EQ(files, 6);
+  EXPECT_GE(proxy_->faults_injected(), 4);
+}
+
+TEST_F(S3FaultsTest, PersistentFailureEndsWithAClearError) {
+  proxy_->FailEveryNth(1, Fault::kSlowDown);
+  const int before = proxy_->requests();
+  auto read = ReadAll("dir/object", 10);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), Code::kUnavailable);
+  const std::string& message = read.status().message();
+  EXPECT_NE(message.find("SlowDown"), std::string::npos) << message;
+  EXPECT_NE(message.find(Uri("dir/object")), std::string::npos) << message;
+  EXPECT_NE(message.find(fmt::format("after {} attempts", kMaxAttempts)), std::string::npos)
+      << message;
+  EXPECT_EQ(proxy_->requests() - before, kMaxAttempts);
+}
+
+TEST_F(S3FaultsTest, HangingServerTimesOutThenFails) {
+  proxy_->set_hang_for(std::chrono::seconds(5));
+  proxy_->FailEveryNth(1, Fault::kHang);
+  auto read = ReadAll("dir/object", 10);
+  EXPECT_EQ(read.status().code(), Code::kDeadlineExceeded) << read.status();
+}
+
+TEST_F(S3FaultsTest, NotFoundAndForbiddenAreNotRetried) {
+  int before = proxy_->requests();
+  auto missing = ReadAll("dir/missing", 10);
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_EQ(proxy_->requests() - before, 1);
+
+  auto props = S3Properties(proxy_->endpoint());
+  props[kAccessKeyKey] = "WRONG";
+  auto wrong = OpenS3(kBucket, props);
+  before = proxy_->requests();
+  auto denied = wrong->GetStatus(Uri(""));
+  EXPECT_EQ(denied.status().code(), Code::kPermissionDenied) << denied.status();
+  EXPECT_EQ(proxy_->requests() - before, 1);
+}
+
+}  // namespace
+}  // namespace alluvium::ufs::s3
