@@ -24,7 +24,7 @@ class S3FaultsTest : public ::testing::Test {
     auto server = S3TestServer::Start({kBucket});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    data_ = S3TestServer::SeededData(1, 2 << 20, 99) + "end";
+    data_ = testing::RandomBytes(2 << 20, 99);
     ASSERT_TRUE(server_->PutObject(kBucket, "dir/object", data_).ok());
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(server_->PutObject(kBucket, fmt::format("dir/small-{}", i), "x").ok());

@@ -23,6 +23,14 @@ inline std::map<std::string, std::string> S3Properties(const std::string& endpoi
           {ufs::s3::kRetryMaxDelayKey, "20ms"}};
 }
 
+// Exactly `size` pseudo-random bytes.
+inline std::string RandomBytes(size_t size, uint32_t seed) {
+  std::string bytes = S3TestServer::SeededData(0, size, seed);
+  bytes.resize(size);
+  for (size_t i = 0; i < size; ++i) bytes[i] ^= static_cast<char>((i * 2654435761u) >> 13);
+  return bytes;
+}
+
 inline std::unique_ptr<ufs::s3::S3FileSystem> OpenS3(
     const std::string& bucket, std::map<std::string, std::string> properties) {
   auto options = ufs::s3::S3Options::From(properties, bucket);

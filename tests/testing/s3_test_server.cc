@@ -91,14 +91,17 @@ std::string Md5Hex(std::string_view data) {
 
 }  // namespace
 
-Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(std::vector<std::string> buckets) {
+S3TestServer::S3TestServer(const std::filesystem::path& base_dir) : dir_(base_dir) {}
+
+Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(std::vector<std::string> buckets,
+                                                          const std::filesystem::path& base_dir) {
   const char* env = std::getenv("ALLUVIUM_S3RVER");
   const std::string binary = env != nullptr && *env != '\0' ? env : ALLUVIUM_S3RVER_DEFAULT;
   if (::access(binary.c_str(), X_OK) != 0) {
     return FailedPrecondition(
         fmt::format("no s3rver at {}: run scripts/s3rver.sh install", binary));
   }
-  std::unique_ptr<S3TestServer> server(new S3TestServer());
+  std::unique_ptr<S3TestServer> server(new S3TestServer(base_dir));
   server->data_dir_ = server->dir_.path() / "data";
   server->log_path_ = server->dir_.path() / "s3rver.log";
 

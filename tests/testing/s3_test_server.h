@@ -3,10 +3,8 @@
 // requests may carry any SigV4 Authorization for access key "S3RVER" (plus x-amz-date and
 // x-amz-content-sha256) or none at all.
 //
-// s3rver lists keys in the order of its directory walk, where "a/b" (directory "a") sorts before
-// "a-b" and "a" (files "a-b._S3rver_object", "a._S3rver_object"); ListObjectsV2 pages then skip
-// keys. Listing tests need keys whose walk order is their byte order, e.g. fixed-width names and
-// no key that is also a prefix of another key followed by '/'.
+// Stock s3rver 3.7.1 lists keys out of S3's byte order and drops or repeats common prefixes;
+// scripts/s3rver.sh applies scripts/s3rver-listing.patch, which fixes that (docs/s3.md).
 #pragma once
 
 #include <sys/types.h>
@@ -33,7 +31,9 @@ class S3TestServer {
   // Starts s3rver with `buckets` created and waits until it answers HTTP. The binary is
   // $ALLUVIUM_S3RVER, else .tools/s3rver in the source tree. Call from the test's main thread:
   // the server is killed when the thread that started it exits.
-  static Result<std::unique_ptr<S3TestServer>> Start(std::vector<std::string> buckets);
+  // `base_dir`: where its data lives (default $TMPDIR); /dev/shm makes 100k-object tests cheap.
+  static Result<std::unique_ptr<S3TestServer>> Start(std::vector<std::string> buckets,
+                                                     const std::filesystem::path& base_dir = {});
   ~S3TestServer();
   S3TestServer(const S3TestServer&) = delete;
   S3TestServer& operator=(const S3TestServer&) = delete;
@@ -51,15 +51,16 @@ class S3TestServer {
   // Creates objects prefix + "obj-0000000" ... prefix + "obj-{count-1}" in an existing bucket,
   // object i holding SeededData(i, max_size, seed): 0..max_size pseudo-random bytes. Writes
   // s3rver's files directly, 10-50x faster than PUTs (see s3_test_server.cc). Listing cost grows
-  // with the square of the keys in one "directory" (each page re-walks it from the start): 10k
-  // keys list in ~2 s, 100k in ~2 min; 100 prefixes of 1000 keys list in ~20 s.
+  // with the square of the keys in one "directory" (each page re-reads it): 10k keys list in
+  // ~2 s, 100k in 1-2 min, 100 prefixes of 1000 keys in ~20 s. For 100k objects run the test with
+  // TMPDIR=/dev/shm: on this VM's disk, creating and deleting their 200k files can take minutes.
   Status SeedObjects(const std::string& bucket, const std::string& prefix, int count,
                      size_t max_size, uint32_t seed);
   static std::string SeededKey(const std::string& prefix, int index);
   static std::string SeededData(int index, size_t max_size, uint32_t seed);
 
  private:
-  S3TestServer() = default;
+  explicit S3TestServer(const std::filesystem::path& base_dir);
   Status WaitUntilServing();
   Status Request(const std::string& method, const std::string& path, std::string_view body,
                  int expected_status);

@@ -1,4 +1,5 @@
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+// A fresh directory (under $TMPDIR or /tmp by default), removed with everything in it on
+// destruction.
 #pragma once
 
 #include <cstdlib>
@@ -11,9 +12,12 @@ namespace alluvium::testing {
 
 class ScopedTempDir {
  public:
-  ScopedTempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/alluvium-test-XXXXXX";
+  // Under `base` if given, else $TMPDIR, else /tmp.
+  explicit ScopedTempDir(const std::filesystem::path& base = {}) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    const std::string parent =
+        !base.empty() ? base.string() : (tmpdir && *tmpdir ? tmpdir : "/tmp");
+    std::string pattern = parent + "/alluvium-test-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) std::abort();
     path_ = pattern;
   }
