@@ -114,6 +114,14 @@ TEST_F(S3LoadTest, CliLoadsAPrefixAndReadsComeFromTheCache) {
   EXPECT_EQ(done["mProcessedFileCount"], objects.size()) << done.dump();
   EXPECT_EQ(done["mLoadedByteCount"], TotalBytes(objects)) << done.dump();
   EXPECT_EQ(ReadBack(objects), 0u);  // every byte from the cache
+
+  auto ls = cluster_->Cli("fs ls /s3/data");
+  EXPECT_EQ(ls.exit_code, 0) << ls.errors;
+  EXPECT_NE(ls.output.find("/s3/data/sub0"), std::string::npos) << ls.output;
+  EXPECT_NE(ls.output.find("/s3/data/sub1"), std::string::npos) << ls.output;
+  auto stat = cluster_->Cli("fs stat /s3/data/sub1/f5.bin");
+  EXPECT_EQ(stat.exit_code, 0) << stat.errors;
+  EXPECT_NE(stat.output.find("700000"), std::string::npos) << stat.output;
 }
 
 TEST_F(S3LoadTest, ReplicasAndSkipIfExists) {
