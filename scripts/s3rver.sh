@@ -29,6 +29,11 @@ case "${1:-}" in
       # A private package.json keeps npm from walking up into the repo for one.
       [ -f "$prefix/package.json" ] || echo '{"name": "alluvium-tools", "private": true}' > "$prefix/package.json"
       echo "s3rver.sh: installing s3rver@$version into $prefix" >&2
+      # npm trusts only Node's built-in CAs; trust the system's too, as curl and apt do, so a
+      # machine behind a proxy with its own CA (installed with update-ca-certificates) works.
+      if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+        export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+      fi
       npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "s3rver@$version" >&2
       patch -p1 -s -d "$prefix/node_modules/s3rver" < scripts/s3rver-listing.patch
       installed || { echo "s3rver.sh: install finished but $bin is missing" >&2; exit 1; }
