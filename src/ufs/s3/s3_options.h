@@ -8,25 +8,26 @@
 #include <map>
 #include <string>
 
+#include "common/config_keys.h"
 #include "common/status.h"
 #include "ufs/s3/sigv4.h"
 
 namespace alluvium::ufs::s3 {
 
-// Property names, as the configuration spells them (a mount may set any of them too).
-inline constexpr char kEndpointKey[] = "alluvium.underfs.s3.endpoint";
-inline constexpr char kRegionKey[] = "alluvium.underfs.s3.region";
-inline constexpr char kAccessKeyKey[] = "alluvium.underfs.s3.access.key";
-inline constexpr char kSecretKeyKey[] = "alluvium.underfs.s3.secret.key";
-inline constexpr char kSessionTokenKey[] = "alluvium.underfs.s3.session.token";
-inline constexpr char kPathStyleKey[] = "alluvium.underfs.s3.path.style";
-inline constexpr char kRequestTimeoutKey[] = "alluvium.underfs.s3.request.timeout";
-inline constexpr char kConnectTimeoutKey[] = "alluvium.underfs.s3.connect.timeout";
-inline constexpr char kMaxAttemptsKey[] = "alluvium.underfs.s3.retry.max.attempts";
-inline constexpr char kRetryBaseDelayKey[] = "alluvium.underfs.s3.retry.base.delay";
-inline constexpr char kRetryMaxDelayKey[] = "alluvium.underfs.s3.retry.max.delay";
-inline constexpr char kListPageSizeKey[] = "alluvium.underfs.s3.list.page.size";
-inline constexpr char kReadBlockSizeKey[] = "alluvium.underfs.s3.read.block.size";
+// Property names: the configuration's keys (config_keys.cc spells them; a mount may set any).
+inline const std::string kEndpointKey{keys::kUnderfsS3Endpoint.name};
+inline const std::string kRegionKey{keys::kUnderfsS3Region.name};
+inline const std::string kAccessKeyKey{keys::kUnderfsS3AccessKey.name};
+inline const std::string kSecretKeyKey{keys::kUnderfsS3SecretKey.name};
+inline const std::string kSessionTokenKey{keys::kUnderfsS3SessionToken.name};
+inline const std::string kPathStyleKey{keys::kUnderfsS3PathStyle.name};
+inline const std::string kRequestTimeoutKey{keys::kUnderfsS3RequestTimeout.name};
+inline const std::string kConnectTimeoutKey{keys::kUnderfsS3ConnectTimeout.name};
+inline const std::string kMaxAttemptsKey{keys::kUnderfsS3MaxAttempts.name};
+inline const std::string kRetryBaseDelayKey{keys::kUnderfsS3RetryBaseDelay.name};
+inline const std::string kRetryMaxDelayKey{keys::kUnderfsS3RetryMaxDelay.name};
+inline const std::string kListPageSizeKey{keys::kUnderfsS3ListPageSize.name};
+inline const std::string kReadBlockSizeKey{keys::kUnderfsS3ReadBlockSize.name};
 
 struct Endpoint {
   std::string scheme;  // "http" or "https"
