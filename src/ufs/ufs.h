@@ -56,6 +56,16 @@ class FileReader {
   // Reads up to out.size() bytes at offset. Returns the count read: less than asked only at the
   // end of the file (0 at or past the end), never an error for a read past EOF.
   virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) = 0;
+
+  // The same read without a copy where the reader already buffers the bytes (an object store's
+  // read-ahead block): a view of up to `length` bytes at `offset`, valid until the next call on
+  // this reader. Others read into `scratch` and return a view of it.
+  virtual Result<std::span<const std::byte>> ReadView(uint64_t offset, size_t length,
+                                                      std::vector<std::byte>& scratch) {
+    if (scratch.size() < length) scratch.resize(length);
+    ALLUVIUM_ASSIGN_OR_RETURN(size_t got, ReadAt(offset, std::span(scratch.data(), length)));
+    return std::span<const std::byte>(scratch.data(), got);
+  }
 };
 
 struct OpenOptions {

@@ -160,7 +160,7 @@ std::vector<bool> LoadExecutor::CheckCached(const std::vector<LoadItem>& items) 
 }
 
 void LoadExecutor::Work(std::stop_token stop) {
-  std::vector<std::byte> buffer;  // one page, allocated on first use and reused for every item
+  std::vector<std::byte> buffer;  // one page for readers that copy, reused for every item
   while (true) {
     Task task;
     {
@@ -267,17 +267,17 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
     if (batch.limiter != nullptr && !batch.limiter->Acquire(page_length, stop)) {
       return Cancelled(fmt::format("load of {} cancelled", file.uri));
     }
-    if (buffer.size() < page_size_) buffer.resize(page_size_);
     // A short (last) page is read with a byte to spare, so a file that grew shows too.
     const size_t want = page_length < page_size_ ? page_length + 1 : page_length;
-    ALLUVIUM_ASSIGN_OR_RETURN(size_t got,
-                              reader->ReadAt(page_offset, std::span(buffer.data(), want)));
-    if (got != page_length) {
+    ALLUVIUM_ASSIGN_OR_RETURN(std::span<const std::byte> page,
+                              reader->ReadView(page_offset, want, buffer));
+    if (page.size() != page_length) {
       return Aborted(fmt::format(
           "{} changed since it was listed: expected {} bytes at offset {}, the UFS has {}",
-          file.uri, page_length, page_offset, got > page_length ? "more" : std::to_string(got)));
+          file.uri, page_length, page_offset,
+          page.size() > page_length ? "more" : std::to_string(page.size())));
     }
-    if (Status st = store_.Put(key, std::span(buffer.data(), page_length)); !st.ok()) {
+    if (Status st = store_.Put(key, page); !st.ok()) {
       return st.WithContext(fmt::format("caching page {} of {}", p, file.uri));
     }
     result.bytes_loaded += in_segment;

@@ -213,6 +213,40 @@ TEST_F(S3FileSystemTest, SequentialReaderFetchesBlocksAndMatchesByteForByte) {
   EXPECT_TRUE(got == data);
 }
 
+TEST_F(S3FileSystemTest, SequentialViewsComeFromTheBlockWithoutACopy) {
+  const std::string data = RandomBytes((256 << 10) + 999, 8);
+  ASSERT_TRUE(server_->PutObject(kBucket, "r/view", data).ok());
+  auto fs = Fs({{kReadBlockSizeKey, "64KB"}});
+  auto status = fs->GetStatus(Uri("r/view"));
+  ASSERT_TRUE(status.ok());
+  auto reader = fs->Open(
+      Uri("r/view"), {.expected_version = status->version, .sequential_until = data.size() + 1});
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::byte> scratch;
+  std::string got;
+  int into_scratch = 0;
+  const size_t page = 16 << 10;  // four pages per block
+  for (uint64_t offset = 0;; offset += page) {
+    auto view = (*reader)->ReadView(offset, page, scratch);
+    ASSERT_TRUE(view.ok()) << view.status();
+    got.append(reinterpret_cast<const char*>(view->data()), view->size());
+    into_scratch += !scratch.empty() && view->data() == scratch.data();
+    if (view->size() < page) break;
+  }
+  EXPECT_TRUE(got == data) << got.size() << " bytes vs " << data.size();
+  // Only the tail, shorter than a page, is a GET of its own (straight into the scratch buffer).
+  EXPECT_LE(into_scratch, 1);
+
+  // Outside the sequential range a view is one exact GET into the scratch buffer.
+  auto random = fs->Open(Uri("r/view"), {.expected_version = status->version});
+  ASSERT_TRUE(random.ok());
+  auto view = (*random)->ReadView(1000, 500, scratch);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(view->data(), scratch.data());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(view->data()), view->size()),
+            data.substr(1000, 500));
+}
+
 TEST_F(S3FileSystemTest, ReplacedObjectIsNeverMixedWithTheOldOne) {
   ASSERT_TRUE(server_->PutObject(kBucket, "r/changing", std::string(5000, 'a')).ok());
   auto fs = Fs();

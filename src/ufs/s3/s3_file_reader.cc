@@ -12,28 +12,22 @@ S3FileReader::S3FileReader(std::shared_ptr<S3Client> client, std::string bucket,
       key_(std::move(key)),
       options_(std::move(options)) {}
 
-std::optional<size_t> S3FileReader::FromBlock(uint64_t offset, std::span<std::byte> out) const {
+std::optional<std::span<const std::byte>> S3FileReader::FromBlock(uint64_t offset,
+                                                                  size_t length) const {
   const uint64_t block_end = block_offset_ + block_.size();
   if (block_.empty() || offset < block_offset_ || offset > block_end) return std::nullopt;
   const uint64_t available = block_end - offset;
-  if (available < out.size() && !block_reaches_end_) return std::nullopt;
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(available, out.size()));
-  std::memcpy(out.data(), block_.data() + (offset - block_offset_), n);
-  return n;
+  if (available < length && !block_reaches_end_) return std::nullopt;
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(available, length));
+  return std::span(block_.data() + (offset - block_offset_), n);
 }
 
-Result<size_t> S3FileReader::ReadAt(uint64_t offset, std::span<std::byte> out) {
-  if (out.empty()) return size_t{0};
-  if (auto served = FromBlock(offset, out)) return *served;
+uint64_t S3FileReader::AheadFrom(uint64_t offset) const {
+  if (offset >= options_.sequential_until) return 0;
+  return std::min<uint64_t>(client_->options().read_block_size, options_.sequential_until - offset);
+}
 
-  const uint64_t ahead = offset < options_.sequential_until
-                             ? std::min<uint64_t>(client_->options().read_block_size,
-                                                  options_.sequential_until - offset)
-                             : 0;
-  if (ahead <=
-      out.size()) {  // nothing to gain from a block: read straight into the caller's buffer
-    return client_->GetRange(bucket_, key_, offset, out, options_.expected_version);
-  }
+Status S3FileReader::FetchBlock(uint64_t offset, uint64_t ahead) {
   // The sequential range may end exactly at the object's end, and the caller may ask for a byte
   // more to see whether the object grew: fetch that byte too.
   block_.resize(ahead + 1);
@@ -45,7 +39,39 @@ Result<size_t> S3FileReader::ReadAt(uint64_t offset, std::span<std::byte> out) {
   block_reaches_end_ = *got < block_.size();
   block_.resize(*got);
   block_offset_ = offset;
-  return FromBlock(offset, out).value_or(0);
+  return OkStatus();
+}
+
+Result<size_t> S3FileReader::ReadAt(uint64_t offset, std::span<std::byte> out) {
+  if (out.empty()) return size_t{0};
+  auto view = FromBlock(offset, out.size());
+  if (!view) {
+    const uint64_t ahead = AheadFrom(offset);
+    if (ahead <= out.size()) {  // nothing to gain from a block: straight into the caller's buffer
+      return client_->GetRange(bucket_, key_, offset, out, options_.expected_version);
+    }
+    ALLUVIUM_RETURN_IF_ERROR(FetchBlock(offset, ahead));
+    view = FromBlock(offset, out.size());
+    if (!view) return size_t{0};
+  }
+  std::memcpy(out.data(), view->data(), view->size());
+  return view->size();
+}
+
+Result<std::span<const std::byte>> S3FileReader::ReadView(uint64_t offset, size_t length,
+                                                          std::vector<std::byte>& scratch) {
+  if (length == 0) return std::span<const std::byte>();
+  if (auto view = FromBlock(offset, length)) return *view;
+  const uint64_t ahead = AheadFrom(offset);
+  if (ahead <= length) {  // nothing to gain from a block: one exact GET
+    if (scratch.size() < length) scratch.resize(length);
+    ALLUVIUM_ASSIGN_OR_RETURN(
+        size_t got, client_->GetRange(bucket_, key_, offset, std::span(scratch.data(), length),
+                                      options_.expected_version));
+    return std::span<const std::byte>(scratch.data(), got);
+  }
+  ALLUVIUM_RETURN_IF_ERROR(FetchBlock(offset, ahead));
+  return FromBlock(offset, length).value_or(std::span<const std::byte>());
 }
 
 }  // namespace alluvium::ufs::s3

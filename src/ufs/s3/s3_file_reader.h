@@ -18,11 +18,18 @@ class S3FileReader final : public FileReader {
                OpenOptions options);
 
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) override;
+  // A view into the read-ahead block when the read falls inside the sequential range.
+  Result<std::span<const std::byte>> ReadView(uint64_t offset, size_t length,
+                                              std::vector<std::byte>& scratch) override;
 
  private:
-  // Serves [offset, offset + out.size()) from the block buffer if it holds it (or holds the
-  // object's end); std::nullopt when a fetch is needed.
-  std::optional<size_t> FromBlock(uint64_t offset, std::span<std::byte> out) const;
+  // The block's bytes [offset, offset + length) if it holds them (or holds the object's end:
+  // then fewer); std::nullopt when a fetch is needed.
+  std::optional<std::span<const std::byte>> FromBlock(uint64_t offset, size_t length) const;
+  // How far to read ahead from `offset`: 0 outside the sequential range.
+  uint64_t AheadFrom(uint64_t offset) const;
+  // Fetches the block at `offset`, `ahead` bytes (plus one, to see the object's end).
+  Status FetchBlock(uint64_t offset, uint64_t ahead);
 
   const std::shared_ptr<S3Client> client_;
   const std::string bucket_;
