@@ -22,6 +22,7 @@ LoadProgress ReferenceExample() {
   p.start_ms = kStart;
   p.end_ms = kStart + 51'700;  // floor(51.7 s) = 51: 131072000 / 51 = 2570039 B/s
   p.listing_done = true;
+  p.total_known = true;
   p.files_scanned = 1000;
   p.files_processed = 1000;
   p.bytes_total = 131'072'000;
@@ -57,6 +58,7 @@ TEST(LoadProgressTextTest, VerboseFailedJobListsFailedFiles) {
   p.start_ms = kStart;
   p.end_ms = kStart + 3'723'000;  // 01:02:03
   p.listing_done = true;
+  p.total_known = true;
   p.files_scanned = 12;
   p.files_processed = 10;
   p.files_failed = 2;
@@ -106,11 +108,16 @@ TEST(LoadProgressTextTest, VerboseRunningJobShowsStageAndElapsedFromNow) {
   p.state = JobState::kRunning;
   p.end_ms = 0;
   p.listing_done = false;
+  p.total_known = false;
   const std::string listing = FormatProgressText(p, /*verbose=*/true, kStart + 125'000);
   EXPECT_TRUE(Contains(listing, "\tTime Elapsed: 00:02:05\n")) << listing;
   EXPECT_TRUE(Contains(listing, "\tStage: LISTING\n")) << listing;
-  // No total while listing: it is not known yet.
+  // No total until the count is done: it is not known yet.
   EXPECT_TRUE(Contains(listing, "\tBytes Loaded: 125.00MB\n")) << listing;
+
+  p.total_known = true;  // counted while the load still lists
+  EXPECT_TRUE(Contains(FormatProgressText(p, true, kStart + 125'000),
+                       "\tBytes Loaded: 125.00MB out of 125.00MB\n"));
 
   p.listing_done = true;
   const std::string loading = FormatProgressText(p, /*verbose=*/true, kStart + 125'000);

@@ -70,7 +70,7 @@ std::string FormatProgressText(const LoadProgress& p, bool verbose, int64_t now_
   if (o.skip_if_exists) line(fmt::format("Files Skipped: {}", p.files_skipped));
   if (!o.metadata_only) {
     std::string loaded = "Bytes Loaded: " + FormatSize(p.bytes_loaded);
-    if (verbose && !o.partial_listing && p.listing_done) {
+    if (verbose && !o.partial_listing && p.total_known) {
       loaded += " out of " + FormatSize(p.bytes_total);
     }
     line(loaded);

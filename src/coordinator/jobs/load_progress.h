@@ -25,6 +25,7 @@ struct LoadProgress {
   int64_t start_ms = 0;  // wall clock, ms since the epoch
   int64_t end_ms = 0;    // 0 until the job leaves RUNNING/VERIFYING
   bool listing_done = false;
+  bool total_known = false;  // bytes_total is the whole dataset's (counted, or listing done)
 
   uint64_t files_scanned = 0;    // listed and matching the filter (directories included)
   uint64_t files_processed = 0;  // finished: loaded, skipped or (finally) failed
@@ -58,7 +59,7 @@ struct LoadProgress {
 //   \tStage: LISTING|LOADING|VERIFYING         verbose and RUNNING/VERIFYING
 //   \tFiles Scanned: N                         verbose
 //   \tFiles Skipped: N                         skip_if_exists, after Files Processed
-//   \tBytes Loaded: <size> out of <size>       verbose, listing done, not partial listing
+//   \tBytes Loaded: <size> out of <size>       verbose, total_known (never with partial listing)
 //   \tBytes Skipped: <size>                    skip_if_exists, after Bytes Loaded
 //   (no Bytes lines and no Throughput for metadata_only; no Throughput under 1 s)
 //   \tSubtask Retry rate: 0.00%                verbose, after Files Failed

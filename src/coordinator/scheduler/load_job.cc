@@ -100,6 +100,7 @@ Result<LoadJobRecord> LoadJobRecord::FromJson(const nlohmann::json& j) {
     r.index_file = j.at("indexFile").get<bool>();
     r.cursor = j.at("cursor").get<std::string>();
     r.count_done = j.at("countDone").get<bool>();
+    p.total_known = r.count_done;
     p.path = j.at("path").get<std::string>();
     p.job_id = j.at("jobId").get<std::string>();
     ALLUVIUM_ASSIGN_OR_RETURN(p.state, ParseJobState(j.at("state").get<std::string>()));
@@ -228,9 +229,15 @@ void LoadJob::Drive(std::stop_token stop) {
   while (env_.settled && !env_.settled() && !stop.stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  Status st;
-  if (!live_.options.partial_listing && !record_.count_done) st = CountPass(stop);
-  if (st.ok()) st = LoadPass(stop);
+  // The count runs beside the load, so loading starts at once and the total shows up as soon as
+  // the count is done (or the load's own listing ends, whichever comes first).
+  std::jthread counter;
+  if (!live_.options.partial_listing && !record_.count_done) {
+    counter = std::jthread([this](std::stop_token count_stop) { CountPass(count_stop); });
+  }
+  Status st = LoadPass(stop);
+  counter.request_stop();
+  if (counter.joinable()) counter.join();
   bool user_stop;
   {
     std::lock_guard lock(mu_);
@@ -272,26 +279,40 @@ void LoadJob::Drive(std::stop_token stop) {
   for (auto& sender : senders_) sender.join();
 }
 
-Status LoadJob::CountPass(std::stop_token stop) {
-  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource("", /*count_bad_lines=*/false));
+void LoadJob::CountPass(std::stop_token stop) {
+  auto source = OpenSource("", /*count_bad_lines=*/false);
+  if (!source.ok()) {
+    // Not fatal: the load's own listing meets the same error and reports it.
+    ALLUVIUM_LOG(WARN, "load job {}: cannot count '{}': {}", job_id_, live_.path,
+                 source.status().ToString());
+    return;
+  }
   uint64_t bytes = 0;
   const uint64_t replicas = live_.options.replicas;
   while (!stop.stop_requested()) {
-    {
-      std::lock_guard lock(mu_);
-      if (stop_requested_) return OkStatus();
+    auto entry = (*source)->Next();
+    if (!entry.ok()) {
+      ALLUVIUM_LOG(WARN, "load job {}: counting '{}' failed: {}", job_id_, live_.path,
+                   entry.status().ToString());
+      return;
     }
-    ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
-    if (!entry) {
-      std::lock_guard lock(mu_);
-      if (!live_.options.metadata_only) live_.bytes_total = bytes;
-      record_.progress.bytes_total = live_.bytes_total;
-      record_.count_done = true;
-      return OkStatus();
+    std::lock_guard lock(mu_);
+    if (stop_requested_ || record_.count_done) return;  // stopped, or the listing got there first
+    if (!*entry) {
+      MarkTotalKnownLocked(live_.options.metadata_only ? 0 : bytes);
+      return;
     }
-    bytes += entry->length * replicas;
+    bytes += (**entry).length * replicas;
   }
-  return OkStatus();
+}
+
+// From now on bytes_total is the whole dataset's, and files finishing no longer add to it.
+void LoadJob::MarkTotalKnownLocked(uint64_t bytes_total) {
+  live_.bytes_total = bytes_total;
+  live_.total_known = true;
+  record_.progress.bytes_total = bytes_total;
+  record_.progress.total_known = true;
+  record_.count_done = true;
 }
 
 void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
@@ -325,8 +346,7 @@ void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
     file->subtasks = works.size();
     ++live_.files_scanned;
     live_.subtasks_total += works.size();
-    if (o.partial_listing || !record_.count_done)
-      live_.bytes_total += o.metadata_only ? 0 : file->bytes;
+    if (!record_.count_done) live_.bytes_total += o.metadata_only ? 0 : file->bytes;
     window_.push_back(std::move(file));
   }
   for (auto& work : works) Place(std::move(work), stop);
@@ -416,6 +436,10 @@ Status LoadJob::LoadPass(std::stop_token stop) {
   {
     std::lock_guard lock(mu_);
     live_.listing_done = !stop_requested_ && !stop.stop_requested();
+    // Every file is listed, so the running sum is the total (the count may still be going).
+    if (live_.listing_done && !record_.count_done && !live_.options.partial_listing) {
+      MarkTotalKnownLocked(live_.bytes_total);
+    }
   }
   FlushAll(stop);
   // Drain: in-flight batches finish; retries come due and go out again.
@@ -536,9 +560,7 @@ void LoadJob::FinishWorkLocked(Work& work, const Status& final_status) {
     ++c.files_processed;
     c.files_failed += done.failed ? 1 : 0;
     c.files_skipped += !done.failed && live_.options.skip_if_exists && done.all_skipped ? 1 : 0;
-    if (live_.options.partial_listing || !record_.count_done) {
-      c.bytes_total += live_.options.metadata_only ? 0 : done.bytes;
-    }
+    if (!record_.count_done) c.bytes_total += live_.options.metadata_only ? 0 : done.bytes;
     c.bytes_loaded += done.bytes_loaded;
     c.bytes_skipped += done.bytes_skipped;
     c.subtasks_total += done.subtasks;

@@ -3,6 +3,8 @@
 // workers), retries failures with backoff on the next workers of the ring, optionally verifies,
 // and keeps its progress. A driver thread lists and batches; sender threads make the worker
 // RPCs, at most a few per worker at a time, so memory stays bounded whatever the dataset size.
+// Without partial listing, a counter thread sizes the whole dataset beside the load, for the
+// "out of" total; loading never waits for it.
 //
 // Durability: files finish out of order, so the job commits a cursor: the last URI in listing
 // order up to which every file is done, together with the counters of those files. After a
@@ -52,7 +54,7 @@ struct LoadJobRecord {
   bool index_file = false;
   LoadProgress progress;    // committed counters (files up to the cursor)
   std::string cursor;       // last URI, in listing order, up to which every file is done
-  bool count_done = false;  // the up-front count pass (non-partial listing) finished
+  bool count_done = false;  // bytes_total is the dataset's (non-partial listing only)
 
   nlohmann::json ToJson() const;
   static Result<LoadJobRecord> FromJson(const nlohmann::json& j);
@@ -94,7 +96,8 @@ class LoadJob {
 
   void Drive(std::stop_token stop);
   void SendLoop(std::stop_token stop);
-  Status CountPass(std::stop_token stop);
+  void CountPass(std::stop_token stop);
+  void MarkTotalKnownLocked(uint64_t bytes_total);
   Status LoadPass(std::stop_token stop);
   Status VerifyPass(std::stop_token stop);
   Result<std::unique_ptr<EntrySource>> OpenSource(const std::string& start_after,
