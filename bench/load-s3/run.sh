@@ -45,6 +45,11 @@
 #   BENCH_PERF=1            perf record of the cluster and s3rver during each warm-up load
 #                           (profile in the temp dir: use with BENCH_KEEP=1)
 #   BENCH_S3RVER_LOG=1      let s3rver log every request (default --silent)
+#   BENCH_PIN=1             (default with 2+ cores) s3rver runs on core 0 alone and every client
+#                           (curl, rclone, the Alluvium cluster and CLI) on the other cores, as
+#                           when the object store is another machine: otherwise the server's
+#                           limit depends on how much CPU each client leaves it. BENCH_PIN=0
+#                           shares every core between all of them.
 #   ALLUVIUM_BIN            the alluvium binary (default build/src/cli/alluvium)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -109,13 +114,25 @@ res=$bench_base/results   # lines: set method round seconds client_cpu s3rver_cp
 : > "$res"
 mkdir -p "$s3data" "$bench_base/ufs-root" "$bench_base/copies"
 
+# Core 0 for the server, the rest for this script and everything it starts (children inherit).
+cores=$(nproc)   # before pinning: nproc counts only the cores this process may use
+pin=${BENCH_PIN:-$([ "$cores" -ge 2 ] && echo 1 || echo 0)}
+server_cpus="" client_cpus=""
+if [ "$pin" = 1 ]; then
+  command -v taskset >/dev/null || bench_die "BENCH_PIN=1 needs taskset (util-linux)"
+  server_cpus=0 client_cpus=1-$((cores - 1))
+  taskset -pc "$client_cpus" $$ > /dev/null || bench_die "cannot pin this script to cores $client_cpus"
+  bench_log "== pinned: s3rver on core $server_cpus, clients on cores $client_cpus"
+fi
 read -r s3port < <(bench_free_ports 1)
 endpoint=http://127.0.0.1:$s3port
 s3rver_args=(-d "$s3data" -a 127.0.0.1 -p "$s3port" --configure-bucket "$bucket")
 [ "${BENCH_S3RVER_LOG:-0}" = 1 ] || s3rver_args+=(--silent)
 # Node >= 17 needs the legacy provider for ListObjectsV2 continuation tokens (TOOLCHAIN.md).
+server_prefix=()
+[ -z "$server_cpus" ] || server_prefix=(taskset -c "$server_cpus")
 NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--openssl-legacy-provider" \
-  "$s3rver_bin" "${s3rver_args[@]}" > "$bench_base/s3rver.log" 2>&1 &
+  "${server_prefix[@]}" "$s3rver_bin" "${s3rver_args[@]}" > "$bench_base/s3rver.log" 2>&1 &
 s3pid=$!
 bench_bg_pids+=("$s3pid")   # bench_cleanup (EXIT trap) kills it by PID
 for i in $(seq 1 300); do
@@ -489,7 +506,12 @@ echo "S3 load benchmark: s3rver 3.7.1 on 127.0.0.1 (one Node.js process), $par r
 echo "every method, $workers Alluvium workers; best of $rounds alternated rounds after a warm-up, median in [ ];"
 echo "seconds are wall clock of the whole command (listing included); cpu = user+sys core-s of the"
 echo "client side (curl/rclone; for Alluvium its coordinator+workers) and of s3rver, in the best round."
-echo "Data under $ALLUVIUM_BENCH_DIR; $(nproc) cores; targets: alluvium >= 1.5x rclone, >= 0.9x plain GETs."
+echo "Data under $ALLUVIUM_BENCH_DIR; $cores cores; targets: alluvium >= 1.5x rclone, >= 0.9x plain GETs."
+if [ "$pin" = 1 ]; then
+  echo "Pinned (BENCH_PIN=1): s3rver alone on core $server_cpus, every client on cores $client_cpus."
+else
+  echo "Not pinned (BENCH_PIN=0): s3rver and the clients share all $cores cores."
+fi
 for set in $sets; do
   if [ "$set" = big ]; then
     label="$big_count x $big_mib MiB" kind=bytes amount=$big_bytes desc="$big_bytes B / $big_count obj"
@@ -554,7 +576,7 @@ for set in $sets; do
   awk -v s="$set" '$1 == s && $3 > 0 && $2 != "loadavg" { t[$2] = t[$2] " " $4 } END { for (m in t) printf "  %s:%s", m, t[m]; print "" }' "$res"
   awk -v s="$set" '$1 == s && $2 == "loadavg" { l[$3 == 0 ? 0 : 1] = $4 }
     END { printf "   1-min load average %s before, %s after (%d cores)%s\n", l[0], l[1], c,
-            ((l[0] > 1.5 || l[1] > 2.5) ? ": other work was running, figures are noisy" : "") }' c="$(nproc)" "$res"
+            ((l[0] > 1.5 || l[1] > 2.5) ? ": other work was running, figures are noisy" : "") }' c="$cores" "$res"
 done
 if [ "${#cfg_names[@]}" -gt 1 ] || [ "$configs_spec" != "default:" ]; then
   echo

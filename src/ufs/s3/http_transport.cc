@@ -4,8 +4,15 @@
 
 #include <cctype>
 
+#include "common/metrics.h"
+
 namespace alluvium::ufs::s3 {
 namespace {
+
+// Reuse is what keeps small-object loads cheap for the server: this should stay near the number
+// of handles in flight, not grow with the requests.
+metrics::Counter& connections_opened = metrics::NewCounter(
+    "alluvium_s3_connections_opened_total", "TCP connections opened to S3 (not reused).");
 
 struct CurlDeleter {
   void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
@@ -155,6 +162,9 @@ Result<HttpResponse> HttpTransport::Send(const HttpRequest& request, const BodyS
   const CURLcode code = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  long connects = 0;
+  curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
+  if (connects > 0) connections_opened.Increment(static_cast<uint64_t>(connects));
   Return(std::move(handle));
   if (code != CURLE_OK) return FromCurl(code, error, request.url);
   response.status = static_cast<int>(status);
