@@ -29,6 +29,9 @@ FileInfo ToFileInfo(const rpc::FileStatus& s, std::string path) {
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  // gRPC shares connections between channels process-wide by default: a new client could then
+  // pick up a connection to a coordinator or worker that has just died and fail its first call.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -69,6 +72,15 @@ struct Client::Impl {
     rpc::ClusterInfo info;
     Status st = FromGrpc(coordinator->GetClusterInfo(Context().get(), {}, &info));
     if (!st.ok()) {
+      std::lock_guard lock(mu);
+      if (view) {
+        // Workers serve reads, so a coordinator restart must not stop them: keep the last view
+        // (OnWorkers skips workers that fail) and ask the coordinator again after the TTL.
+        ALLUVIUM_LOG(DEBUG, "coordinator {} unreachable, using the last cluster view: {}",
+                     options.coordinator_address, st);
+        view_time = std::chrono::steady_clock::now();
+        return view;
+      }
       return st.WithContext(fmt::format("coordinator {}", options.coordinator_address));
     }
     ALLUVIUM_ASSIGN_OR_RETURN(auto fresh, BuildClusterView(info));

@@ -114,17 +114,23 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   ALLUVIUM_ASSIGN_OR_RETURN(s->mounts,
                             MountManager::Open(*s->store, options.root_ufs, options.extra_mounts));
   s->workers = std::make_unique<WorkerRegistry>(options.worker_timeout);
-  // Membership survives a restart as a list of who to wait for (see WorkerRegistry::Settled).
-  std::vector<std::string> known_workers;
-  ALLUVIUM_RETURN_IF_ERROR(s->store->Scan("worker/", [&](std::string_view key, std::string_view) {
-    known_workers.emplace_back(key.substr(7));
-    return true;
-  }));
-  s->workers->ExpectWorkers(known_workers);
+  // Membership survives a restart (see WorkerRegistry::Restore): a coordinator restart does not
+  // empty the ring under clients and resumed jobs.
+  std::map<std::string, std::string> known_workers;
+  ALLUVIUM_RETURN_IF_ERROR(
+      s->store->Scan("worker/", [&](std::string_view key, std::string_view address) {
+        known_workers.emplace(key.substr(7), address);
+        return true;
+      }));
+  s->workers->Restore(known_workers);
   KvStore& store = *s->store;
-  s->workers->SetListener([&store](const WorkerRecord& w, bool joined) {
+  s->load_client = std::make_unique<WorkerLoadClient>();
+  WorkerLoadClient& load_client = *s->load_client;
+  s->workers->SetListener([&store, &load_client](const WorkerRecord& w, bool joined) {
     Status st = joined ? store.Put("worker/" + w.id, w.address) : store.Delete("worker/" + w.id);
     if (!st.ok()) ALLUVIUM_LOG(WARN, "cannot persist membership of {}: {}", w.id, st);
+    // Its batches go to the next workers of the ring now, not after their deadline.
+    if (!joined) load_client.CancelCalls(w.address);
   });
   s->service = NewCoordinatorService({*s->workers, *s->mounts, options.ring});
 
@@ -139,7 +145,6 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   }
 
   s->placement = std::make_unique<Placement>(*s->workers, options.ring);
-  s->load_client = std::make_unique<WorkerLoadClient>();
   ALLUVIUM_ASSIGN_OR_RETURN(
       s->jobs, JobManager::Open(*s->store, *s->mounts, *s->workers, *s->placement, *s->load_client,
                                 options.jobs));

@@ -65,9 +65,34 @@ using ScopedDir = std::unique_ptr<DIR, DirCloser>;
 
 class LocalFileReader final : public FileReader {
  public:
-  LocalFileReader(ScopedFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  // `pinned`: the file's status at open when the caller asked for a version; each read then
+  // checks the file was not rewritten in place meanwhile (a rename over the path is harmless:
+  // the descriptor keeps the old inode).
+  LocalFileReader(ScopedFd fd, std::string path, std::optional<struct stat> pinned)
+      : fd_(std::move(fd)), path_(std::move(path)), pinned_(pinned) {}
 
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) override {
+    ALLUVIUM_ASSIGN_OR_RETURN(size_t done, ReadFully(offset, out));
+    if (pinned_) ALLUVIUM_RETURN_IF_ERROR(CheckUnchanged());
+    return done;
+  }
+
+ private:
+  // Bytes read while the file was rewritten may mix two versions: never let them be cached.
+  Status CheckUnchanged() const {
+    struct stat now;
+    if (::fstat(fd_.get(), &now) != 0) {
+      const int err = errno;
+      return FromErrno(err, fmt::format("stat '{}'", path_));
+    }
+    if (now.st_size != pinned_->st_size || now.st_mtim.tv_sec != pinned_->st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != pinned_->st_mtim.tv_nsec) {
+      return Aborted(fmt::format("'{}' changed while being read (rewritten in place)", path_));
+    }
+    return OkStatus();
+  }
+
+  Result<size_t> ReadFully(uint64_t offset, std::span<std::byte> out) {
     constexpr uint64_t kMaxOffset = std::numeric_limits<off_t>::max();
     size_t done = 0;
     while (done < out.size()) {
@@ -89,9 +114,9 @@ class LocalFileReader final : public FileReader {
     return done;
   }
 
- private:
   const ScopedFd fd_;
   const std::string path_;  // for error messages
+  const std::optional<struct stat> pinned_;
 };
 
 // Yields entries in ascending byte order of their listing key: the URI, plus '/' for a directory.
@@ -343,8 +368,10 @@ Result<std::unique_ptr<FileReader>> LocalFileSystem::Open(std::string_view uri,
                                  options.expected_version, now.version));
     }
   }
+  std::optional<struct stat> pinned;
+  if (!options.expected_version.empty()) pinned = st;
   return std::unique_ptr<FileReader>(
-      std::make_unique<LocalFileReader>(std::move(fd), std::move(path)));
+      std::make_unique<LocalFileReader>(std::move(fd), std::move(path), pinned));
 }
 
 }  // namespace alluvium::ufs

@@ -42,6 +42,20 @@ TEST(WorkerRegistryTest, ALostWorkerThatHeartbeatsIsLiveAgain) {
   EXPECT_EQ(registry.LiveIds(), (std::vector<std::string>{"w1"}));
 }
 
+TEST(WorkerRegistryTest, RestoredWorkersAreMembersAtOnceAndLostIfSilent) {
+  FakeClock clock;
+  WorkerRegistry registry(10s, clock.fn());
+  registry.Restore({{"w1", "127.0.0.1:1"}, {"w2", "127.0.0.1:2"}});
+  // The ring a restarted coordinator hands out is the one it had before.
+  EXPECT_EQ(registry.LiveIds(), (std::vector<std::string>{"w1", "w2"}));
+  EXPECT_TRUE(registry.Settled());
+  EXPECT_TRUE(registry.Heartbeat("w1", {})) << "a restored worker need not register again";
+  clock.now += 11s;  // w2 never came back
+  EXPECT_TRUE(registry.Heartbeat("w1", {}));
+  EXPECT_EQ(registry.LiveIds(), (std::vector<std::string>{"w1"}));
+  EXPECT_TRUE(registry.Settled());
+}
+
 TEST(WorkerRegistryTest, UnknownWorkersAreToldToRegister) {
   WorkerRegistry registry(1s);
   EXPECT_FALSE(registry.Heartbeat("stranger", {}));

@@ -186,6 +186,37 @@ TEST_F(LocalFileSystemTest, VersionChangesWhenFileIsRewritten) {
   EXPECT_EQ(again->version, v4->version);
 }
 
+TEST_F(LocalFileSystemTest, AReaderOfAVersionFailsOnceTheFileIsRewrittenInPlace) {
+  WriteFile(Path("f"), "version one");
+  Result<FileStatus> v1 = ufs_.GetStatus(Uri("f"));
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  auto pinned = ufs_.Open(Uri("f"), {.expected_version = v1->version});
+  auto unpinned = ufs_.Open(Uri("f"));
+  ASSERT_TRUE(pinned.ok() && unpinned.ok());
+  EXPECT_EQ(ReadAll(**pinned, 0, 7), "version");
+
+  // Same size, new mtime: what is read now may mix the two versions.
+  WriteFile(Path("f"), "version two");
+  const struct timespec times[2] = {{.tv_sec = 1'000'000'000, .tv_nsec = 5},
+                                    {.tv_sec = 1'000'000'000, .tv_nsec = 5}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, Path("f").c_str(), times, 0), 0);
+  std::string buf(4, '\0');
+  Result<size_t> n = (*pinned)->ReadAt(8, std::as_writable_bytes(std::span(buf)));
+  EXPECT_EQ(n.status().code(), Code::kAborted) << n.status();
+  EXPECT_EQ(ReadAll(**unpinned, 8, 3), "two") << "without a version, reads follow the file";
+}
+
+TEST_F(LocalFileSystemTest, AReaderOfAVersionKeepsItsBytesWhenTheFileIsReplacedByRename) {
+  WriteFile(Path("f"), "old bytes");
+  Result<FileStatus> v1 = ufs_.GetStatus(Uri("f"));
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  auto reader = ufs_.Open(Uri("f"), {.expected_version = v1->version});
+  ASSERT_TRUE(reader.ok());
+  WriteFile(Path("f.tmp"), "new bytes");
+  fs::rename(Path("f.tmp"), Path("f"));
+  EXPECT_EQ(ReadAll(**reader, 0, 9), "old bytes") << "the descriptor pins the old inode";
+}
+
 TEST_F(LocalFileSystemTest, RangedReads) {
   WriteFile(Path("f"), "0123456789");
   Result<std::unique_ptr<FileReader>> reader = ufs_.Open(Uri("f"));

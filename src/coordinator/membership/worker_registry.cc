@@ -31,9 +31,18 @@ void WorkerRegistry::Deliver() {
   for (const auto& [worker, joined] : events) listener_(worker, joined);
 }
 
-void WorkerRegistry::ExpectWorkers(const std::vector<std::string>& ids) {
+void WorkerRegistry::Restore(const std::map<std::string, std::string>& addresses) {
   std::lock_guard lock(mu_);
-  expected_ = ids;
+  for (const auto& [id, address] : addresses) {
+    expected_.push_back(id);
+    WorkerRecord& w = workers_[id];
+    w.id = id;
+    w.address = address;
+    w.live = true;
+    w.last_heartbeat = clock_();
+    w.last_heartbeat_unix_ms = UnixMillis();
+  }
+  ++version_;
 }
 
 bool WorkerRegistry::Settled() {
@@ -92,6 +101,7 @@ bool WorkerRegistry::RecordHeartbeat(const std::string& id, const WorkerStats& s
   w.last_heartbeat = clock_();
   w.last_heartbeat_unix_ms = UnixMillis();
   w.stats = stats;
+  SweepLocked();  // the others' heartbeats are what notice a silent worker promptly
   return true;
 }
 

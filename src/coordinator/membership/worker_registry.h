@@ -45,10 +45,12 @@ class WorkerRegistry {
   // Changes whenever the live set changes; lets callers rebuild rings only when needed.
   uint64_t version();
 
-  // After a coordinator restart: the workers that were members before it. Until each of them
-  // has registered again (or the timeout has passed), the ring is incomplete and Settled() is
-  // false, so load jobs wait instead of placing segments where reads will not look.
-  void ExpectWorkers(const std::vector<std::string>& ids);
+  // After a coordinator restart: the workers (id -> address) that were members before it. They
+  // are live at once, as if they had just heartbeated, so clients and resumed jobs see the same
+  // ring as before the restart; one that stays silent past the timeout is marked lost as usual.
+  void Restore(const std::map<std::string, std::string>& addresses);
+  // False while a restored worker is neither live nor past the timeout since the restart: load
+  // jobs wait rather than place segments where reads will not look.
   bool Settled();
 
   // Called (outside the lock) when a worker joins or is lost, to persist membership.

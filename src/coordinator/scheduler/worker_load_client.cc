@@ -20,6 +20,27 @@ void ToProto(const SegmentRef& in, rpc::LoadItem* out) {
 struct WorkerLoadClient::Stubs {
   std::mutex mu;
   std::map<std::string, std::unique_ptr<rpc::WorkerService::Stub>> by_address;  // guarded by mu
+  std::multimap<std::string, grpc::ClientContext*> in_flight;                   // guarded by mu
+
+  // Registers a call's context for CancelCalls while it is in flight.
+  class Tracked {
+   public:
+    Tracked(Stubs& stubs, const std::string& address, grpc::ClientContext& context)
+        : stubs_(stubs) {
+      std::lock_guard lock(stubs_.mu);
+      it_ = stubs_.in_flight.emplace(address, &context);
+    }
+    ~Tracked() {
+      std::lock_guard lock(stubs_.mu);
+      stubs_.in_flight.erase(it_);
+    }
+    Tracked(const Tracked&) = delete;
+    Tracked& operator=(const Tracked&) = delete;
+
+   private:
+    Stubs& stubs_;
+    std::multimap<std::string, grpc::ClientContext*>::iterator it_;
+  };
 
   rpc::WorkerService::Stub& For(const std::string& address) {
     std::lock_guard lock(mu);
@@ -48,6 +69,7 @@ Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& addre
   rpc::LoadResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout);
+  Stubs::Tracked tracked(*stubs_, address, context);
   ALLUVIUM_RETURN_IF_ERROR(FromGrpc(stubs_->For(address).Load(&context, request, &response)));
   if (response.results_size() != request.items_size()) {
     return InternalError(fmt::format("worker {} answered {} results for {} items", address,
@@ -67,6 +89,12 @@ Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& addre
   return out;
 }
 
+void WorkerLoadClient::CancelCalls(const std::string& address) {
+  std::lock_guard lock(stubs_->mu);
+  auto [begin, end] = stubs_->in_flight.equal_range(address);
+  for (auto it = begin; it != end; ++it) it->second->TryCancel();  // thread-safe in gRPC
+}
+
 Result<std::vector<bool>> WorkerLoadClient::CheckCached(const std::string& address,
                                                         const std::vector<SegmentRef>& items,
                                                         std::chrono::milliseconds timeout) {
@@ -75,6 +103,7 @@ Result<std::vector<bool>> WorkerLoadClient::CheckCached(const std::string& addre
   rpc::CheckCachedResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout);
+  Stubs::Tracked tracked(*stubs_, address, context);
   ALLUVIUM_RETURN_IF_ERROR(
       FromGrpc(stubs_->For(address).CheckCached(&context, request, &response)));
   if (response.fully_cached_size() != request.items_size()) {

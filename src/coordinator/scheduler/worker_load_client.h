@@ -47,6 +47,10 @@ class WorkerLoadClient {
                                         const std::vector<SegmentRef>& items,
                                         std::chrono::milliseconds timeout);
 
+  // Ends every call in flight to `address` now, with kCancelled: the worker was marked lost, and
+  // a stopped or partitioned process would otherwise hold its batches until their deadline.
+  void CancelCalls(const std::string& address);
+
  private:
   struct Stubs;
   std::unique_ptr<Stubs> stubs_;
