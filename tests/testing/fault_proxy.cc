@@ -48,6 +48,10 @@ Response ErrorReply(Fault fault, const Request& request) {
     status = http::status::too_many_requests;
     code = "TooManyRequests";
     message = "Please reduce your request rate.";
+  } else if (fault == Fault::kAccessDenied) {
+    status = http::status::forbidden;
+    code = "AccessDenied";
+    message = "Access Denied";
   }
   const std::string xml = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>"
@@ -81,6 +85,8 @@ const char* FaultName(Fault fault) {
       return "SlowDown";
     case Fault::kTooManyRequests:
       return "TooManyRequests";
+    case Fault::kAccessDenied:
+      return "AccessDenied";
     case Fault::kReset:
       return "Reset";
     case Fault::kHang:

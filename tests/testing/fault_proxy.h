@@ -17,6 +17,7 @@ class FaultProxy {
     kInternalError,    // 500 with S3 XML <Error><Code>InternalError</Code>...
     kSlowDown,         // 503 SlowDown
     kTooManyRequests,  // 429 TooManyRequests
+    kAccessDenied,     // 403 AccessDenied: S3's permission denied (never retried)
     kReset,            // read the request, close the connection without answering
     kHang,             // read the request, answer nothing for hang_for, then close
     kTruncate,         // forward, send the headers and half the body, then close
