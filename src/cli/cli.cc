@@ -74,7 +74,13 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "alluvium: no command given. Run 'alluvium --help' for usage.\n");
     return 2;
   }
-  return context.action();
+  try {
+    return context.action();
+  } catch (const std::exception& e) {
+    // Commands return a Status; this only keeps a library's exception (JSON, filesystem) that
+    // slipped through from ending in "terminate called" and a core dump.
+    return Fail(InternalError(e.what()));
+  }
 }
 
 }  // namespace alluvium::cli

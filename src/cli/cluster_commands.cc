@@ -11,6 +11,7 @@
 #include "cli/process.h"
 #include "client/client.h"
 #include "common/file_util.h"
+#include "common/status_mapping.h"
 
 namespace alluvium::cli {
 namespace {
@@ -45,8 +46,10 @@ std::vector<std::pair<std::string, pid_t>> RecordedProcesses(const fs::path& run
 std::vector<std::string> BaseCommand(const Context& context) {
   std::vector<std::string> argv = {SelfExecutable()};
   if (!context.flags.config_file.empty()) {
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(context.flags.config_file, ec);
     argv.push_back("--config");
-    argv.push_back(fs::absolute(context.flags.config_file).string());
+    argv.push_back(ec ? context.flags.config_file : absolute.string());
   }
   for (const std::string& o : context.flags.overrides) {
     argv.push_back("-D");
@@ -123,8 +126,11 @@ int Start(const Context& context, const Config& config, const ClusterArgs& args)
   }
   std::error_code ec;
   fs::remove_all(run / "pids", ec);
-  fs::create_directories(run / "pids");
-  fs::create_directories(run / "logs");
+  for (const char* sub : {"pids", "logs"}) {
+    if (fs::create_directories(run / sub, ec); ec) {
+      return Fail(FromErrno(ec.value(), "create " + (run / sub).string()));
+    }
+  }
 
   Status st = StartProcess(
       context, run, "coordinator",
@@ -173,7 +179,9 @@ int Start(const Context& context, const Config& config, const ClusterArgs& args)
 
 int Metrics(const Config& config, const ClusterArgs& args) {
   auto client = client::Client::Connect(client::ClientOptions::FromConfig(config));
-  if (!client.ok()) return Fail(client.status());
+  if (!client.ok()) {
+    return Fail(client.status().WithContext("cannot reach the coordinator (is it running?)"));
+  }
   auto workers = (*client)->ListWorkers();
   if (!workers.ok()) return Fail(workers.status());
   for (const client::WorkerInfo& w : *workers) {

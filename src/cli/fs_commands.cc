@@ -90,6 +90,7 @@ Status Head(client::Client& client, const FsArgs& args, bool tail) {
 }
 
 Status Copy(client::Client& client, const FsArgs& args) {
+  if (args.second.empty()) return InvalidArgument("the local destination is empty");
   const std::string temp = args.second + ".alluvium-part";
   std::ofstream out(temp, std::ios::binary | std::ios::trunc);
   if (!out) return FromErrno(errno, "open " + temp);
@@ -105,7 +106,9 @@ Status Copy(client::Client& client, const FsArgs& args) {
     return stats.ok() ? FromErrno(errno, "close " + temp) : stats.status();
   }
   if (std::rename(temp.c_str(), args.second.c_str()) != 0) {
-    return FromErrno(errno, "rename to " + args.second);
+    const int err = errno;
+    std::remove(temp.c_str());
+    return FromErrno(err, "rename to " + args.second);
   }
   fmt::print("Copied {} to {}: {} bytes ({} from cache, {} from UFS, {} worker failovers)\n",
              args.path, args.second, stats->bytes, stats->bytes_from_cache, stats->bytes_from_ufs,

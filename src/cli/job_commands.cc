@@ -50,6 +50,44 @@ json Target(const JobArgs& a) {
 
 std::string Shown(const JobArgs& a) { return a.index_file.empty() ? a.path : a.index_file; }
 
+// A request body. JSON strings are UTF-8, so an argument that is not cannot be sent as one.
+Result<std::string> Body(const json& body) {
+  try {
+    return body.dump();
+  } catch (const json::type_error&) {
+    return InvalidArgument(
+        "the path, --index-file, --bandwidth and --file-filter must be valid UTF-8: the REST "
+        "API carries them as JSON strings");
+  }
+}
+
+// What the CLI reads from a progress report must have the types it expects; anything else did
+// not come from a coordinator (e.g. the REST port points at another service).
+Status CheckProgress(const json& p) {
+  if (!p.is_object() || !p.contains("mJobState") || !p["mJobState"].is_string()) {
+    return InternalError("malformed progress from the coordinator: no job state");
+  }
+  for (const char* key : {"mLoadedByteCount", "mProcessedInodesCount", "mThroughput",
+                          "mTotalByteCount", "mSkippedByteCount"}) {
+    if (p.contains(key) && !p[key].is_number_unsigned()) {
+      return InternalError(
+          fmt::format("malformed progress from the coordinator: {} is {}", key,
+                      p[key].dump(-1, ' ', false, json::error_handler_t::replace)));
+    }
+  }
+  return OkStatus();
+}
+
+std::string TextOf(const json& object, const char* key) {
+  const json* v = object.is_object() && object.contains(key) ? &object[key] : nullptr;
+  return v != nullptr && v->is_string() ? v->get<std::string>() : "?";
+}
+
+uint64_t CountOf(const json& object, const char* key) {
+  const json* v = object.is_object() && object.contains(key) ? &object[key] : nullptr;
+  return v != nullptr && v->is_number_unsigned() ? v->get<uint64_t>() : 0;
+}
+
 // A progress bar line: bytes, files, throughput and ETA.
 std::string BarLine(const json& p) {
   const uint64_t loaded = p.value("mLoadedByteCount", uint64_t{0});
@@ -90,12 +128,13 @@ int ExitFor(const std::string& state) {
 Result<json> ProgressJson(const RestClient& rest, const JobArgs& a) {
   json body = Target(a);
   body["format"] = "JSON";
-  ALLUVIUM_ASSIGN_OR_RETURN(RestReply reply,
-                            rest.Post("/api/v1/master/progress_job/load", body.dump()));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string text, Body(body));
+  ALLUVIUM_ASSIGN_OR_RETURN(RestReply reply, rest.Post("/api/v1/master/progress_job/load", text));
   if (reply.status == 404) return NotFound(ErrorMessageOf(reply));
   if (reply.status != 200) return InvalidArgument(ErrorMessageOf(reply));
   json j = json::parse(reply.body, nullptr, false);
   if (j.is_discarded()) return InternalError("coordinator sent malformed progress");
+  ALLUVIUM_RETURN_IF_ERROR(CheckProgress(j));
   return j;
 }
 
@@ -103,7 +142,9 @@ int PrintReport(const RestClient& rest, const JobArgs& a) {
   json body = Target(a);
   body["format"] = a.format;
   body["verbose"] = a.verbose;
-  auto reply = rest.Post("/api/v1/master/progress_job/load", body.dump());
+  auto text = Body(body);
+  if (!text.ok()) return Fail(text.status());
+  auto reply = rest.Post("/api/v1/master/progress_job/load", *text);
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status == 404) {
     std::printf("Load for path '%s' cannot be found.\n", Shown(a).c_str());
@@ -162,7 +203,9 @@ int Submit(const RestClient& rest, const JobArgs& a) {
   if (!a.file_filter.empty()) options["fileFilterRegx"] = a.file_filter;
   json body = Target(a);
   body["options"] = options;
-  auto reply = rest.Post("/api/v1/master/submit_job/load", body.dump());
+  auto text = Body(body);
+  if (!text.ok()) return Fail(text.status());
+  auto reply = rest.Post("/api/v1/master/submit_job/load", *text);
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status == 409) {
     std::printf("Load already running for path '%s' \n", Shown(a).c_str());
@@ -173,7 +216,7 @@ int Submit(const RestClient& rest, const JobArgs& a) {
   } else {
     json j = json::parse(reply->body, nullptr, false);
     std::printf("Load '%s' is successfully submitted. JobId: %s\n", Shown(a).c_str(),
-                j.is_object() ? j.value("jobId", std::string("?")).c_str() : "?");
+                TextOf(j, "jobId").c_str());
   }
   std::fflush(stdout);
   const bool terminal = ::isatty(STDERR_FILENO) && ::isatty(STDOUT_FILENO);
@@ -185,7 +228,9 @@ int Submit(const RestClient& rest, const JobArgs& a) {
 }
 
 int Stop(const RestClient& rest, const JobArgs& a) {
-  auto reply = rest.Post("/api/v1/master/stop_job/load", Target(a).dump());
+  auto text = Body(Target(a));
+  if (!text.ok()) return Fail(text.status());
+  auto reply = rest.Post("/api/v1/master/stop_job/load", *text);
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status == 404) {
     std::printf(
@@ -254,18 +299,19 @@ int RunList(const Context& context, const JobArgs& a) {
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status != 200) return Fail(InvalidArgument(ErrorMessageOf(*reply)));
   json j = json::parse(reply->body, nullptr, false);
-  if (!j.is_object() || !j.contains("jobs")) return Fail(InternalError("malformed job list"));
+  if (!j.is_object() || !j.contains("jobs") || !j["jobs"].is_array()) {
+    return Fail(InternalError("malformed job list from the coordinator"));
+  }
   if (a.format == "JSON") {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   std::printf("%-36s  %-9s  %12s  %10s  %s\n", "JOB ID", "STATE", "LOADED", "FILES", "PATH");
   for (const json& job : j["jobs"]) {
-    std::printf("%-36s  %-9s  %12s  %10llu  %s\n", job.value("jobId", "").c_str(),
-                job.value("state", "").c_str(),
-                FormatSize(job.value("bytesLoaded", uint64_t{0})).c_str(),
-                static_cast<unsigned long long>(job.value("filesProcessed", uint64_t{0})),
-                job.value("path", "").c_str());
+    std::printf("%-36s  %-9s  %12s  %10llu  %s\n", TextOf(job, "jobId").c_str(),
+                TextOf(job, "state").c_str(), FormatSize(CountOf(job, "bytesLoaded")).c_str(),
+                static_cast<unsigned long long>(CountOf(job, "filesProcessed")),
+                TextOf(job, "path").c_str());
   }
   return 0;
 }

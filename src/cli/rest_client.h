@@ -1,6 +1,7 @@
 // A small client for the coordinator's REST API, used by `alluvium job …`.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "common/config.h"
@@ -15,8 +16,10 @@ struct RestReply {
 
 class RestClient {
  public:
+  // Connects within 5 s; waits alluvium.user.rpc.timeout for each answer.
   explicit RestClient(const Config& config);
-  // kUnavailable when the coordinator cannot be reached; any HTTP status is a reply.
+  // kUnavailable when the coordinator cannot be reached or gives no HTTP answer in time; any
+  // HTTP status is a reply.
   Result<RestReply> Post(const std::string& path, const std::string& json_body) const;
   Result<RestReply> Get(const std::string& path) const;
   const std::string& base() const { return base_; }
@@ -24,6 +27,7 @@ class RestClient {
  private:
   std::string host_;
   int port_ = 0;
+  std::chrono::milliseconds timeout_;
   std::string base_;
 };
 

@@ -1,8 +1,11 @@
 #include "coordinator/rest/load_api.h"
-#include "common/clock.h"
+
+#include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/units.h"
 
 namespace alluvium::coordinator {
@@ -10,17 +13,143 @@ namespace {
 
 using nlohmann::json;
 
+// Requests nest two levels ({"options": {...}}); anything much deeper is not a request, and
+// parsing, printing and freeing deep values recurses.
+constexpr size_t kMaxJsonDepth = 32;
+// std::regex compiles by recursion per group: a long pattern can exhaust the stack of the thread
+// that compiles it (and later of the job that matches with it). Real file filters are short.
+constexpr size_t kMaxRegexBytes = 1024;
+
+// Every JSON this API sends: invalid UTF-8 (which cannot come in) is replaced, never thrown on.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Request text quoted in an error message, cut to a readable length.
+std::string Clip(std::string_view text) {
+  constexpr size_t kMax = 200;
+  return text.size() <= kMax ? std::string(text)
+                             : fmt::format("{}... ({} bytes)", text.substr(0, kMax), text.size());
+}
+
+// Checks a request body before it becomes a DOM: JSON syntax (with the position of the first
+// error), nesting depth, and duplicate keys (parsers disagree on which one wins, so neither does).
+class BodyChecker final : public nlohmann::json_sax<json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return Open(); }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(); }
+  bool end_array() override { return Close(); }
+  bool key(string_t& key) override {
+    if (keys_.back().insert(key).second) return true;
+    error_ = InvalidArgument(fmt::format("request body has field '{}' twice", Clip(key)));
+    return false;
+  }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    // e.what(): "[json.exception.parse_error.101] parse error at line 1, column 9: syntax error
+    // while parsing object - unexpected end of input; expected '}'"
+    std::string_view what = e.what();
+    if (const size_t bracket = what.find("] "); bracket != std::string_view::npos) {
+      what.remove_prefix(bracket + 2);
+    }
+    error_ = InvalidArgument(
+        fmt::format("request body is not valid JSON (byte {}): {}", position, Clip(what)));
+    return false;
+  }
+
+  const Status& error() const { return error_; }
+
+ private:
+  bool Open() {
+    if (keys_.size() >= kMaxJsonDepth) {
+      error_ =
+          InvalidArgument(fmt::format("request body nests deeper than {} levels", kMaxJsonDepth));
+      return false;
+    }
+    keys_.emplace_back();
+    return true;
+  }
+  bool Close() {
+    keys_.pop_back();
+    return true;
+  }
+
+  std::vector<std::set<std::string>> keys_;  // one per open object or array
+  Status error_;
+};
+
+// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool IsUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// The query string's parameters as a JSON object. Like a JSON body, they must be UTF-8.
+Result<json> QueryParams(const HttpRequest& req) {
+  json params = json::object();
+  for (const auto& [k, v] : req.query) {
+    if (!IsUtf8(k) || !IsUtf8(v)) {
+      return InvalidArgument(fmt::format("query parameter {} is not valid UTF-8", Dump(k)));
+    }
+    params[k] = v;
+  }
+  return params;
+}
+
+bool HasBody(const HttpRequest& req) {
+  return req.body.find_first_not_of(" \t\r\n") != std::string::npos;
+}
+
 // The request's parameters as one JSON object: the body if there is one, else the query.
 Result<json> Params(const HttpRequest& req) {
-  if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) return InvalidArgument("request body is not valid JSON");
-    if (!body.is_object()) return InvalidArgument("request body must be a JSON object");
-    return body;
+  if (!HasBody(req)) return QueryParams(req);
+  // The JSON parser stops at a NUL byte as at the end of input; JSON text never holds one raw.
+  if (const size_t nul = req.body.find('\0'); nul != std::string::npos) {
+    return InvalidArgument(
+        fmt::format("request body is not valid JSON (byte {}): a NUL byte", nul));
   }
-  json params = json::object();
-  for (const auto& [k, v] : req.query) params[k] = v;
-  return params;
+  BodyChecker checker;
+  if (!json::sax_parse(req.body, &checker)) return checker.error();
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (!body.is_object()) {
+    return InvalidArgument(
+        fmt::format("request body must be a JSON object, not {}", body.type_name()));
+  }
+  return body;
 }
 
 Status CheckKeys(const json& params, std::initializer_list<std::string_view> allowed) {
@@ -81,28 +210,34 @@ Result<HttpResponse> Submit(JobManager& jobs, const HttpRequest& req) {
   ALLUVIUM_ASSIGN_OR_RETURN(Target target, TargetOf(params));
   LoadOptions options;
   if (params.contains("options") && !params["options"].is_null()) {
-    ALLUVIUM_ASSIGN_OR_RETURN(options, ParseLoadOptions(params["options"]));
+    const json& given = params["options"];
+    if (given.is_object() && given.contains("fileFilterRegx") &&
+        given["fileFilterRegx"].is_string() &&
+        given["fileFilterRegx"].get_ref<const std::string&>().size() > kMaxRegexBytes) {
+      return InvalidArgument(fmt::format(
+          "invalid load option 'fileFilterRegx': longer than {} bytes", kMaxRegexBytes));
+    }
+    ALLUVIUM_ASSIGN_OR_RETURN(options, ParseLoadOptions(given));
   }
   ALLUVIUM_ASSIGN_OR_RETURN(SubmitOutcome outcome,
                             jobs.Submit(target.path, target.index_file, options));
   if (outcome.kind == SubmitOutcome::Kind::kAlreadyRunning) {
     return HttpResponse{
         409, "application/json",
-        json{{"success", false},
-             {"error", "ALREADY_EXISTS"},
-             {"jobId", outcome.job_id},
-             {"path", target.path},
-             {"message", fmt::format("Load already running for path '{}' ", target.path)}}
-            .dump()};
+        Dump(json{{"success", false},
+                  {"error", "ALREADY_EXISTS"},
+                  {"jobId", outcome.job_id},
+                  {"path", target.path},
+                  {"message", fmt::format("Load already running for path '{}' ", target.path)}})};
   }
-  return HttpResponse{200, "application/json",
-                      json{{"success", true},
-                           {"jobId", outcome.job_id},
-                           {"path", target.path},
-                           {"resumed", outcome.kind == SubmitOutcome::Kind::kResumed},
-                           {"message", fmt::format("Load '{}' is successfully submitted. JobId: {}",
-                                                   target.path, outcome.job_id)}}
-                          .dump()};
+  return HttpResponse{
+      200, "application/json",
+      Dump({{"success", true},
+            {"jobId", outcome.job_id},
+            {"path", target.path},
+            {"resumed", outcome.kind == SubmitOutcome::Kind::kResumed},
+            {"message", fmt::format("Load '{}' is successfully submitted. JobId: {}", target.path,
+                                    outcome.job_id)}})};
 }
 
 Result<HttpResponse> Progress(JobManager& jobs, const HttpRequest& req) {
@@ -136,16 +271,14 @@ Result<HttpResponse> StopJob(JobManager& jobs, const HttpRequest& req) {
   ALLUVIUM_RETURN_IF_ERROR(jobs.Stop(target.path, target.index_file));
   return HttpResponse{
       200, "application/json",
-      json{{"success", true},
-           {"path", target.path},
-           {"message", fmt::format("Load '{}' is successfully stopped.", target.path)}}
-          .dump()};
+      Dump({{"success", true},
+            {"path", target.path},
+            {"message", fmt::format("Load '{}' is successfully stopped.", target.path)}})};
 }
 
 Result<HttpResponse> ListJobs(JobManager& jobs, const HttpRequest& req) {
-  json params = json::object();
-  for (const auto& [k, v] : req.query) params[k] = v;
-  if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+  ALLUVIUM_ASSIGN_OR_RETURN(json params, QueryParams(req));
+  if (HasBody(req)) {
     ALLUVIUM_ASSIGN_OR_RETURN(json body, Params(req));
     for (const auto& [k, v] : body.items()) params[k] = v;
   }
@@ -174,7 +307,7 @@ Result<HttpResponse> ListJobs(JobManager& jobs, const HttpRequest& req) {
   }
   json list = json::array();
   for (const LoadProgress& p : jobs.List(state)) list.push_back(Summary(p));
-  return HttpResponse{200, "application/json", json{{"jobs", list}}.dump()};
+  return HttpResponse{200, "application/json", Dump({{"jobs", list}})};
 }
 
 }  // namespace

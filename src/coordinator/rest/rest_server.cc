@@ -1,11 +1,16 @@
 #include "coordinator/rest/rest_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <climits>
+#include <limits>
 #include <list>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -23,10 +28,24 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxBodyBytes = 1 << 20;  // job requests are small; refuse anything bigger
+constexpr size_t kMaxBodyBytes = 1 << 20;     // job requests are small; refuse anything bigger
+constexpr size_t kMaxHeaderBytes = 16 << 10;  // request line and headers
+// An over-limit body up to this size is read and dropped after the 413, so that a client that
+// sent it whole can go on using its connection; a bigger one ends the connection.
+constexpr uint64_t kMaxDrainBytes = 8 << 20;
 constexpr size_t kMaxConnections = 256;
-constexpr int kReceiveTimeoutSeconds = 10;
+// From the first byte of a request to its last (idle keep-alive time included): a client that
+// trickles bytes (slowloris) or declares more body than it sends is answered 408 and dropped.
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+constexpr auto kWriteTimeout = std::chrono::seconds(10);  // for the client to take an answer
+// Before closing, what the client still sends is read and dropped for this long (or this many
+// bytes): closing with unread bytes resets the connection and can destroy the answer before the
+// client reads it (say a 413 while the client is still sending the body).
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 16 << 20;
+constexpr size_t kReadChunk = 64 << 10;
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -52,8 +71,212 @@ std::string PercentDecode(std::string_view in) {
   return out;
 }
 
-HttpResponse ErrorResponse(const Status& status) {
-  return {HttpStatusOf(status.code()), "application/json", RestServer::ErrorJson(status)};
+HttpResponse ErrorResponse(const Status& status, int http_status = 0) {
+  return {http_status != 0 ? http_status : HttpStatusOf(status.code()), "application/json",
+          RestServer::ErrorJson(status)};
+}
+
+// Socket I/O with deadlines: poll() and then a non-blocking recv/send, so that a silent or slow
+// peer holds a connection thread until the deadline at most. (A socket receive timeout does not
+// work here: Asio's blocking reads retry EAGAIN by polling without a timeout.)
+
+// False when `deadline` passes first; true when ready (or failed: the next call says how).
+bool WaitFor(int fd, short events, Clock::time_point deadline) {
+  while (true) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
+    if (r > 0 || (r < 0 && errno != EINTR)) return true;
+  }
+}
+
+// Appends what has arrived to `buffer`; 0 when the peer has closed. kDeadlineExceeded when
+// nothing arrives by `deadline`, another error when the connection failed.
+Result<size_t> ReadSome(int fd, beast::flat_buffer& buffer, Clock::time_point deadline) {
+  while (true) {
+    if (!WaitFor(fd, POLLIN, deadline)) {
+      return DeadlineExceeded(fmt::format("request not received within {} s",
+                                          std::chrono::seconds(kRequestTimeout).count()));
+    }
+    const auto space = buffer.prepare(kReadChunk);
+    const ssize_t n = ::recv(fd, space.data(), space.size(), MSG_DONTWAIT);
+    if (n >= 0) {
+      buffer.commit(static_cast<size_t>(n));
+      return static_cast<size_t>(n);
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return FromErrno(errno, "receive request");
+    }
+  }
+}
+
+Status WriteAll(int fd, std::string_view data, Clock::time_point deadline) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return FromErrno(errno, "send response");
+    } else if (!WaitFor(fd, POLLOUT, deadline)) {
+      return DeadlineExceeded("the client did not take the response in time");
+    }
+  }
+  return OkStatus();
+}
+
+// Half-closes, then reads and drops what the peer still sends (see kLingerTime).
+void Linger(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = Clock::now() + kLingerTime;
+  char sink[kReadChunk];
+  for (size_t dropped = 0; dropped < kLingerBytes && WaitFor(fd, POLLIN, deadline);) {
+    const ssize_t n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
+    if (n > 0) dropped += static_cast<size_t>(n);
+  }
+}
+
+// Reads and drops `length` bytes of body, some of them maybe already in `buffer`.
+Status Drain(int fd, beast::flat_buffer& buffer, uint64_t length, Clock::time_point deadline) {
+  while (true) {
+    const size_t take = static_cast<size_t>(std::min<uint64_t>(length, buffer.size()));
+    buffer.consume(take);
+    length -= take;
+    if (length == 0) return OkStatus();
+    ALLUVIUM_ASSIGN_OR_RETURN(size_t n, ReadSome(fd, buffer, deadline));
+    if (n == 0) return Unavailable("the client closed the connection in the body");
+  }
+}
+
+// One request read off a connection: a request to route, or a refusal to send (a response
+// built here), or nothing (the client went away, or stayed silent between requests).
+struct Incoming {
+  enum class Kind { kRequest, kRefusal, kNothing } kind = Kind::kNothing;
+  HttpRequest request;
+  HttpResponse refusal;
+  bool keep_alive = false;  // the connection may carry another request after the answer
+  bool head = false;        // a HEAD request: the answer has no body
+};
+
+Incoming Refuse(const Status& status, int http_status = 0) {
+  Incoming in;
+  in.kind = Incoming::Kind::kRefusal;
+  in.refusal = ErrorResponse(status, http_status);
+  return in;
+}
+
+// The answer to a parse error. `in_request_line`: Beast had not parsed the request line yet
+// (it consumes the request line as soon as it is whole).
+Incoming RefuseMalformed(const beast::error_code& ec, bool in_request_line = false) {
+  if (ec == http::error::header_limit) {
+    if (in_request_line) {
+      return Refuse(
+          ResourceExhausted(fmt::format("request line longer than {} bytes", kMaxHeaderBytes)),
+          414);
+    }
+    return Refuse(
+        ResourceExhausted(fmt::format("request headers larger than {} bytes", kMaxHeaderBytes)),
+        431);
+  }
+  if (ec == http::error::body_limit) {
+    return Refuse(
+        ResourceExhausted(fmt::format("request body larger than {} bytes", kMaxBodyBytes)), 413);
+  }
+  return Refuse(InvalidArgument("malformed HTTP request: " + ec.message()));
+}
+
+// What to answer when reading stopped early: `status` is a ReadSome error, or OK when the client
+// closed; `received` tells whether any of the request had arrived.
+Incoming Stopped(const Status& status, bool received) {
+  if (!received) return Incoming{};  // an idle connection closed or timed out: no one to answer
+  if (status.code() == Code::kDeadlineExceeded) return Refuse(status, 408);
+  if (status.ok()) return Refuse(InvalidArgument("the request ends before it is complete"));
+  return Incoming{};  // the connection failed: no one to answer
+}
+
+// Reads one request by `deadline`. The header is parsed first, so that the size of the body is
+// known before any of it is read.
+Incoming ReadRequest(int fd, beast::flat_buffer& buffer, Clock::time_point deadline) {
+  http::request_parser<http::empty_body> header;
+  header.header_limit(kMaxHeaderBytes);
+  // Checked below, where a drainable body is told from others. (Not boost::none: Beast 1.74
+  // compares lengths with the optional, and every length is greater than none.)
+  header.body_limit(std::numeric_limits<uint64_t>::max());
+  beast::error_code ec;
+  size_t consumed = 0;
+  while (!header.is_header_done()) {
+    if (buffer.size() > 0) {
+      const size_t used = header.put(buffer.data(), ec);
+      buffer.consume(used);
+      consumed += used;
+      if (ec && ec != http::error::need_more) return RefuseMalformed(ec, consumed == 0);
+      if (header.is_header_done()) break;
+    }
+    Result<size_t> n = ReadSome(fd, buffer, deadline);
+    if (!n.ok() || *n == 0) {
+      return Stopped(n.ok() ? OkStatus() : n.status(), buffer.size() > 0 || header.got_some());
+    }
+  }
+
+  Incoming in;
+  const auto& req = header.get();
+  in.keep_alive = req.keep_alive();
+  in.head = req.method() == http::verb::head;
+  in.request.method = std::string(req.method_string());
+  const std::string_view target(req.target().data(), req.target().size());
+  const size_t question = target.find('?');
+  in.request.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) {
+    in.request.query = ParseQuery(target.substr(question + 1));
+  }
+  if (header.is_done()) {  // no body
+    in.kind = Incoming::Kind::kRequest;
+    return in;
+  }
+
+  const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+  if (const auto length = header.content_length(); length && *length > kMaxBodyBytes) {
+    Incoming refused = RefuseMalformed(http::error::body_limit);
+    // A client waiting for "100 Continue" will not send the body: nothing to drain.
+    refused.keep_alive = in.keep_alive && !expect_continue && *length <= kMaxDrainBytes &&
+                         Drain(fd, buffer, *length, deadline).ok();
+    refused.head = in.head;
+    return refused;
+  }
+  if (expect_continue) {
+    if (!WriteAll(fd, "HTTP/1.1 100 Continue\r\n\r\n", deadline).ok()) return Incoming{};
+  }
+  http::request_parser<http::string_body> body(std::move(header));
+  body.body_limit(kMaxBodyBytes);  // for chunked bodies; a Content-Length was checked above
+  body.eager(true);
+  while (!body.is_done()) {
+    if (buffer.size() > 0) {
+      buffer.consume(body.put(buffer.data(), ec));
+      if (ec && ec != http::error::need_more) return RefuseMalformed(ec);
+      if (body.is_done()) break;
+    }
+    Result<size_t> n = ReadSome(fd, buffer, deadline);
+    if (!n.ok() || *n == 0) return Stopped(n.ok() ? OkStatus() : n.status(), true);
+  }
+  in.request.body = std::move(body.get().body());
+  in.kind = Incoming::Kind::kRequest;
+  return in;
+}
+
+Status WriteResponse(int fd, const HttpResponse& response, bool keep_alive, bool head) {
+  http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
+  res.set(http::field::server, "alluvium");
+  res.set(http::field::content_type, response.content_type);
+  if (!response.allow.empty()) res.set(http::field::allow, response.allow);
+  res.keep_alive(keep_alive);
+  res.body() = response.body;
+  res.prepare_payload();
+  std::ostringstream out;
+  out << res;
+  std::string bytes = std::move(out).str();
+  if (head) bytes.resize(bytes.find("\r\n\r\n") + 4);  // HEAD: the header of the answer only
+  return WriteAll(fd, bytes, Clock::now() + kWriteTimeout);
 }
 
 }  // namespace
@@ -130,11 +353,21 @@ HttpResponse RestServer::Dispatch(const HttpRequest& request) const {
   auto handler = path->second.find(request.method);
   if (handler == path->second.end()) {
     HttpResponse r = ErrorResponse(
-        InvalidArgument(fmt::format("{} does not accept {}", request.path, request.method)));
-    r.status = 405;
+        InvalidArgument(fmt::format("{} does not accept {}", request.path, request.method)), 405);
+    for (const auto& [method, h] : path->second) {
+      r.allow += (r.allow.empty() ? "" : ", ") + method;
+    }
     return r;
   }
-  Result<HttpResponse> response = handler->second(request);
+  Result<HttpResponse> response = InternalError("no response");
+  try {
+    response = handler->second(request);
+  } catch (const std::exception& e) {
+    // Handlers return a Status; this is the last line of defence against a library that throws
+    // (JSON, regex, allocation): one failed request, not a coordinator down with every job.
+    ALLUVIUM_LOG(ERROR, "REST {} {} threw: {}", request.method, request.path, e.what());
+    response = InternalError(fmt::format("the request failed unexpectedly: {}", e.what()));
+  }
   if (!response.ok()) {
     ALLUVIUM_LOG(DEBUG, "REST {} {} -> {}", request.method, request.path, response.status());
     return ErrorResponse(response.status());
@@ -147,49 +380,21 @@ void RestServer::Impl::ReapFinishedLocked() {
 }
 
 void RestServer::Impl::Serve(const RestServer& server, Connection& connection) {
-  // Sync Beast reads have no deadline of their own; the socket's receive timeout is one.
-  timeval timeout{.tv_sec = kReceiveTimeoutSeconds, .tv_usec = 0};
-  ::setsockopt(connection.socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-               sizeof timeout);
-  beast::flat_buffer buffer;
+  const int fd = connection.socket.native_handle();
+  beast::flat_buffer buffer;  // received bytes not parsed yet (pipelined requests)
   while (!stopping) {
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(kMaxBodyBytes);
-    parser.header_limit(16 * 1024);
-    beast::error_code ec;
-    http::read(connection.socket, buffer, parser, ec);
-    HttpResponse response;
-    bool keep_alive = false;
-    if (ec == http::error::end_of_stream || ec == net::error::eof) break;
-    if (ec == http::error::body_limit) {
-      response = ErrorResponse(
-          ResourceExhausted(fmt::format("request body larger than {} bytes", kMaxBodyBytes)));
-      response.status = 413;
-    } else if (ec) {
-      // Socket errors (timeout, reset) end the connection; HTTP parse errors get a 400.
-      if (ec.category() != make_error_code(http::error::bad_target).category()) break;
-      response = ErrorResponse(InvalidArgument("malformed HTTP request: " + ec.message()));
-    } else {
-      const auto& req = parser.get();
-      HttpRequest request;
-      request.method = std::string(req.method_string());
-      std::string_view target(req.target().data(), req.target().size());
-      const size_t question = target.find('?');
-      request.path = std::string(target.substr(0, question));
-      if (question != std::string_view::npos)
-        request.query = ParseQuery(target.substr(question + 1));
-      request.body = req.body();
-      response = server.Dispatch(request);
-      keep_alive = req.keep_alive();
+    Incoming in = ReadRequest(fd, buffer, Clock::now() + kRequestTimeout);
+    if (in.kind == Incoming::Kind::kNothing) break;
+    if (in.kind == Incoming::Kind::kRefusal) {
+      ALLUVIUM_LOG(DEBUG, "REST request refused: {} {}", in.refusal.status, in.refusal.body);
     }
-    http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
-    res.set(http::field::server, "alluvium");
-    res.set(http::field::content_type, response.content_type);
-    res.keep_alive(keep_alive);
-    res.body() = std::move(response.body);
-    res.prepare_payload();
-    http::write(connection.socket, res, ec);
-    if (ec || !keep_alive) break;
+    const HttpResponse response =
+        in.kind == Incoming::Kind::kRequest ? server.Dispatch(in.request) : in.refusal;
+    if (!WriteResponse(fd, response, in.keep_alive, in.head).ok()) break;
+    if (!in.keep_alive) {
+      Linger(fd);
+      break;
+    }
   }
   beast::error_code ignored;
   connection.socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -1,9 +1,15 @@
 // The coordinator's HTTP/1.1 server for the REST API (Alluxio-compatible paths under
-// /api/v1/master/). Built on Boost.Beast because the API takes JSON bodies on GET
+// /api/v1/master/). Built on Boost.Beast's parser because the API takes JSON bodies on GET
 // (progress_job), which cpp-httplib drops. Routes are added before Start(). Errors are always
-// JSON: {"error": "NOT_FOUND", "message": "..."} with the HTTP status of the code. Limits: request
-// bodies of 1 MiB, 10 s to receive a request, a bounded number of concurrent connections (more
-// get 503). Owns its threads: the acceptor and one per connection, all joined by Stop().
+// JSON: {"error": "NOT_FOUND", "message": "..."} with the HTTP status of the code, also for
+// requests that never reach a route (400 malformed, 408 too slow, 413 body too large, 414/431
+// request line or headers too large).
+//
+// Limits, so that no client can hold the server: 16 KiB of request line and headers, 1 MiB of
+// body (a body of up to 8 MiB over that is read and dropped so the connection stays usable),
+// 10 s to receive a whole request and 10 s to take an answer, a bounded number of concurrent
+// connections (more get 503). Owns its threads: the acceptor and one per connection, all joined
+// by Stop().
 #pragma once
 
 #include <functional>
@@ -26,6 +32,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::string allow;  // for 405: the methods the path accepts, e.g. "GET, POST"
 };
 
 class RestServer {
@@ -35,7 +42,7 @@ class RestServer {
   RestServer();
   ~RestServer();
 
-  // Exact path match; a known path with another method answers 405.
+  // Exact path match; a known path with another method answers 405 with an Allow header.
   void Route(const std::string& method, const std::string& path, Handler handler);
   // Shorthands for handlers that answer a JSON body with 200.
   void Get(const std::string& path, std::function<Result<std::string>(const HttpRequest&)> h);
