@@ -52,7 +52,10 @@ Status ValidateValue(const KeyInfo& key, std::string_view value) {
       const std::string text(value);
       errno = 0;
       std::strtoll(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || errno != 0) st = InvalidArgument("not an integer");
+      // end is compared with the string's end, not NUL: "12\0junk" is not an integer.
+      if (text.empty() || end != text.c_str() + text.size() || errno != 0) {
+        st = InvalidArgument("not an integer");
+      }
       break;
     }
     case KeyType::kBool:
@@ -68,7 +71,9 @@ Status ValidateValue(const KeyInfo& key, std::string_view value) {
       char* end = nullptr;
       const std::string text(value);
       const double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0' || !std::isfinite(v)) st = InvalidArgument("not a number");
+      if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+        st = InvalidArgument("not a number");
+      }
       break;
     }
   }

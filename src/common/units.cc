@@ -20,8 +20,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Splits "12.5GB" into 12.5 and "gb". false if no number leads.
-bool SplitNumber(std::string_view text, double& number, std::string& unit) {
+// Splits "12.5GB" into 12.5 and "gb" (and "12.5", the number's text). false if no number leads.
+bool SplitNumber(std::string_view text, double& number, std::string& unit,
+                 std::string_view* number_text = nullptr) {
   text = Trim(text);
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
@@ -31,6 +32,7 @@ bool SplitNumber(std::string_view text, double& number, std::string& unit) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
   if (ec != std::errc() || ptr != text.data() + i) return false;
   unit = Lower(Trim(text.substr(i)));
+  if (number_text != nullptr) *number_text = text.substr(0, i);
   return true;
 }
 
@@ -39,7 +41,8 @@ bool SplitNumber(std::string_view text, double& number, std::string& unit) {
 Result<uint64_t> ParseSize(std::string_view text) {
   double number = 0;
   std::string unit;
-  if (!SplitNumber(text, number, unit)) {
+  std::string_view number_text;
+  if (!SplitNumber(text, number, unit, &number_text)) {
     return InvalidArgument(fmt::format("'{}' is not a size (examples: 1048576, 64KB, 10MB)", text));
   }
   if (unit.ends_with("ib")) unit.erase(unit.size() - 2, 1);                    // "mib" -> "mb"
@@ -52,6 +55,17 @@ Result<uint64_t> ParseSize(std::string_view text) {
     power = kUnits.find(unit[0]);
   } else {
     return InvalidArgument(fmt::format("'{}' has an unknown size unit '{}'", text, unit));
+  }
+  // Whole numbers are exact: a double holds integers only up to 2^53.
+  uint64_t whole = 0;
+  const char* number_end = number_text.data() + number_text.size();
+  if (auto [end, ec] = std::from_chars(number_text.data(), number_end, whole);
+      ec == std::errc() && end == number_end) {
+    const uint64_t scale = uint64_t{1} << (10 * power);
+    if (whole > UINT64_MAX / scale) {
+      return InvalidArgument(fmt::format("size '{}' is too large", text));
+    }
+    return whole * scale;
   }
   const double bytes = number * std::pow(1024.0, static_cast<double>(power));
   if (!std::isfinite(bytes) || bytes >= 18446744073709551615.0) {

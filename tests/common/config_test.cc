@@ -68,6 +68,20 @@ TEST(ConfigTest, FileErrorsNameTheLine) {
   EXPECT_NE(config.status().message().find(":2"), std::string::npos) << config.status();
 }
 
+// Found by fuzz/config_fuzzer: the integer check stopped at a NUL byte in a file's line, so
+// "12\0junk" was accepted for an integer key (and read back as 12).
+TEST(ConfigTest, RejectsNumbersFollowedByANulByte) {
+  using namespace std::string_view_literals;
+  ScopedTempDir dir;
+  for (std::string_view line : {"alluvium.worker.rpc.port=12\0junk\n"sv,
+                                "alluvium.job.load.failure.ratio.threshold=0.5\0x\n"sv}) {
+    const auto file = dir.path() / "nul.properties";
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << line;
+    auto config = Config::Load({.file = file.string(), .read_environment = false});
+    EXPECT_EQ(config.status().code(), Code::kInvalidArgument) << line;
+  }
+}
+
 TEST(ConfigTest, EnvironmentNamesAreUpperCasedKeys) {
   EXPECT_EQ(EnvNameOf("alluvium.worker.rpc.port"), "ALLUVIUM_WORKER_RPC_PORT");
 }

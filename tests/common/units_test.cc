@@ -18,6 +18,16 @@ TEST(UnitsTest, ParsesSizesAs1024Based) {
   EXPECT_EQ(ParseSize("99999999PB").status().code(), Code::kInvalidArgument);
 }
 
+// Found by fuzz/units_fuzzer: whole numbers went through a double and lost their low bits
+// above 2^53.
+TEST(UnitsTest, ParsesWholeSizesExactly) {
+  EXPECT_EQ(*ParseSize("9007199254740993"), 9007199254740993u);
+  EXPECT_EQ(*ParseSize("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(*ParseSize("16383PB"), 16383ull << 50);
+  EXPECT_EQ(ParseSize("18446744073709551616").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseSize("16384PB").status().code(), Code::kInvalidArgument);
+}
+
 TEST(UnitsTest, ParsesDurations) {
   EXPECT_EQ(ParseDuration("500ms")->count(), 500);
   EXPECT_EQ(ParseDuration("10s")->count(), 10000);

@@ -133,6 +133,31 @@ TEST(LoadOptionsTest, RejectsBadRegex) {
   ExpectRejected(Parse(R"({"fileFilterRegx":5})"), "fileFilterRegx");
 }
 
+// Found by fuzz/load_options_fuzzer: std::regex compiles by recursion, and 100000 nested groups
+// overflowed the stack of the REST thread.
+TEST(LoadOptionsTest, RejectsRegexLongerThan1024Bytes) {
+  const std::string deep = std::string(50000, '(') + std::string(50000, ')');
+  ExpectRejected(json{{"fileFilterRegx", deep}}, "fileFilterRegx");
+  EXPECT_FALSE(LoadOptions{.file_filter_regex = deep}.Validate().ok());
+  const std::string longest = std::string(512, '(') + std::string(512, ')');
+  auto parsed = ParseLoadOptions(json{{"fileFilterRegx", longest}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->file_filter_regex, longest);
+}
+
+// Found by fuzz/load_options_fuzzer: libstdc++ reads "\\100000000000000000000" (or a{N}) into a
+// long without an overflow check, which is undefined behaviour.
+TEST(LoadOptionsTest, RejectsHugeRepeatCountsAndBackReferences) {
+  for (const char* pattern : {R"(a{99999999999999999999})", R"(a{1,99999999999999999999})",
+                              R"((a)\100000000000000000000)", R"(a{1234567890})"}) {
+    ExpectRejected(json{{"fileFilterRegx", pattern}}, "fileFilterRegx");
+  }
+  for (const char* pattern : {R"(part-12345678901234\.parquet$)", R"(a{2,3})", R"((a)\1)"}) {
+    auto parsed = ParseLoadOptions(json{{"fileFilterRegx", pattern}});
+    EXPECT_TRUE(parsed.ok()) << pattern << ": " << parsed.status();
+  }
+}
+
 TEST(LoadOptionsTest, MessageShowsTheBadValue) {
   auto parsed = ParseLoadOptions(Parse(R"({"bandwidth":"fast"})"));
   ASSERT_FALSE(parsed.ok());

@@ -1,5 +1,7 @@
 #include "ufs/s3/s3_xml.h"
 
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace alluvium::ufs::s3 {
@@ -50,6 +52,21 @@ TEST(S3XmlTest, RejectsWhatIsNotAListPage) {
             Code::kDataLoss);
 }
 
+// Found by fuzz/s3_xml_fuzzer: a garbled Size listed the object as an empty file.
+TEST(S3XmlTest, RejectsAnObjectWithoutAValidSize) {
+  for (const char* size : {"", "<Size></Size>", "<Size>-5</Size>", "<Size>12 MB</Size>",
+                           "<Size>18446744073709551616</Size>"}) {
+    const std::string xml = fmt::format(
+        "<ListBucketResult><Contents><Key>a</Key>{}</Contents></ListBucketResult>", size);
+    EXPECT_EQ(ParseListObjectsV2(xml).status().code(), Code::kDataLoss) << xml;
+  }
+  auto page = ParseListObjectsV2(
+      "<ListBucketResult><Contents><Key>a</Key><Size>18446744073709551615</Size></Contents>"
+      "</ListBucketResult>");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->objects[0].size, UINT64_MAX);
+}
+
 TEST(S3XmlTest, ParsesErrors) {
   ErrorBody e = ParseError(
       "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not "
@@ -68,6 +85,25 @@ TEST(S3XmlTest, ParsesTimes) {
   EXPECT_EQ(*ParseHttpDate("Wed, 21 Oct 2015 07:28:00 GMT"), 1445412480000);
   EXPECT_FALSE(ParseHttpDate("Wed, 21 Foo 2015 07:28:00 GMT").ok());
   EXPECT_FALSE(ParseHttpDate("Wed, 21 Oct 2015 07:28:00").ok());
+}
+
+// Found by fuzz/s3_xml_fuzzer: signs, days and times that do not exist and junk fractions were
+// read as some other time.
+TEST(S3XmlTest, RejectsTimesThatDoNotExist) {
+  EXPECT_EQ(*ParseIso8601("2024-01-31T12:34:56.123456Z"), 1706704496123);
+  EXPECT_EQ(*ParseIso8601("2024-01-31T12:34:56.1Z"), 1706704496100);
+  for (const char* t :
+       {"2024--1-01T00:00:00Z", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+        "2024-01-32T00:00:00Z", "2024-01-31T24:00:00Z", "2024-01-31T23:60:00Z",
+        "2024-01-31T23:59:60Z", "2024-01-31T12:34:56xyzZ", "2024-01-31T12:34:56.12aZ",
+        "2024-01-31T12:34:56.Z", "+024-01-31T12:34:56Z"}) {
+    EXPECT_EQ(ParseIso8601(t).status().code(), Code::kInvalidArgument) << t;
+  }
+  for (const char* t : {"Wed, -1 Oct 2015 07:28:00 GMT", "Wed, 32 Oct 2015 07:28:00 GMT",
+                        "Thu, 29 Feb 2015 07:28:00 GMT", "Wed, 21 Oct 2015 25:28:00 GMT",
+                        "Wed? 21-Oct-2015T07:28:00 GMT"}) {
+    EXPECT_EQ(ParseHttpDate(t).status().code(), Code::kInvalidArgument) << t;
+  }
 }
 
 TEST(S3XmlTest, UnquotesEtags) {

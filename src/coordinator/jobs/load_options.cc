@@ -21,6 +21,14 @@ using nlohmann::json;
 
 constexpr uint32_t kMaxReplicas = 16;
 constexpr uint32_t kMaxBatchSize = 100000;
+// std::regex compiles by recursion, a level per group: a long enough pattern ("((((...") runs the
+// compiling thread out of stack and takes the coordinator down. Real file filters are short.
+constexpr size_t kMaxRegexBytes = 1024;
+// libstdc++'s regex compiler reads a repeat count ("a{N}", "a{1,N}") or a back-reference ("\N")
+// into a long without checking for overflow: 20 digits are undefined behaviour. No number that
+// long can compile anyway (repeats beyond 100000 states and back-references past the last group
+// are errors), so longer ones are refused before std::regex sees them.
+constexpr size_t kMaxRegexNumberDigits = 9;
 constexpr std::string_view kOptionNames[] = {"replicas",         "batchSize",     "partialListing",
                                              "loadMetadataOnly", "skipIfExists",  "bandwidth",
                                              "verify",           "fileFilterRegx"};
@@ -96,8 +104,32 @@ Result<uint64_t> ParseBandwidth(const json& value) {
   return bytes;
 }
 
+// Whether a run of more than kMaxRegexNumberDigits digits follows '{', ',' or '\\'.
+bool HasHugeRegexNumber(std::string_view pattern) {
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '{' && pattern[i] != ',' && pattern[i] != '\\') continue;
+    size_t digits = 0;
+    while (i + 1 + digits < pattern.size() &&
+           std::isdigit(static_cast<unsigned char>(pattern[i + 1 + digits]))) {
+      ++digits;
+    }
+    if (digits > kMaxRegexNumberDigits) return true;
+  }
+  return false;
+}
+
 Status CheckRegex(const std::string& pattern) {
   if (pattern.empty()) return OkStatus();
+  if (pattern.size() > kMaxRegexBytes) {
+    return InvalidArgument(
+        fmt::format("invalid load option 'fileFilterRegx': longer than {} bytes", kMaxRegexBytes));
+  }
+  if (HasHugeRegexNumber(pattern)) {
+    return InvalidArgument(fmt::format(
+        "invalid load option 'fileFilterRegx': {} (a repeat count or back-reference of more "
+        "than {} digits)",
+        Show(json(pattern)), kMaxRegexNumberDigits));
+  }
   try {
     std::regex re(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

@@ -23,7 +23,7 @@ struct LoadOptions {
   std::string file_filter_regex;  // "fileFilterRegx": only paths matching this ECMAScript regex
 
   // kInvalidArgument naming the option: replicas 0 or above 16, batchSize 0 or above 100000,
-  // bandwidth 0, an invalid regex.
+  // bandwidth 0, an invalid regex or one longer than 1024 bytes.
   Status Validate() const;
 
   friend bool operator==(const LoadOptions&, const LoadOptions&) = default;

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <limits>
 #include <random>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +29,21 @@ std::string Sanitize(std::string_view text) {
   for (char c : text)
     out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
   return out.substr(0, 120);
+}
+
+// The whole number at `key` (json::out_of_range if absent). nlohmann's get<T> converts any number,
+// with undefined behaviour when it does not fit (1e300, or -1 as a count): refuse those instead.
+template <typename T>
+Result<T> WholeNumber(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (v.is_number_unsigned() &&
+      v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+    return static_cast<T>(v.get<uint64_t>());
+  }
+  if (std::is_signed_v<T> && v.is_number_integer() && !v.is_number_unsigned()) {
+    return static_cast<T>(v.get<int64_t>());
+  }
+  return DataLoss(fmt::format("corrupt job record: '{}' is not a whole number", key));
 }
 
 }  // namespace
@@ -106,19 +123,19 @@ Result<LoadJobRecord> LoadJobRecord::FromJson(const nlohmann::json& j) {
     ALLUVIUM_ASSIGN_OR_RETURN(p.state, ParseJobState(j.at("state").get<std::string>()));
     p.failure_reason = j.at("failureReason").get<std::string>();
     ALLUVIUM_ASSIGN_OR_RETURN(p.options, ParseLoadOptions(j.at("options")));
-    p.start_ms = j.at("startMs").get<int64_t>();
-    p.end_ms = j.at("endMs").get<int64_t>();
+    ALLUVIUM_ASSIGN_OR_RETURN(p.start_ms, WholeNumber<int64_t>(j, "startMs"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.end_ms, WholeNumber<int64_t>(j, "endMs"));
     p.listing_done = j.at("listingDone").get<bool>();
-    p.files_scanned = j.at("filesScanned").get<uint64_t>();
-    p.files_processed = j.at("filesProcessed").get<uint64_t>();
-    p.files_skipped = j.at("filesSkipped").get<uint64_t>();
-    p.files_failed = j.at("filesFailed").get<uint64_t>();
-    p.bytes_total = j.at("bytesTotal").get<uint64_t>();
-    p.bytes_loaded = j.at("bytesLoaded").get<uint64_t>();
-    p.bytes_skipped = j.at("bytesSkipped").get<uint64_t>();
-    p.subtasks_total = j.at("subtasksTotal").get<uint64_t>();
-    p.subtasks_failed = j.at("subtasksFailed").get<uint64_t>();
-    p.subtasks_retried = j.at("subtasksRetried").get<uint64_t>();
+    ALLUVIUM_ASSIGN_OR_RETURN(p.files_scanned, WholeNumber<uint64_t>(j, "filesScanned"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.files_processed, WholeNumber<uint64_t>(j, "filesProcessed"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.files_skipped, WholeNumber<uint64_t>(j, "filesSkipped"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.files_failed, WholeNumber<uint64_t>(j, "filesFailed"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.bytes_total, WholeNumber<uint64_t>(j, "bytesTotal"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.bytes_loaded, WholeNumber<uint64_t>(j, "bytesLoaded"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.bytes_skipped, WholeNumber<uint64_t>(j, "bytesSkipped"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.subtasks_total, WholeNumber<uint64_t>(j, "subtasksTotal"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.subtasks_failed, WholeNumber<uint64_t>(j, "subtasksFailed"));
+    ALLUVIUM_ASSIGN_OR_RETURN(p.subtasks_retried, WholeNumber<uint64_t>(j, "subtasksRetried"));
     for (const auto& f : j.at("failedFiles")) {
       p.failed_files.push_back({f.at(0).get<std::string>(), f.at(1).get<std::string>()});
     }

@@ -8,19 +8,27 @@
 namespace alluvium::ufs::s3 {
 namespace {
 
+// Exactly `count` (at most 9) decimal digits at `at`; from_chars alone would also take a sign.
 Result<int> Digits(std::string_view text, size_t at, size_t count) {
-  int value = 0;
   if (at + count > text.size()) return InvalidArgument("short");
-  auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + count, value);
-  if (ec != std::errc() || end != text.data() + at + count) return InvalidArgument("not digits");
+  int value = 0;
+  for (char c : text.substr(at, count)) {
+    if (c < '0' || c > '9') return InvalidArgument("not digits");
+    value = value * 10 + (c - '0');
+  }
   return value;
 }
 
-int64_t ToEpochMs(int year, int month, int day, int hour, int minute, int second, int ms) {
+// kInvalidArgument for a day or time that does not exist ("2024-02-30", "25:00:00"), which
+// would otherwise turn into some other time.
+Result<int64_t> ToEpochMs(int year, int month, int day, int hour, int minute, int second, int ms) {
   using namespace std::chrono;
-  const sys_days date =
-      year_month_day{std::chrono::year(year), std::chrono::month(month), std::chrono::day(day)};
-  return duration_cast<milliseconds>(date.time_since_epoch()).count() +
+  const year_month_day date{std::chrono::year(year), std::chrono::month(month),
+                            std::chrono::day(day)};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 59) {
+    return InvalidArgument("no such date or time");
+  }
+  return duration_cast<milliseconds>(sys_days(date).time_since_epoch()).count() +
          ((hour * 60 + minute) * 60 + second) * 1000LL + ms;
 }
 
@@ -38,7 +46,13 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
   for (pugi::xml_node c : root.children("Contents")) {
     ObjectEntry e;
     e.key = c.child_value("Key");
-    e.size = c.child("Size").text().as_ullong();
+    // A missing or garbled Size must not turn into an empty file.
+    const std::string_view size = c.child_value("Size");
+    auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), e.size);
+    if (size.empty() || ec != std::errc() || end != size.data() + size.size()) {
+      return DataLoss(
+          fmt::format("S3 list answer has no valid Size for key '{}': '{}'", e.key, size));
+    }
     e.etag = UnquoteEtag(c.child_value("ETag"));
     auto mtime = ParseIso8601(c.child_value("LastModified"));
     e.last_modified_ms = mtime.ok() ? *mtime : 0;
@@ -73,26 +87,36 @@ Result<int64_t> ParseIso8601(std::string_view t) {
        mi = Digits(t, 14, 2), s = Digits(t, 17, 2);
   if (!y.ok() || !mo.ok() || !d.ok() || !h.ok() || !mi.ok() || !s.ok()) return bad();
   int ms = 0;
-  if (t[19] == '.') {
-    const size_t n = std::min<size_t>(3, t.size() - 21);
-    auto frac = Digits(t, 20, n);
-    if (!frac.ok()) return bad();
-    ms = *frac * (n == 1 ? 100 : n == 2 ? 10 : 1);
+  if (t.size() > 20) {  // a fraction of any precision; milliseconds are kept
+    const std::string_view fraction = t.substr(20, t.size() - 21);
+    if (t[19] != '.' || fraction.empty() ||
+        fraction.find_first_not_of("0123456789") != std::string_view::npos) {
+      return bad();
+    }
+    const size_t n = std::min<size_t>(3, fraction.size());
+    ms = *Digits(fraction, 0, n) * (n == 1 ? 100 : n == 2 ? 10 : 1);
   }
-  return ToEpochMs(*y, *mo, *d, *h, *mi, *s, ms);
+  auto ms_since_epoch = ToEpochMs(*y, *mo, *d, *h, *mi, *s, ms);
+  if (!ms_since_epoch.ok()) return bad();
+  return ms_since_epoch;
 }
 
 Result<int64_t> ParseHttpDate(std::string_view t) {
   // "Wed, 31 Jan 2024 12:34:56 GMT"
   static constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
   auto bad = [&] { return InvalidArgument(fmt::format("'{}' is not an HTTP date", t)); };
-  if (t.size() != 29 || t.substr(25) != " GMT") return bad();
+  if (t.size() != 29 || t.substr(3, 2) != ", " || t[7] != ' ' || t[11] != ' ' || t[16] != ' ' ||
+      t[19] != ':' || t[22] != ':' || t.substr(25) != " GMT") {
+    return bad();
+  }
   const size_t month_at = kMonths.find(t.substr(8, 3));
   if (month_at == std::string_view::npos || month_at % 3 != 0) return bad();
   auto d = Digits(t, 5, 2), y = Digits(t, 12, 4), h = Digits(t, 17, 2), mi = Digits(t, 20, 2),
        s = Digits(t, 23, 2);
   if (!d.ok() || !y.ok() || !h.ok() || !mi.ok() || !s.ok()) return bad();
-  return ToEpochMs(*y, static_cast<int>(month_at / 3) + 1, *d, *h, *mi, *s, 0);
+  auto ms_since_epoch = ToEpochMs(*y, static_cast<int>(month_at / 3) + 1, *d, *h, *mi, *s, 0);
+  if (!ms_since_epoch.ok()) return bad();
+  return ms_since_epoch;
 }
 
 std::string UnquoteEtag(std::string_view etag) {
