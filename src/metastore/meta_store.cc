@@ -4,17 +4,22 @@
 #include "common/clock.h"
 
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "common/logging.h"
 #include "common/status_mapping.h"
 #include "metastore/value_codec.h"
 
@@ -32,6 +37,27 @@ rocksdb::WriteOptions MakeWriteOptions() {
   return options;
 }
 
+// RocksDB's log, forwarded to ours, warnings and errors only (its info lines are chatty). Not a
+// LOG file beside the data: that file fails on a full disk, and RocksDB 7 then aborts the whole
+// process (in builds with assertions, Debian's among them) at the next line it logs, which on a
+// full disk is the very error it is reporting.
+class RocksLogger final : public rocksdb::Logger {
+ public:
+  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      ALLUVIUM_LOG(ERROR, "rocksdb: {}", line);
+    } else {
+      ALLUVIUM_LOG(WARN, "rocksdb: {}", line);
+    }
+  }
+};
+
 rocksdb::Options MakeOptions() {
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -41,9 +67,8 @@ rocksdb::Options MakeOptions() {
   // 16 MiB of memtable holds ~200k entries; smaller than the 64 MiB default to bound memory and
   // WAL replay time at restart.
   options.write_buffer_size = 16 << 20;
-  // RocksDB's own info LOG, rotated so it cannot fill the disk.
-  options.max_log_file_size = 16 << 20;
-  options.keep_log_file_num = 4;
+  // RocksDB's own log goes to ours, not to a LOG file in the database's dir (see RocksLogger).
+  options.info_log = std::make_shared<RocksLogger>();
 
   rocksdb::BlockBasedTableOptions table;
   // Lookups of URIs never cached are common; a Bloom filter (10 bits/key, ~1% false positives)
@@ -81,7 +106,10 @@ std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
 
 }  // namespace
 
-Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::filesystem::path& dir) {
+namespace {
+
+// The database in `dir`, created if missing. kDataLoss, naming `dir`, if it is damaged.
+Result<std::unique_ptr<rocksdb::DB>> OpenDb(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return FromErrno(ec.value(), fmt::format("create metastore dir '{}'", dir.string()));
@@ -89,27 +117,109 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::filesystem::path& 
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(MakeOptions(), dir.string(), &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
+  if (s.IsPathNotFound()) {
+    // The directory exists (created above), so a file the database names is gone: damage.
+    return DataLoss(fmt::format("open metastore '{}': {}", dir.string(), s.ToString()));
+  }
   if (!s.ok()) return FromRocks(s, fmt::format("open metastore '{}'", dir.string()));
-  return std::make_unique<MetaStore>(PassKey{}, std::move(db), dir);
+  return db;
 }
 
-MetaStore::MetaStore(PassKey, std::unique_ptr<rocksdb::DB> db, std::filesystem::path dir)
-    : db_(std::move(db)), dir_(std::move(dir)) {}
+// OpenDb, but a damaged database is deleted and created anew, empty.
+Result<std::unique_ptr<rocksdb::DB>> OpenOrResetDb(const std::filesystem::path& dir) {
+  Result<std::unique_ptr<rocksdb::DB>> db = OpenDb(dir);
+  if (db.ok() || db.status().code() != Code::kDataLoss) return db;
+  ALLUVIUM_LOG(WARN, "metastore {} is damaged ({}); action=delete and start empty", dir.string(),
+               db.status().message());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return FromErrno(ec.value(), fmt::format("delete damaged metastore '{}'", dir.string()));
+  }
+  return OpenDb(dir);
+}
+
+// How often writes try to reopen a database closed after a failed write.
+constexpr auto kReopenInterval = std::chrono::seconds(1);
+
+}  // namespace
+
+Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::filesystem::path& dir) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenDb(dir));
+  return std::make_unique<MetaStore>(PassKey{}, std::move(db), dir, /*reset_if_damaged=*/false);
+}
+
+Result<std::unique_ptr<MetaStore>> MetaStore::OpenOrReset(const std::filesystem::path& dir) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrResetDb(dir));
+  return std::make_unique<MetaStore>(PassKey{}, std::move(db), dir, /*reset_if_damaged=*/true);
+}
+
+MetaStore::MetaStore(PassKey, std::unique_ptr<rocksdb::DB> db, std::filesystem::path dir,
+                     bool reset_if_damaged)
+    : dir_(std::move(dir)), reset_if_damaged_(reset_if_damaged), db_(std::move(db)) {}
 
 // Out of line, where rocksdb::DB is complete. Deleting the DB waits for background flushes and
 // compactions; unflushed writes are in the WAL, replayed at the next Open.
 MetaStore::~MetaStore() = default;
 
+Status MetaStore::Write(std::string_view context, const WriteOp& op) {
+  std::lock_guard writes(write_mu_);
+  Status failure = Unavailable(fmt::format(
+      "{}: metastore '{}' is closed after a failed write; reopening it", context, dir_.string()));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (attempt > 0 && !EnsureOpenLocked()) break;
+    std::shared_lock lock(mu_);
+    if (db_ == nullptr) continue;
+    const rocksdb::Status s = op(*db_);
+    if (s.ok()) return OkStatus();
+    failure = FromRocks(s, context);
+    if (!s.IsIOError()) return failure;  // about this write, not the database
+    lock.unlock();
+    CloseAfterFailedWriteLocked(failure);
+  }
+  return failure;
+}
+
+void MetaStore::CloseAfterFailedWriteLocked(const Status& failure) {
+  std::unique_lock lock(mu_);
+  if (db_ == nullptr) return;
+  ALLUVIUM_LOG(WARN, "metastore {}: write failed ({}); action=close, reopen on a later write",
+               dir_.string(), failure.message());
+  db_.reset();
+}
+
+bool MetaStore::EnsureOpenLocked() {
+  {
+    std::shared_lock lock(mu_);
+    if (db_ != nullptr) return true;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_reopen_) return false;
+  next_reopen_ = now + kReopenInterval;
+  Result<std::unique_ptr<rocksdb::DB>> db = reset_if_damaged_ ? OpenOrResetDb(dir_) : OpenDb(dir_);
+  if (!db.ok()) {
+    ALLUVIUM_LOG(DEBUG, "metastore {}: cannot reopen yet: {}", dir_.string(), db.status());
+    return false;
+  }
+  std::unique_lock lock(mu_);
+  db_ = std::move(*db);
+  ALLUVIUM_LOG(INFO, "metastore {} reopened after a failed write", dir_.string());
+  return true;
+}
+
 Status MetaStore::Put(const ufs::FileStatus& status) {
   if (status.uri.empty()) return InvalidArgument("metastore put: empty URI");
   ALLUVIUM_ASSIGN_OR_RETURN(std::string value,
                             EncodeCachedStatus({.status = status, .cached_at_ms = UnixMillis()}));
-  const rocksdb::Status s = db_->Put(MakeWriteOptions(), status.uri, value);
-  if (!s.ok()) return FromRocks(s, fmt::format("metastore put '{}'", status.uri));
-  return OkStatus();
+  return Write(fmt::format("metastore put '{}'", status.uri),
+               [&](rocksdb::DB& db) { return db.Put(MakeWriteOptions(), status.uri, value); });
 }
 
 Result<CachedStatus> MetaStore::Get(std::string_view uri) const {
+  std::shared_lock lock(mu_);
+  if (db_ == nullptr) {
+    return Unavailable(fmt::format("metastore get '{}': closed after a failed write", uri));
+  }
   rocksdb::PinnableSlice value;
   const rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), uri, &value);
@@ -119,31 +229,26 @@ Result<CachedStatus> MetaStore::Get(std::string_view uri) const {
 }
 
 Status MetaStore::Delete(std::string_view uri) {
-  const rocksdb::Status s = db_->Delete(MakeWriteOptions(), uri);
-  if (!s.ok()) return FromRocks(s, fmt::format("metastore delete '{}'", uri));
-  return OkStatus();
+  return Write(fmt::format("metastore delete '{}'", uri),
+               [&](rocksdb::DB& db) { return db.Delete(MakeWriteOptions(), uri); });
 }
 
 Status MetaStore::DeletePrefix(std::string_view uri_prefix) {
   if (uri_prefix.empty()) return InvalidArgument("metastore delete prefix: empty prefix");
-  const std::string context = fmt::format("metastore delete prefix '{}'", uri_prefix);
-  if (std::optional<std::string> end = PrefixSuccessor(uri_prefix)) {
-    // One range tombstone, however many entries lie under the prefix.
-    const rocksdb::Status s =
-        db_->DeleteRange(MakeWriteOptions(), db_->DefaultColumnFamily(), uri_prefix, *end);
-    if (!s.ok()) return FromRocks(s, context);
-    return OkStatus();
-  }
-  // No upper bound to give DeleteRange: delete key by key, in one atomic batch.
-  rocksdb::WriteBatch batch;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek(uri_prefix); it->Valid() && it->key().starts_with(uri_prefix); it->Next()) {
-    batch.Delete(it->key());
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), context);
-  const rocksdb::Status s = db_->Write(MakeWriteOptions(), &batch);
-  if (!s.ok()) return FromRocks(s, context);
-  return OkStatus();
+  return Write(fmt::format("metastore delete prefix '{}'", uri_prefix), [&](rocksdb::DB& db) {
+    if (std::optional<std::string> end = PrefixSuccessor(uri_prefix)) {
+      // One range tombstone, however many entries lie under the prefix.
+      return db.DeleteRange(MakeWriteOptions(), db.DefaultColumnFamily(), uri_prefix, *end);
+    }
+    // No upper bound to give DeleteRange: delete key by key, in one atomic batch.
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(uri_prefix); it->Valid() && it->key().starts_with(uri_prefix); it->Next()) {
+      batch.Delete(it->key());
+    }
+    if (!it->status().ok()) return it->status();
+    return db.Write(MakeWriteOptions(), &batch);
+  });
 }
 
 }  // namespace alluvium::metastore

@@ -42,6 +42,16 @@ Metrics& GlobalMetrics() {
   return m;
 }
 
+// Rounds of "evict, write again" a Put makes on ENOSPC before it gives up.
+constexpr int kMaxNoSpaceRounds = 32;
+
+// Disk space a page file of `length` data bytes takes: data and footer in whole 4 KiB blocks
+// (what most file systems allocate), so that freeing room for a page is not undone by rounding.
+uint64_t DiskBytes(uint64_t length) {
+  constexpr uint64_t kBlock = 4096;
+  return (length + kPageFooterSize + kBlock - 1) / kBlock * kBlock;
+}
+
 }  // namespace
 
 PageStore::PageStore(PassKey, const PageStoreOptions& options,
@@ -127,6 +137,22 @@ void PageStore::EvictForLocked(uint64_t bytes, std::vector<LruIndex::Victim>& vi
   GlobalMetrics().evictions.Increment(victims.size() - before);
 }
 
+std::vector<LruIndex::Victim> PageStore::EvictFromDir(uint32_t dir, uint64_t disk_bytes) {
+  std::vector<LruIndex::Victim> victims;
+  std::lock_guard lock(mu_);
+  uint64_t freed = 0;
+  while (freed < disk_bytes) {
+    std::optional<LruIndex::Victim> victim = index_.PopLeastRecentIn(dir);
+    if (!victim) break;
+    freed += DiskBytes(victim->entry.length);
+    victims.push_back(*victim);
+  }
+  evictions_.fetch_add(victims.size(), std::memory_order_relaxed);
+  GlobalMetrics().evictions.Increment(victims.size());
+  PublishLocked();
+  return victims;
+}
+
 void PageStore::DeleteFiles(const std::vector<LruIndex::Victim>& victims) {
   for (const LruIndex::Victim& v : victims) {
     const std::string path = dirs_[v.entry.dir]->PagePath(v.key);
@@ -175,30 +201,23 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data) {
   const std::string path = dirs_[dir]->PagePath(key);
   auto temp_path = [&] { return dirs_[dir]->TempPath(key, next_temp_.fetch_add(1)); };
   Status status = WritePageFile(temp_path(), path, key, data);
+  // The disk is fuller than our accounting says (other users, footers, block rounding), or other
+  // writers took the space freed for us: evict from this disk about what the page needs and
+  // retry, until it fits or none of our pages is left there. Bounded, so that a disk another
+  // program keeps filling cannot make one Put wipe the whole cache.
+  uint64_t evicted = 0;
+  for (int round = 0; status.code() == Code::kResourceExhausted && round < kMaxNoSpaceRounds;
+       ++round) {
+    const std::vector<LruIndex::Victim> freed = EvictFromDir(dir, DiskBytes(length));
+    if (freed.empty()) break;
+    evicted += freed.size();
+    DeleteFiles(freed);
+    status = WritePageFile(temp_path(), path, key, data);
+  }
   if (status.code() == Code::kResourceExhausted) {
-    // The disk is fuller than our accounting says (other users, footers, block rounding):
-    // evict from this disk about what the page needs, and retry once.
-    victims.clear();
-    {
-      std::lock_guard lock(mu_);
-      uint64_t freed = 0;
-      while (freed < length + kPageFooterSize) {
-        std::optional<LruIndex::Victim> victim = index_.PopLeastRecentIn(dir);
-        if (!victim) break;
-        freed += victim->entry.length + kPageFooterSize;
-        victims.push_back(*victim);
-      }
-      evictions_.fetch_add(victims.size(), std::memory_order_relaxed);
-      GlobalMetrics().evictions.Increment(victims.size());
-      PublishLocked();
-    }
-    DeleteFiles(victims);
-    if (!victims.empty()) status = WritePageFile(temp_path(), path, key, data);
-    if (status.code() == Code::kResourceExhausted) {
-      status = ResourceExhausted(fmt::format(
-          "page store disk {} is full: page {} not stored after evicting {} pages from it ({})",
-          dirs_[dir]->root().string(), key, victims.size(), status.message()));
-    }
+    status = ResourceExhausted(fmt::format(
+        "page store disk {} is full: page {} not stored after evicting {} of its pages ({})",
+        dirs_[dir]->root().string(), key, evicted, status.message()));
   }
 
   std::lock_guard lock(mu_);

@@ -50,9 +50,12 @@ class PageStore {
   PageStore& operator=(const PageStore&) = delete;
 
   // Stores (or replaces) a page of 1..page_size bytes (kInvalidArgument otherwise; an empty file
-  // has no pages). Evicts least recently used pages until it fits. kResourceExhausted when it
-  // cannot fit because writes in progress hold the capacity, or the disk stays full after
-  // evicting from it once; the store stays usable. The page is readable once Put returns.
+  // has no pages). Evicts least recently used pages until it fits. On a full disk (ENOSPC, even
+  // under capacity) it evicts pages of that disk and retries until the page fits.
+  // kResourceExhausted when it cannot fit because writes in progress hold the capacity, or the
+  // disk stays full with none of our pages left on it to evict (or after many rounds); then no
+  // file of the page is left behind and the store stays usable. The page is readable once Put
+  // returns OK, and only then counted as stored.
   Status Put(const PageKey& key, std::span<const std::byte> data);
 
   // Copies page bytes [offset_in_page, offset_in_page + out.size()) into `out` and returns the
@@ -77,6 +80,9 @@ class PageStore {
   void Reindex();
   // Pops least recently used pages until `bytes` more fit under capacity. Caller holds mu_.
   void EvictForLocked(uint64_t bytes, std::vector<LruIndex::Victim>& victims);
+  // Pops least recently used pages of one dir until they take about `disk_bytes` of its disk,
+  // or none is left there; for a Put that met a full disk. Takes mu_.
+  std::vector<LruIndex::Victim> EvictFromDir(uint32_t dir, uint64_t disk_bytes);
   // Unlinks evicted pages' files; called without mu_.
   void DeleteFiles(const std::vector<LruIndex::Victim>& victims);
   // Brings the process-wide gauges in line with this store's index. Caller holds mu_.

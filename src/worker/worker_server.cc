@@ -109,7 +109,8 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
   if (ec) return FromErrno(ec.value(), "create worker data dir " + options.data_dir.string());
   ALLUVIUM_ASSIGN_OR_RETURN(s->id, LoadOrCreateWorkerId(options.data_dir));
   ALLUVIUM_ASSIGN_OR_RETURN(s->store, pagestore::PageStore::Open(options.page_store));
-  ALLUVIUM_ASSIGN_OR_RETURN(s->meta, metastore::MetaStore::Open(options.data_dir / "metastore"));
+  ALLUVIUM_ASSIGN_OR_RETURN(s->meta,
+                            metastore::MetaStore::OpenOrReset(options.data_dir / "metastore"));
   s->ufs = std::make_unique<UfsRegistry>(
       MountOptionsSource(options.coordinator_address, options.ufs_properties));
   s->statuses = std::make_unique<StatusCache>(*s->meta, *s->ufs, options.metadata_sync_interval);

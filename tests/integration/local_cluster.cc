@@ -79,6 +79,28 @@ LocalCluster::~LocalCluster() {
     }
   }
   if (coordinator_pid_ > 0) (void)cli::Terminate(coordinator_pid_, std::chrono::seconds(5));
+  ExpectNoSanitizerReports();
+}
+
+// The cluster's processes are built like the test: a sanitizer report in one of them (it halts
+// that process) fails the test that ran it, even if the test coped with the process dying.
+void LocalCluster::ExpectNoSanitizerReports() const {
+  static constexpr std::string_view kReports[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                                  "WARNING: ThreadSanitizer", "runtime error:"};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_.path(), ec)) {
+    if (entry.path().extension() != ".log") continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    for (int n = 0; std::getline(in, line); ++n) {
+      for (std::string_view report : kReports) {
+        if (line.find(report) != std::string::npos) {
+          ADD_FAILURE() << entry.path().filename().string() << ":" << n + 1 << ": " << line;
+          return;
+        }
+      }
+    }
+  }
 }
 
 Status LocalCluster::StartCoordinator() {
@@ -100,11 +122,18 @@ Status LocalCluster::StartWorker(int i) {
   const std::string name = fmt::format("worker-{}", i);
   const fs::path port_file = dir_.path() / name / "rpc.port";
   fs::remove(port_file);
+  std::vector<std::string> args = {ALLUVIUM_BINARY, "--config", conf_file_.string(), "-D",
+                                   "alluvium.worker.data.dir=" + (dir_.path() / name).string()};
+  if (auto it = options_.worker_conf.find(i); it != options_.worker_conf.end()) {
+    for (const std::string& line : it->second) {
+      args.push_back("-D");
+      args.push_back(line);
+    }
+  }
+  args.push_back("worker");
   ALLUVIUM_ASSIGN_OR_RETURN(
       worker_pids_.at(i),
-      cli::SpawnDaemon({ALLUVIUM_BINARY, "--config", conf_file_.string(), "-D",
-                        "alluvium.worker.data.dir=" + (dir_.path() / name).string(), "worker"},
-                       dir_.path() / (name + ".log"), /*die_with_parent=*/true));
+      cli::SpawnDaemon(args, dir_.path() / (name + ".log"), /*die_with_parent=*/true));
   // Ready once the coordinator lists the worker live at the port it just bound.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < until) {

@@ -20,6 +20,8 @@ namespace alluvium::testing {
 struct LocalClusterOptions {
   int workers = 3;
   std::vector<std::string> conf;  // extra "key=value" lines for every process
+  // Extra "key=value" settings for worker i only (passed as -D flags, so they beat `conf`).
+  std::map<int, std::vector<std::string>> worker_conf;
 };
 
 struct CommandResult {
@@ -67,6 +69,8 @@ class LocalCluster {
   CommandResult Cli(const std::string& args) const;
 
  private:
+  void ExpectNoSanitizerReports() const;
+
   LocalClusterOptions options_;
   ScopedTempDir dir_;
   std::filesystem::path ufs_root_;

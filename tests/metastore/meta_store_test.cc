@@ -1,12 +1,20 @@
 #include "metastore/meta_store.h"
 
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <latch>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -166,6 +174,51 @@ TEST_F(MetaStoreTest, CorruptDatabaseIsDataLossNamingTheDirectory) {
   EXPECT_NE(store.status().message().find(Dir().string()), std::string::npos) << store.status();
 }
 
+TEST_F(MetaStoreTest, MissingManifestIsDataLoss) {
+  ASSERT_TRUE(store_->Put(FileAt("file:///x")).ok());
+  store_.reset();
+  for (const auto& entry : std::filesystem::directory_iterator(Dir())) {
+    if (entry.path().filename().string().starts_with("MANIFEST")) {
+      std::filesystem::remove(entry.path());
+    }
+  }
+  Result<std::unique_ptr<MetaStore>> store = MetaStore::Open(Dir());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kDataLoss) << store.status();
+}
+
+TEST_F(MetaStoreTest, OpenOrResetStartsEmptyOnACorruptDatabase) {
+  ASSERT_TRUE(store_->Put(FileAt("file:///x")).ok());
+  store_.reset();
+  {
+    std::ofstream current(Dir() / "CURRENT", std::ios::trunc);
+    current << "garbage";
+  }
+  Result<std::unique_ptr<MetaStore>> store = MetaStore::OpenOrReset(Dir());
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->Get("file:///x").status().code(), Code::kNotFound);
+  ASSERT_TRUE((*store)->Put(FileAt("file:///y")).ok());
+  store->reset();
+  Reopen();  // and it is a normal database again
+  EXPECT_EQ(GetCode("file:///y"), Code::kOk);
+}
+
+TEST_F(MetaStoreTest, OpenOrResetKeepsAHealthyDatabase) {
+  ASSERT_TRUE(store_->Put(FileAt("file:///x")).ok());
+  store_.reset();
+  Result<std::unique_ptr<MetaStore>> store = MetaStore::OpenOrReset(Dir());
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->Get("file:///x").status().code(), Code::kOk);
+}
+
+TEST_F(MetaStoreTest, OpenOrResetDoesNotWipeADatabaseInUse) {
+  ASSERT_TRUE(store_->Put(FileAt("file:///x")).ok());
+  Result<std::unique_ptr<MetaStore>> second = MetaStore::OpenOrReset(Dir());
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().code(), Code::kDataLoss) << second.status();
+  EXPECT_EQ(GetCode("file:///x"), Code::kOk);
+}
+
 TEST_F(MetaStoreTest, ConcurrentPutsAndGetsAllLand) {
   constexpr int kThreads = 4;
   constexpr int kPerThread = 200;
@@ -194,6 +247,74 @@ TEST_F(MetaStoreTest, ConcurrentPutsAndGetsAllLand) {
       EXPECT_EQ(cached->status.length, static_cast<uint64_t>(i));
     }
   }
+}
+
+// The metadata store on a real small disk (a 2 MiB tmpfs; needs root, as in CI) that fills up:
+// writes fail with an error and the process lives on; once space is back, writes work again.
+class MetaStoreFullDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs as root)";
+    if (::mount("tmpfs", disk_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+                "size=2m,mode=0755") != 0) {
+      GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
+    }
+    mounted_ = true;
+    auto store = MetaStore::Open(disk_.path() / "meta");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    store_.reset();
+    if (mounted_) ::umount2(disk_.path().c_str(), MNT_DETACH);
+  }
+
+  void Fill() {
+    const int fd = ::open((disk_.path() / "filler").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    off_t have = 0;
+    for (off_t step = 1 << 20; step >= 4096; step /= 2) {
+      while (::fallocate(fd, 0, have, step) == 0) have += step;
+    }
+    ::close(fd);
+  }
+
+  static ufs::FileStatus Big(int i) {
+    return FileAt(fmt::format("file:///full/{:0>1000}", i));  // ~1 KiB per entry
+  }
+
+  ScopedTempDir disk_;
+  bool mounted_ = false;
+  std::unique_ptr<MetaStore> store_;
+};
+
+TEST_F(MetaStoreFullDiskTest, WritesOnAFullDiskFailCleanlyAndWorkAgainOnceFreed) {
+  ASSERT_TRUE(store_->Put(Big(0)).ok());
+  Fill();
+  // Concurrent writers, as the worker's load threads are: ~3 MiB of WAL, more than fits.
+  std::atomic<int> failed{0};
+  {
+    std::vector<std::jthread> writers;
+    for (int t = 0; t < 8; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 1; i <= 400; ++i) failed += store_->Put(Big(t * 1000 + i)).ok() ? 0 : 1;
+      });
+    }
+  }
+  EXPECT_GT(failed.load(), 0) << "the disk should have filled up";
+  const Code get = store_->Get(Big(0).uri).status().code();
+  EXPECT_TRUE(get == Code::kOk || get == Code::kUnavailable) << static_cast<int>(get);
+
+  std::filesystem::remove(disk_.path() / "filler");
+  Status last = Unavailable("not tried");
+  for (int i = 0; i < 200 && !last.ok(); ++i) {
+    last = store_->Put(Big(10000 + i));
+    if (!last.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(last.ok()) << last;
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(store_->Put(Big(20000 + i)).ok()) << i;
+  EXPECT_EQ(store_->Get(Big(20099).uri).status().code(), Code::kOk);
+  EXPECT_EQ(store_->Get(Big(0).uri).status().code(), Code::kOk) << "written before the disk filled";
 }
 
 }  // namespace

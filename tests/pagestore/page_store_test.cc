@@ -1,9 +1,14 @@
 #include "pagestore/page_store.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <latch>
@@ -454,6 +459,136 @@ TEST_F(PageStoreTest, ConcurrentPutsReadsAndEvictionsStayConsistent) {
     EXPECT_TRUE(code == Code::kOk || code == Code::kNotFound) << i;
   }
   EXPECT_EQ(CountFiles(dir_.path() / "pages"), store->stats().pages);
+}
+
+// A real small disk: a tmpfs mounted over a temp dir, unmounted (lazily) on destruction. Needs
+// root (CI runs as root); otherwise skip_reason() says why not.
+class ScopedTmpfs {
+ public:
+  explicit ScopedTmpfs(uint64_t bytes) {
+    const std::string data = fmt::format("size={},mode=0755", bytes);
+    if (::geteuid() != 0) {
+      skip_reason_ = "mounting a tmpfs needs root (CI runs as root)";
+    } else if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) !=
+               0) {
+      skip_reason_ = fmt::format("cannot mount a tmpfs: {}", std::strerror(errno));
+    } else {
+      mounted_ = true;
+    }
+  }
+  ~ScopedTmpfs() {
+    if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& skip_reason() const { return skip_reason_; }
+  const fs::path& path() const { return dir_.path(); }
+
+  // Takes all the free space with a file of our own (as another program on the disk would).
+  void Fill() const {
+    const int fd = ::open((dir_.path() / "filler").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    off_t have = 0;
+    for (off_t step = 1 << 20; step >= 4096; step /= 2) {
+      while (::fallocate(fd, 0, have, step) == 0) have += step;
+    }
+    ::close(fd);
+  }
+  void Unfill() const { fs::remove(dir_.path() / "filler"); }
+
+ private:
+  ScopedTempDir dir_;
+  bool mounted_ = false;
+  std::string skip_reason_;
+};
+
+// The store believes it has 64 MiB; the disk holds 1 MiB, so writes meet ENOSPC.
+class PageStoreFullDiskTest : public PageStoreTest {
+ protected:
+  void SetUp() override {
+    if (!disk_.mounted()) GTEST_SKIP() << disk_.skip_reason();
+    store_ = OpenStore(
+        {.page_size = kPage, .dirs = {disk_.path() / "store"}, .capacity_bytes = 64 << 20});
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override { store_.reset(); }
+
+  fs::path StoreDirPath() const { return disk_.path() / "store"; }
+
+  ScopedTmpfs disk_{1 << 20};
+  std::unique_ptr<PageStore> store_;
+};
+
+TEST_F(PageStoreFullDiskTest, FullDiskEvictsOlderPagesToMakeRoom) {
+  constexpr uint64_t kPages = 600;  // about 4.7 MiB of page files on a 1 MiB disk
+  for (uint64_t i = 0; i < kPages; ++i) {
+    const Status s = store_->Put(Key(i), PageData(Key(i), kPage));
+    ASSERT_TRUE(s.ok()) << i << ": " << s;
+  }
+  const PageStoreStats stats = store_->stats();
+  EXPECT_GT(stats.evictions, 0u);
+  EXPECT_LT(stats.pages, kPages);
+  // Only whole pages, each counted once; the newest is there and intact.
+  EXPECT_EQ(CountFiles(StoreDirPath() / "pages"), stats.pages);
+  EXPECT_TRUE(fs::is_empty(StoreDirPath() / "tmp"));
+  std::vector<std::byte> out(kPage);
+  auto n = store_->Read(Key(kPages - 1), 0, out);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(out, PageData(Key(kPages - 1), kPage));
+}
+
+TEST_F(PageStoreFullDiskTest, ConcurrentWritersOnAFullDiskAllGetRoom) {
+  // Each writer's eviction frees room that another may take first: Put must keep evicting
+  // rather than fail after one round.
+  constexpr int kThreads = 8;
+  constexpr uint64_t kPerThread = 150;
+  std::atomic<int> failed{0};
+  std::latch start(kThreads);
+  std::vector<std::jthread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (uint64_t i = 0; i < kPerThread; ++i) {
+        const PageKey key = Key(t * kPerThread + i);
+        const Status s = store_->Put(key, PageData(key, kPage));
+        if (!s.ok()) {
+          ++failed;
+          ADD_FAILURE() << s;
+        }
+      }
+    });
+  }
+  threads.clear();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(CountFiles(StoreDirPath() / "pages"), store_->stats().pages);
+  EXPECT_TRUE(fs::is_empty(StoreDirPath() / "tmp"));
+}
+
+TEST_F(PageStoreFullDiskTest, DiskFullOfOtherDataIsResourceExhaustedAndLeavesNothingBehind) {
+  disk_.Fill();
+  const Status s = store_->Put(Key(0), PageData(Key(0), kPage));
+  EXPECT_EQ(s.code(), Code::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("is full"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << s;
+  EXPECT_FALSE(store_->Contains(Key(0)));
+  EXPECT_EQ(store_->stats().pages, 0u);
+  EXPECT_EQ(ReadCode(*store_, Key(0)), Code::kNotFound);
+  EXPECT_EQ(CountFiles(StoreDirPath() / "pages"), 0u);
+  EXPECT_TRUE(fs::is_empty(StoreDirPath() / "tmp"));
+
+  disk_.Unfill();  // room again: the store was never broken
+  ASSERT_TRUE(store_->Put(Key(0), PageData(Key(0), kPage)).ok());
+  EXPECT_EQ(ReadCode(*store_, Key(0)), Code::kOk);
+}
+
+TEST_F(PageStoreFullDiskTest, DiskFilledByOthersAfterPagesWereWrittenEvictsThem) {
+  for (uint64_t i = 0; i < 20; ++i) ASSERT_TRUE(store_->Put(Key(i), PageData(Key(i), kPage)).ok());
+  disk_.Fill();
+  const Status s = store_->Put(Key(100), PageData(Key(100), kPage));
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_GT(store_->stats().evictions, 0u);
+  EXPECT_EQ(ReadCode(*store_, Key(0)), Code::kNotFound) << "the oldest page made room";
+  EXPECT_EQ(ReadCode(*store_, Key(100)), Code::kOk);
+  EXPECT_EQ(CountFiles(StoreDirPath() / "pages"), store_->stats().pages);
 }
 
 }  // namespace

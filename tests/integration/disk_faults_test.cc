@@ -1,0 +1,869 @@
+// Disk faults end to end (issue 5, "nothing lost"): pages on a worker's disk damaged behind its
+// back (bytes flipped, truncated, deleted, replaced by another page, zeroed; while running, while
+// read, while the worker is down) are never served and are refetched from the UFS; a worker whose
+// cache disk is really full (a small tmpfs) or whose configured capacity is small keeps loading
+// by eviction, reports true per-file errors when nothing can be evicted, and stays up.
+// Real processes on 127.0.0.1; the tmpfs tests need root (CI runs as root) and skip otherwise.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <latch>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/process.h"
+#include "integration/local_cluster.h"
+#include "pagestore/page_file.h"
+#include "pagestore/page_key.h"
+#include "testing/eventually.h"
+
+namespace alluvium::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr uint64_t kPage = 64 << 10;
+constexpr uint64_t kFooter = pagestore::kPageFooterSize;  // the test reads page files raw
+
+// Totals over the whole run, printed once at the end (see SummaryEnvironment).
+struct Totals {
+  std::atomic<uint64_t> pages_damaged{0};
+  std::atomic<uint64_t> files_compared{0};
+  std::atomic<uint64_t> bytes_compared{0};
+  std::atomic<uint64_t> wrong_bytes{0};
+};
+
+Totals& SuiteTotals() {
+  static Totals totals;
+  return totals;
+}
+
+class SummaryEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const Totals& t = SuiteTotals();
+    std::printf(
+        "disk-fault suite: %llu pages corrupted/truncated/deleted, %llu files compared, %llu "
+        "bytes compared, %llu wrong bytes served\n",
+        static_cast<unsigned long long>(t.pages_damaged.load()),
+        static_cast<unsigned long long>(t.files_compared.load()),
+        static_cast<unsigned long long>(t.bytes_compared.load()),
+        static_cast<unsigned long long>(t.wrong_bytes.load()));
+  }
+};
+
+[[maybe_unused]] ::testing::Environment* const kSummary =
+    ::testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+
+// Reads the whole file through the cache and compares it with `want`. Counts every wrong byte
+// (differing, missing or extra) in the suite totals; a read error is a failure of its own.
+Result<client::ReadStats> ReadAndCompare(client::Client& client, const std::string& path,
+                                         const std::string& want) {
+  std::string got;
+  got.reserve(want.size());
+  auto stats = client.Read(path, 0, UINT64_MAX, [&](std::span<const std::byte> d) {
+    got.append(reinterpret_cast<const char*>(d.data()), d.size());
+    return OkStatus();
+  });
+  if (!stats.ok()) return stats;
+  uint64_t wrong = got.size() > want.size() ? got.size() - want.size() : want.size() - got.size();
+  for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) wrong += got[i] != want[i];
+  Totals& t = SuiteTotals();
+  t.files_compared.fetch_add(1);
+  t.bytes_compared.fetch_add(got.size());
+  t.wrong_bytes.fetch_add(wrong);
+  if (wrong != 0) {
+    return DataLoss(fmt::format("{}: {} wrong bytes ({} read, {} expected)", path, wrong,
+                                got.size(), want.size()));
+  }
+  return stats;
+}
+
+// Reads every file once, each compared whole, in path order (or the reverse); returns bytes from
+// the UFS per path.
+std::map<std::string, uint64_t> ReadAll(client::Client& client,
+                                        const std::map<std::string, std::string>& files,
+                                        bool reverse = false) {
+  std::map<std::string, uint64_t> from_ufs;
+  auto read = [&](const std::string& path, const std::string& bytes) {
+    auto stats = ReadAndCompare(client, path, bytes);
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    if (stats.ok()) from_ufs[path] = stats->bytes_from_ufs;
+  };
+  if (reverse) {
+    for (auto it = files.rbegin(); it != files.rend(); ++it) read(it->first, it->second);
+  } else {
+    for (const auto& [path, bytes] : files) read(path, bytes);
+  }
+  return from_ufs;
+}
+
+uint64_t Sum(const std::map<std::string, uint64_t>& m) {
+  uint64_t total = 0;
+  for (const auto& [k, v] : m) total += v;
+  return total;
+}
+
+// The value of an unlabelled metric in Prometheus text, 0 if absent.
+uint64_t Metric(const std::string& text, std::string_view name) {
+  size_t pos = 0;
+  while ((pos = text.find(name, pos)) != std::string::npos) {
+    const bool line_start = pos == 0 || text[pos - 1] == '\n';
+    const size_t after = pos + name.size();
+    if (line_start && after < text.size() && text[after] == ' ') {
+      return std::strtoull(text.c_str() + after + 1, nullptr, 10);
+    }
+    pos = after;
+  }
+  return 0;
+}
+
+std::string ReadWholeFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Overwrites bytes of an existing file in place (same inode, as a failing disk would).
+void WriteInPlace(const fs::path& path, uint64_t offset, std::string_view bytes,
+                  bool truncate = false) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (truncate ? O_TRUNC : 0));
+  if (fd < 0) return;  // the worker replaced or dropped it meanwhile: nothing to damage
+  (void)!::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+  ::close(fd);
+}
+
+enum class Damage {
+  kFlipMiddle,    // a few bytes in the middle of the data inverted
+  kTruncateZero,  // file emptied
+  kTruncateHalf,  // file cut in half (footer gone)
+  kDelete,        // file unlinked
+  kReplaceWhole,  // another page's whole file (valid footer, but for another key)
+  kReplaceData,   // another page's data under this page's own footer
+  kZeroFill,      // same size, all zeros (stale blocks after a power loss)
+};
+constexpr Damage kAllDamages[] = {Damage::kFlipMiddle, Damage::kTruncateZero, Damage::kTruncateHalf,
+                                  Damage::kDelete,     Damage::kReplaceWhole, Damage::kReplaceData,
+                                  Damage::kZeroFill};
+
+// Applies the damage to `victim`; `donor` is another page file of the same size.
+void Apply(Damage damage, const fs::path& victim, const std::string& donor) {
+  std::error_code ec;
+  const uint64_t size = fs::file_size(victim, ec);
+  if (ec) return;
+  switch (damage) {
+    case Damage::kFlipMiddle: {
+      std::string bytes = ReadWholeFile(victim);
+      if (bytes.size() <= kFooter) return;
+      const uint64_t data = bytes.size() - kFooter;
+      const uint64_t mid = data / 2;
+      std::string flipped = bytes.substr(mid, std::min<uint64_t>(4, data - mid));
+      for (char& c : flipped) c = static_cast<char>(~c);
+      WriteInPlace(victim, mid, flipped);
+      break;
+    }
+    case Damage::kTruncateZero:
+      (void)::truncate(victim.c_str(), 0);
+      break;
+    case Damage::kTruncateHalf:
+      (void)::truncate(victim.c_str(), static_cast<off_t>(size / 2));
+      break;
+    case Damage::kDelete:
+      (void)::unlink(victim.c_str());
+      break;
+    case Damage::kReplaceWhole:
+      WriteInPlace(victim, 0, donor, /*truncate=*/true);
+      break;
+    case Damage::kReplaceData:
+      WriteInPlace(victim, 0, std::string_view(donor).substr(0, donor.size() - kFooter));
+      break;
+    case Damage::kZeroFill:
+      WriteInPlace(victim, 0, std::string(size, '\0'));
+      break;
+  }
+}
+
+// Damages that the worker's startup scan (size and footer only) cannot see: found on read.
+bool FoundOnlyByChecksum(Damage d) { return d == Damage::kFlipMiddle || d == Damage::kReplaceData; }
+
+// One page file of one worker, and what it holds.
+struct PageFile {
+  int worker = 0;
+  fs::path path;
+  std::string cache_path;  // the file it is a page of
+  uint64_t index = 0;
+  uint64_t length = 0;  // data bytes
+};
+
+// Mounts still up, unmounted by a fatal signal too (SIGTERM from a runner, an abort), so that an
+// interrupted run leaves no tmpfs behind. Fixed slots: a handler may not allocate.
+constexpr int kMountSlots = 8;
+char g_mounts[kMountSlots][4096];
+std::atomic<bool> g_mount_used[kMountSlots];
+
+void UnmountAllAndDie(int sig) {
+  for (int i = 0; i < kMountSlots; ++i) {
+    if (g_mount_used[i].load()) ::umount2(g_mounts[i], MNT_DETACH);
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+int RegisterMount(const fs::path& path) {
+  static const bool installed = [] {
+    // Not SIGSEGV: sanitizers report through their own handler for it.
+    for (int sig : {SIGTERM, SIGINT, SIGABRT}) ::signal(sig, UnmountAllAndDie);
+    return true;
+  }();
+  (void)installed;
+  for (int i = 0; i < kMountSlots; ++i) {
+    if (!g_mount_used[i].load() && path.native().size() < sizeof g_mounts[i]) {
+      std::strcpy(g_mounts[i], path.c_str());
+      g_mount_used[i] = true;
+      return i;
+    }
+  }
+  return -1;
+}
+
+// A mounted tmpfs of a given size, on a fresh temp dir or at `at` (created if missing), and
+// unmounted (lazily, so even with files open) when destroyed: stop the processes using it first.
+// A mount at `at` also removes `at` and its parent once empty: a LocalCluster's temp dir cannot
+// be removed whole while a mount sits in it.
+class ScopedTmpfs {
+ public:
+  explicit ScopedTmpfs(uint64_t bytes, fs::path at = {}) : at_(std::move(at)) {
+    if (::geteuid() != 0) {
+      skip_reason_ = "mounting a tmpfs needs root (CI runs as root)";
+      return;
+    }
+    std::error_code ec;
+    if (!at_.empty()) fs::create_directories(at_, ec);
+    const std::string data = fmt::format("size={},mode=0755", bytes);
+    if (::mount("tmpfs", path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) != 0) {
+      skip_reason_ =
+          fmt::format("cannot mount a tmpfs at {}: {}", path().string(), std::strerror(errno));
+      return;
+    }
+    mounted_ = true;
+    slot_ = RegisterMount(path());
+  }
+  ~ScopedTmpfs() {
+    if (mounted_) ::umount2(path().c_str(), MNT_DETACH);
+    if (slot_ >= 0) g_mount_used[slot_] = false;
+    if (!at_.empty()) {
+      std::error_code ec;
+      fs::remove_all(at_, ec);
+      fs::remove(at_.parent_path(), ec);  // only if empty
+    }
+  }
+  ScopedTmpfs(const ScopedTmpfs&) = delete;
+  ScopedTmpfs& operator=(const ScopedTmpfs&) = delete;
+
+  bool mounted() const { return mounted_; }
+  const std::string& skip_reason() const { return skip_reason_; }
+  const fs::path& path() const { return at_.empty() ? dir_.path() : at_; }
+
+  uint64_t FreeBytes() const {
+    struct statvfs s;
+    if (::statvfs(path().c_str(), &s) != 0) return 0;
+    return static_cast<uint64_t>(s.f_bavail) * s.f_frsize;
+  }
+
+ private:
+  ScopedTempDir dir_;
+  fs::path at_;
+  bool mounted_ = false;
+  int slot_ = -1;
+  std::string skip_reason_;
+};
+
+class DiskFaultsTest : public ::testing::Test {
+ protected:
+  // `before_start` runs once the cluster's dirs exist, before any process starts.
+  void Start(int workers, std::vector<std::string> extra = {},
+             std::map<int, std::vector<std::string>> worker_conf = {},
+             const std::function<void(LocalCluster&)>& before_start = nullptr) {
+    std::vector<std::string> conf = {"alluvium.worker.page.store.page.size=64KB",
+                                     "alluvium.user.file.segment.size=256KB"};
+    conf.insert(conf.end(), extra.begin(), extra.end());
+    cluster_ = std::make_unique<LocalCluster>(LocalClusterOptions{
+        .workers = workers, .conf = conf, .worker_conf = std::move(worker_conf)});
+    if (before_start) before_start(*cluster_);
+    if (HasFatalFailure() || IsSkipped()) return;
+    const Status started = cluster_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+    auto client = cluster_->NewClient();
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = std::move(*client);
+  }
+
+  // Files of assorted sizes under /<dir>: tiny, page-sized, a page and a bit, multi-segment.
+  std::map<std::string, std::string> MakeDataset(const std::string& dir, int files,
+                                                 uint32_t seed = 1) {
+    static constexpr size_t kSizes[] = {1,       100,     kPage - 1, kPage,     kPage + 1,
+                                        300'000, 700'000, 1'000'000, 1'500'000, 2'000'000};
+    std::map<std::string, std::string> out;
+    for (int i = 0; i < files; ++i) {
+      const std::string name = fmt::format("/{}/d{}/f{}.bin", dir, i % 3, i);
+      out[name] =
+          WriteRandomFile(cluster_->ufs_root() / name.substr(1), kSizes[i % 10], seed * 1000 + i);
+    }
+    return out;
+  }
+
+  // Files of one size, for the disk-full cases.
+  std::map<std::string, std::string> MakeUniform(const std::string& dir, int files, size_t size) {
+    std::map<std::string, std::string> out;
+    for (int i = 0; i < files; ++i) {
+      const std::string name = fmt::format("/{}/f{:03}.bin", dir, i);
+      out[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), size, 7000 + i);
+    }
+    return out;
+  }
+
+  // `job load <path>` through the CLI, as a user would run it, then its progress until it ends:
+  // exit_code as `--wait` gives it (0 SUCCEEDED, 1 FAILED, 3 STOPPED), or -1 if it has not ended
+  // within 90 s or a worker process died (`--wait` itself would wait forever if no worker were
+  // left), and the CLI's progress report as output.
+  CommandResult LoadAndWait(const std::string& path) {
+    CommandResult submit = cluster_->Cli("job load " + path);
+    if (submit.exit_code != 0) return submit;
+    std::string state;
+    const bool ended = Eventually(
+        [&] {
+          state = Progress(path).value("mJobState", "");
+          if (state == "SUCCEEDED" || state == "FAILED" || state == "STOPPED") return true;
+          for (int i = 0; i < cluster_->worker_count(); ++i) {
+            const pid_t pid = cluster_->worker_pid(i);
+            if (pid > 0 && !cli::IsAlive(pid)) return true;  // a worker died: fail fast
+          }
+          std::this_thread::sleep_for(50ms);
+          return false;
+        },
+        90s);
+    CommandResult report = cluster_->Cli("job load " + path + " --progress");
+    report.exit_code = !ended ? -1 : state == "SUCCEEDED" ? 0 : state == "FAILED" ? 1 : 3;
+    return report;
+  }
+
+  json Progress(const std::string& path) {
+    const json body = {{"path", path}, {"format", "JSON"}, {"verbose", "true"}};
+    auto reply = cluster_->Http("GET", "/api/v1/master/progress_job/load", body.dump());
+    auto j = json::parse(reply.body, nullptr, false);
+    return reply.status == 200 && !j.is_discarded() ? j : json{{"status", reply.status}};
+  }
+
+  std::string WorkerAddress(int i) const {
+    std::ifstream in(cluster_->worker_dir(i) / "rpc.port");
+    std::string port;
+    in >> port;
+    return "127.0.0.1:" + port;
+  }
+
+  std::string WorkerMetrics(int i) {
+    auto text = client_->WorkerMetrics(WorkerAddress(i));
+    EXPECT_TRUE(text.ok()) << text.status();
+    return text.ok() ? *text : std::string();
+  }
+
+  uint64_t WorkerMetric(int i, std::string_view name) { return Metric(WorkerMetrics(i), name); }
+
+  uint64_t SumMetric(std::string_view name) {
+    uint64_t total = 0;
+    for (int i = 0; i < cluster_->worker_count(); ++i) total += WorkerMetric(i, name);
+    return total;
+  }
+
+  // The worker process is alive and the coordinator lists it live at its address.
+  ::testing::AssertionResult WorkerUp(int i) {
+    if (!cli::IsAlive(cluster_->worker_pid(i))) {
+      return ::testing::AssertionFailure() << "worker " << i << " exited";
+    }
+    auto workers = client_->ListWorkers();
+    if (!workers.ok()) return ::testing::AssertionFailure() << workers.status();
+    const std::string address = WorkerAddress(i);
+    for (const auto& w : *workers) {
+      if (w.address == address && w.live) return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "worker " << i << " is not live in the ring";
+  }
+
+  // Pages worker i's heartbeat reports, once two reports 400 ms apart agree.
+  uint64_t IndexedPages(int i) {
+    uint64_t pages = 0;
+    EXPECT_TRUE(Eventually(
+        [&] {
+          auto a = client_->ListWorkers();
+          std::this_thread::sleep_for(400ms);
+          auto b = client_->ListWorkers();
+          if (!a.ok() || !b.ok()) return false;
+          uint64_t pa = UINT64_MAX, pb = UINT64_MAX - 1;
+          for (const auto& w : *a) pa = w.address == WorkerAddress(i) ? w.pages : pa;
+          for (const auto& w : *b) pb = w.address == WorkerAddress(i) ? w.pages : pb;
+          pages = pb;
+          return pa == pb;
+        },
+        10s));
+    return pages;
+  }
+
+  fs::path PagesRoot(int i) const { return cluster_->worker_dir(i) / "pages"; }
+
+  // Every page file of the given workers, attributed to the dataset's files.
+  std::vector<PageFile> ListPageFiles(const std::map<std::string, std::string>& files,
+                                      const std::vector<int>& workers) {
+    std::map<std::string, std::string>& path_of_id = path_of_id_;
+    if (path_of_id.size() < files.size()) {
+      path_of_id.clear();
+      for (const auto& [path, bytes] : files) {
+        auto info = client_->GetStatus(path);
+        EXPECT_TRUE(info.ok()) << info.status();
+        if (info.ok()) path_of_id[pagestore::FileIdOf(info->uri, info->version).ToHex()] = path;
+      }
+    }
+    std::vector<PageFile> pages;
+    for (int w : workers) {
+      std::error_code ec;
+      for (fs::recursive_directory_iterator it(PagesRoot(w) / "pages", ec), end; !ec && it != end;
+           it.increment(ec)) {
+        if (!it->is_regular_file()) continue;
+        const std::string name = it->path().filename().string();
+        if (name.size() < 34 || name[32] != '_') continue;
+        auto owner = path_of_id.find(name.substr(0, 32));
+        if (owner == path_of_id.end()) continue;
+        const uint64_t index = std::stoull(name.substr(33));
+        const uint64_t size = files.at(owner->second).size();
+        pages.push_back({.worker = w,
+                         .path = it->path(),
+                         .cache_path = owner->second,
+                         .index = index,
+                         .length = std::min<uint64_t>(kPage, size - index * kPage)});
+      }
+    }
+    std::sort(pages.begin(), pages.end(),
+              [](const PageFile& a, const PageFile& b) { return a.path < b.path; });
+    return pages;
+  }
+
+  // Damages `count` of the pages with every kind of damage in turn (a fixed shuffle), donors
+  // taken from undamaged full pages. Returns per file the bytes that must now come from the UFS
+  // and, in `by_checksum`, how many damaged pages only a checksum can catch.
+  std::map<std::string, uint64_t> DamagePages(std::vector<PageFile> pages, size_t count,
+                                              uint32_t seed, uint64_t* by_checksum = nullptr,
+                                              uint64_t* damaged_files = nullptr) {
+    std::mt19937 random(seed);
+    std::shuffle(pages.begin(), pages.end(), random);
+    count = std::min(count, pages.size());
+    // Donors: full pages beyond the damaged ones, read before anything is touched.
+    std::vector<std::string> donors;
+    for (size_t i = count; i < pages.size() && donors.size() < 4; ++i) {
+      if (pages[i].length == kPage) donors.push_back(ReadWholeFile(pages[i].path));
+    }
+    std::map<std::string, uint64_t> expect_ufs;
+    uint64_t checksum_only = 0;
+    size_t donor = 0;
+    for (size_t i = 0; i < count; ++i) {
+      Damage d = kAllDamages[i % std::size(kAllDamages)];
+      const bool needs_donor = d == Damage::kReplaceWhole || d == Damage::kReplaceData;
+      if (needs_donor && (pages[i].length != kPage || donors.empty())) d = Damage::kFlipMiddle;
+      Apply(d, pages[i].path,
+            needs_donor && !donors.empty() ? donors[donor++ % donors.size()] : "");
+      expect_ufs[pages[i].cache_path] += pages[i].length;
+      checksum_only += FoundOnlyByChecksum(d) ? 1 : 0;
+    }
+    SuiteTotals().pages_damaged.fetch_add(count);
+    if (by_checksum != nullptr) *by_checksum = checksum_only;
+    if (damaged_files != nullptr) *damaged_files = expect_ufs.size();
+    return expect_ufs;
+  }
+
+  // Every file read twice: the first read returns correct bytes, taking from the UFS exactly
+  // what `expect_ufs` says; the second is served wholly from the cache again.
+  void ExpectRefetchedThenCached(const std::map<std::string, std::string>& files,
+                                 const std::map<std::string, uint64_t>& expect_ufs) {
+    const std::map<std::string, uint64_t> first = ReadAll(*client_, files);
+    for (const auto& [path, bytes] : files) {
+      const auto it = expect_ufs.find(path);
+      EXPECT_EQ(first.count(path) ? first.at(path) : UINT64_MAX,
+                it == expect_ufs.end() ? 0 : it->second)
+          << path << ": bytes from the UFS on the read after the damage";
+    }
+    const std::map<std::string, uint64_t> second = ReadAll(*client_, files);
+    EXPECT_EQ(Sum(second), 0u) << "the refetched pages should be cached again";
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<client::Client> client_;
+  std::map<std::string, std::string> path_of_id_;  // file id hex -> cache path, for one dataset
+};
+
+// --- Corruption -------------------------------------------------------------------------------
+
+TEST_F(DiskFaultsTest, DamagedPagesAreNeverServedAndAreRefetchedFromUfs) {
+  Start(2);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto files = MakeDataset("corrupt", 20);
+  const CommandResult load = LoadAndWait("/corrupt");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u) << "everything should be cached after the load";
+
+  const std::vector<PageFile> pages = ListPageFiles(files, {0, 1});
+  ASSERT_GE(pages.size(), 60u);
+  const uint64_t failures_before = SumMetric("alluvium_worker_page_store_checksum_failures_total");
+  const uint64_t ufs_bytes_before = SumMetric("alluvium_worker_read_ufs_bytes_total");
+  uint64_t by_checksum = 0, damaged_files = 0;
+  const auto expect_ufs = DamagePages(pages, 42, 11, &by_checksum, &damaged_files);
+  EXPECT_GT(damaged_files, 5u);
+
+  ExpectRefetchedThenCached(files, expect_ufs);
+  // Every damaged page that was still there (all but the deleted ones) failed verification once.
+  const uint64_t deleted = 42 / std::size(kAllDamages);
+  EXPECT_EQ(SumMetric("alluvium_worker_page_store_checksum_failures_total") - failures_before,
+            42 - deleted);
+  EXPECT_EQ(SumMetric("alluvium_worker_read_ufs_bytes_total") - ufs_bytes_before, Sum(expect_ufs));
+  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_TRUE(WorkerUp(1));
+}
+
+TEST_F(DiskFaultsTest, PagesDamagedDuringConcurrentReadsAreNeverServed) {
+  Start(2);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto files = MakeDataset("busy", 12, 2);
+  const CommandResult load = LoadAndWait("/busy");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  std::vector<std::string> paths;
+  for (const auto& [p, b] : files) paths.push_back(p);
+
+  // Readers go round the dataset until the damage is done; every byte they get is checked.
+  constexpr int kReaders = 3;
+  constexpr int kDamageRounds = 70;
+  std::atomic<bool> damaging{true};
+  std::atomic<uint64_t> read_errors{0}, reads{0};
+  std::latch start(kReaders + 1);
+  std::vector<std::jthread> threads;
+  for (int r = 0; r < kReaders; ++r) {
+    threads.emplace_back([&, r] {
+      auto client = cluster_->NewClient();
+      start.arrive_and_wait();
+      if (!client.ok()) {
+        ADD_FAILURE() << client.status();
+        return;
+      }
+      std::mt19937 random(r);
+      do {
+        std::vector<std::string> order = paths;
+        std::shuffle(order.begin(), order.end(), random);
+        for (const std::string& p : order) {
+          auto stats = ReadAndCompare(**client, p, files.at(p));
+          reads.fetch_add(1);
+          if (!stats.ok()) {
+            read_errors.fetch_add(1);
+            ADD_FAILURE() << stats.status();
+          }
+        }
+      } while (damaging.load());
+    });
+  }
+  const uint64_t failures_before = SumMetric("alluvium_worker_page_store_checksum_failures_total");
+  uint64_t damaged = 0;
+  {
+    start.arrive_and_wait();
+    std::mt19937 random(99);
+    for (int round = 0; round < kDamageRounds; ++round) {
+      // Relisted each round: pages come back (refetched) under the same names.
+      std::vector<PageFile> pages = ListPageFiles(files, {0, 1});
+      if (pages.size() < 2) continue;
+      const PageFile& victim = pages[random() % pages.size()];
+      std::string donor;
+      for (const PageFile& p : pages) {
+        if (p.length == kPage && p.path != victim.path) {
+          donor = ReadWholeFile(p.path);
+          break;
+        }
+      }
+      Damage d = kAllDamages[round % std::size(kAllDamages)];
+      if ((d == Damage::kReplaceWhole || d == Damage::kReplaceData) &&
+          (donor.size() != kPage + kFooter || victim.length != kPage)) {
+        d = Damage::kFlipMiddle;
+      }
+      Apply(d, victim.path, donor);
+      ++damaged;
+      std::this_thread::sleep_for(3ms);
+    }
+    damaging = false;
+  }
+  threads.clear();
+  SuiteTotals().pages_damaged.fetch_add(damaged);
+  EXPECT_EQ(read_errors.load(), 0u);
+  EXPECT_GT(reads.load(), paths.size() * kReaders);
+  EXPECT_GT(SumMetric("alluvium_worker_page_store_checksum_failures_total"), failures_before);
+  // Quiet again: one read repairs what is left damaged, the next is all from the cache.
+  ReadAll(*client_, files);
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_TRUE(WorkerUp(1));
+}
+
+TEST_F(DiskFaultsTest, WorkerRestartedAfterItsPagesWereDamagedWhileDownServesNoBadPage) {
+  Start(2);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto files = MakeDataset("restart", 20, 3);
+  const CommandResult load = LoadAndWait("/restart");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+
+  // Down hard, damaged while down, back up: its startup scan and its reads must catch it all.
+  cluster_->SignalWorker(0, SIGKILL);
+  const std::vector<PageFile> pages = ListPageFiles(files, {0});
+  ASSERT_GE(pages.size(), 20u);
+  uint64_t by_checksum = 0;
+  const auto expect_ufs = DamagePages(pages, pages.size() / 2, 12, &by_checksum);
+  ASSERT_TRUE(cluster_->StartWorker(0).ok());
+  ASSERT_TRUE(cluster_->WaitForLiveWorkers(2, 10s).ok());
+  ExpectRefetchedThenCached(files, expect_ufs);
+  // Damage the startup scan sees (sizes, footers) is dropped there; the rest fails on read.
+  EXPECT_EQ(WorkerMetric(0, "alluvium_worker_page_store_checksum_failures_total"), by_checksum);
+
+  // Down again; this time its store.meta and its metadata store (RocksDB) are damaged too.
+  cluster_->SignalWorker(0, SIGKILL);
+  const std::vector<PageFile> left = ListPageFiles(files, {0});
+  uint64_t worker0_bytes = 0;
+  for (const PageFile& p : left) worker0_bytes += p.length;
+  DamagePages(left, 6, 13);
+  WriteInPlace(PagesRoot(0) / "store.meta", 0, "garbage\n", /*truncate=*/true);
+  for (const auto& entry : fs::directory_iterator(cluster_->worker_dir(0) / "metastore")) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("MANIFEST") || name == "CURRENT") {
+      WriteInPlace(entry.path(), 0, std::string(64, '\x5a'));
+    }
+  }
+  const fs::path log = cluster_->worker_dir(0).parent_path() / "worker-0.log";
+  const Status restarted = cluster_->StartWorker(0);
+  ASSERT_TRUE(restarted.ok()) << restarted << "\n" << ReadWholeFile(log);
+  ASSERT_TRUE(cluster_->WaitForLiveWorkers(2, 10s).ok());
+  // It came up by starting its metadata store afresh, not by missing the damage.
+  EXPECT_NE(ReadWholeFile(log).find("is damaged"), std::string::npos);
+  // An unreadable store.meta means unknown page size: every page of worker 0 is dropped, so its
+  // files come from the UFS again; nothing wrong is served, and the cache fills up again.
+  const std::map<std::string, uint64_t> first = ReadAll(*client_, files);
+  EXPECT_EQ(Sum(first), worker0_bytes);
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+}
+
+// --- Capacity and full disks ------------------------------------------------------------------
+
+TEST_F(DiskFaultsTest, ConfiguredCapacitySmallerThanTheDatasetEvictsAndReadsStayCorrect) {
+  Start(2, {"alluvium.worker.page.store.size=2MB"});
+  ASSERT_FALSE(HasFatalFailure());
+  const auto files = MakeDataset("capacity", 20, 4);  // about 11 MB over 2 x 2 MB of cache
+  const CommandResult load = LoadAndWait("/capacity");
+  EXPECT_EQ(load.exit_code, 0) << load.output << load.errors;
+  EXPECT_GT(SumMetric("alluvium_worker_page_store_evictions_total"), 0u);
+  auto workers = client_->ListWorkers();
+  ASSERT_TRUE(workers.ok()) << workers.status();
+  for (const auto& w : *workers) EXPECT_LE(w.used_bytes, uint64_t{2} << 20) << w.address;
+
+  const auto from_ufs = ReadAll(*client_, files);
+  EXPECT_GT(Sum(from_ufs), 0u) << "not everything fits, so some reads go to the UFS";
+  ReadAll(*client_, files);  // and again, evicting as it goes
+  // On disk: within capacity, and exactly the pages the index holds.
+  const std::vector<PageFile> pages = ListPageFiles(files, {0, 1});
+  uint64_t bytes_on[2] = {0, 0}, pages_on[2] = {0, 0};
+  for (const PageFile& p : pages) bytes_on[p.worker] += p.length, ++pages_on[p.worker];
+  for (int w = 0; w < 2; ++w) {
+    EXPECT_LE(bytes_on[w], uint64_t{2} << 20) << "worker " << w;
+    EXPECT_EQ(pages_on[w], IndexedPages(w)) << "worker " << w;
+  }
+  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_TRUE(WorkerUp(1));
+}
+
+// The cache dir of worker 0 is a real 16 MiB filesystem, while the page store is told it may use
+// 1 GiB: it meets ENOSPC long before its own limit.
+class FullDiskTest : public DiskFaultsTest {
+ protected:
+  static constexpr uint64_t kDiskBytes = 16 << 20;
+
+  void StartOnTmpfs(int workers) {
+    if (!tmpfs_.mounted()) GTEST_SKIP() << tmpfs_.skip_reason();
+    Start(workers, {"alluvium.worker.page.store.size=1GB"},
+          {{0, {"alluvium.worker.page.store.dirs=" + tmpfs_.path().string()}}});
+  }
+
+  // Page files and temp files on the tmpfs, as the disk sees them.
+  size_t FilesOnDisk(const std::string& sub) const {
+    size_t n = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(tmpfs_.path() / sub, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      n += it->is_regular_file() ? 1 : 0;
+    }
+    return n;
+  }
+
+  // Fills the tmpfs with a file of our own, leaving less than one page free.
+  void FillDisk() { FillDisk(tmpfs_); }
+  static void FillDisk(const ScopedTmpfs& disk) {
+    const fs::path filler = disk.path() / "filler.bin";
+    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    uint64_t have = 0;
+    for (uint64_t step = kDiskBytes; step >= 4096; step /= 2) {
+      while (::fallocate(fd, 0, static_cast<off_t>(have), static_cast<off_t>(step)) == 0) {
+        have += step;
+      }
+    }
+    ::close(fd);
+    EXPECT_LT(disk.FreeBytes(), kPage);
+  }
+
+  // The worker must be gone before its disk is unmounted; the base's members die after ours.
+  void TearDown() override {
+    client_.reset();
+    cluster_.reset();
+    data_disk_.reset();
+  }
+
+  ScopedTmpfs tmpfs_{kDiskBytes};
+  std::unique_ptr<ScopedTmpfs> data_disk_;  // a whole worker data dir on a small disk
+};
+
+TEST_F(FullDiskTest, LoadingMoreThanTheDiskHoldsEvictsOlderPages) {
+  StartOnTmpfs(1);
+  if (IsSkipped() || HasFatalFailure()) return;
+  const auto files = MakeUniform("big", 40, 1 << 20);  // 40 MiB into 16 MiB
+  const CommandResult load = LoadAndWait("/big");
+  const json progress = Progress("/big");
+  // Eviction makes room: the job succeeds. (If it did not, the reasons would have to be true.)
+  EXPECT_EQ(load.exit_code, 0) << load.output << progress.dump(1);
+  EXPECT_EQ(progress.value("mFailedFileCount", -1), 0) << progress.dump(1);
+  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_GT(WorkerMetric(0, "alluvium_worker_page_store_evictions_total"), 0u);
+  // And it did so inside each page write: no item failed for want of space, so the job needed
+  // no retries (which would have hidden such failures).
+  EXPECT_EQ(WorkerMetric(0, "alluvium_worker_load_failures_total"), 0u);
+  EXPECT_EQ(progress.value("mRetrySubTasksPercentage", -1.0), 0.0) << progress.dump(1);
+
+  // The index and the disk agree: no half-written page, no temp file, nothing counted twice.
+  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
+  EXPECT_EQ(IndexedPages(0), FilesOnDisk("pages"));
+  EXPECT_GT(FilesOnDisk("pages"), 100u) << "the disk should be mostly full of pages";
+
+  // It keeps serving: what it holds from the cache, the rest from the UFS, all correct.
+  // Newest first: in load order, each miss would evict the next file to read (an LRU scan).
+  const auto from_ufs = ReadAll(*client_, files, /*reverse=*/true);
+  uint64_t total = 0;
+  for (const auto& [p, b] : files) total += b.size();
+  EXPECT_LT(Sum(from_ufs), total) << "some reads should hit the cache";
+  EXPECT_GT(Sum(from_ufs), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
+  EXPECT_EQ(IndexedPages(0), FilesOnDisk("pages"));
+}
+
+TEST_F(FullDiskTest, DiskFullOfOtherDataFailsTheLoadClearlyAndRecoversOnceFreed) {
+  StartOnTmpfs(1);
+  if (IsSkipped() || HasFatalFailure()) return;
+  FillDisk();
+  const auto files = MakeUniform("nospace", 4, 300'000);
+  const CommandResult load = LoadAndWait("/nospace");
+  const json progress = Progress("/nospace");
+  // Nothing of ours to evict: each file fails with the real cause, and the job ends.
+  EXPECT_EQ(load.exit_code, 1) << load.output << load.errors;
+  EXPECT_EQ(progress.value("mJobState", ""), "FAILED") << progress.dump(1);
+  EXPECT_EQ(progress.value("mFailedFileCount", -1), 4) << progress.dump(1);
+  const json reasons = progress.value("mFailedFilesWithReasons", json::object());
+  EXPECT_EQ(reasons.size(), 4u) << progress.dump(1);
+  for (const auto& [path, reason] : reasons.items()) {
+    const std::string r = reason.get<std::string>();
+    EXPECT_NE(r.find("No space left on device"), std::string::npos) << path << ": " << r;
+    EXPECT_NE(r.find("is full"), std::string::npos) << path << ": " << r;
+  }
+  const CommandResult report = cluster_->Cli("job load /nospace --progress --verbose");
+  EXPECT_NE(report.output.find("No space left on device"), std::string::npos) << report.output;
+  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
+  EXPECT_EQ(FilesOnDisk("pages"), 0u);
+  EXPECT_EQ(IndexedPages(0), 0u);
+
+  // Reads still work (from the UFS, uncached).
+  uint64_t total = 0;
+  for (const auto& [p, b] : files) total += b.size();
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), total);
+
+  // Space freed: the same load now succeeds, and reads come from the cache.
+  fs::remove(tmpfs_.path() / "filler.bin");
+  const CommandResult again = LoadAndWait("/nospace");
+  EXPECT_EQ(again.exit_code, 0) << again.output << again.errors;
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+}
+
+TEST_F(FullDiskTest, FullDiskOnOneWorkerIsRoutedAroundByRetries) {
+  StartOnTmpfs(2);
+  if (IsSkipped() || HasFatalFailure()) return;
+  FillDisk();
+  const auto files = MakeUniform("around", 8, 300'000);
+  const CommandResult load = LoadAndWait("/around");
+  const json progress = Progress("/around");
+  // The scheduler retries a segment that failed for want of space on the next worker of the
+  // ring, so the job succeeds, with retries, and worker 0 stays in the ring.
+  EXPECT_EQ(load.exit_code, 0) << load.output << progress.dump(1);
+  EXPECT_EQ(progress.value("mFailedFileCount", -1), 0) << progress.dump(1);
+  EXPECT_GT(progress.value("mRetrySubTasksPercentage", 0.0), 0.0) << progress.dump(1);
+  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_TRUE(WorkerUp(1));
+  ReadAll(*client_, files);  // correct bytes, wherever they come from
+  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
+  EXPECT_EQ(FilesOnDisk("pages"), 0u);
+}
+
+TEST_F(FullDiskTest, WholeDataDirOnAFullDiskKeepsTheWorkerUpAndSurvivesACrash) {
+  // The default layout: pages and the metadata store (RocksDB) share the worker's data disk.
+  Start(1, {"alluvium.worker.page.store.size=1GB"}, {}, [&](LocalCluster& cluster) {
+    data_disk_ = std::make_unique<ScopedTmpfs>(kDiskBytes, cluster.worker_dir(0));
+    if (!data_disk_->mounted()) GTEST_SKIP() << data_disk_->skip_reason();
+  });
+  if (IsSkipped() || HasFatalFailure()) return;
+  const auto first = MakeUniform("first", 30, 1 << 20);  // 30 MiB into 16 MiB
+  const CommandResult load = LoadAndWait("/first");
+  EXPECT_EQ(load.exit_code, 0) << load.output << load.errors;
+  EXPECT_TRUE(WorkerUp(0));
+
+  // The rest of the disk taken by someone else: loads go on by evicting our older pages, even
+  // though the metadata store's writes may now fail.
+  FillDisk(*data_disk_);
+  const auto second = MakeUniform("second", 4, 300'000);
+  const CommandResult again = LoadAndWait("/second");
+  EXPECT_EQ(again.exit_code, 0) << again.output << again.errors;
+  EXPECT_EQ(Sum(ReadAll(*client_, second)), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+
+  // A crash while the disk is full, then space is freed: it restarts, with its pages.
+  cluster_->SignalWorker(0, SIGKILL);
+  fs::remove(data_disk_->path() / "filler.bin");
+  const Status restarted = cluster_->StartWorker(0);
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  EXPECT_EQ(Sum(ReadAll(*client_, second)), 0u);
+  ReadAll(*client_, first, /*reverse=*/true);
+  EXPECT_TRUE(WorkerUp(0));
+}
+
+}  // namespace
+}  // namespace alluvium::testing
