@@ -103,8 +103,12 @@ TEST_F(UfsFaultsTest, LocalFilesDeletedOrReplacedMidLoadFailWithTrueReasons) {
   json done = WaitEnded("/mid");
   EXPECT_EQ(done["mJobState"], "FAILED") << done.dump();
   EXPECT_EQ(done["mProcessedFileCount"], 8u);
+  // The rewritten file always fails. The deleted one fails unless every one of its segments had
+  // opened it already: an open descriptor keeps the deleted file whole, a true copy of it.
   const auto failed = FailedFiles(done);
-  ASSERT_EQ(failed.size(), 2u) << done.dump();
+  ASSERT_GE(failed.size(), 1u) << done.dump();
+  ASSERT_LE(failed.size(), 2u) << done.dump();
+  EXPECT_EQ(done["mFailedFileCount"], failed.size());
   for (const auto& [uri, reason] : failed) {
     if (Contains(uri, "a-deleted")) {
       EXPECT_TRUE(Contains(reason, "NOT_FOUND")) << reason;

@@ -16,9 +16,6 @@ using nlohmann::json;
 // Requests nest two levels ({"options": {...}}); anything much deeper is not a request, and
 // parsing, printing and freeing deep values recurses.
 constexpr size_t kMaxJsonDepth = 32;
-// std::regex compiles by recursion per group: a long pattern can exhaust the stack of the thread
-// that compiles it (and later of the job that matches with it). Real file filters are short.
-constexpr size_t kMaxRegexBytes = 1024;
 
 // Every JSON this API sends: invalid UTF-8 (which cannot come in) is replaced, never thrown on.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -210,14 +207,8 @@ Result<HttpResponse> Submit(JobManager& jobs, const HttpRequest& req) {
   ALLUVIUM_ASSIGN_OR_RETURN(Target target, TargetOf(params));
   LoadOptions options;
   if (params.contains("options") && !params["options"].is_null()) {
-    const json& given = params["options"];
-    if (given.is_object() && given.contains("fileFilterRegx") &&
-        given["fileFilterRegx"].is_string() &&
-        given["fileFilterRegx"].get_ref<const std::string&>().size() > kMaxRegexBytes) {
-      return InvalidArgument(fmt::format(
-          "invalid load option 'fileFilterRegx': longer than {} bytes", kMaxRegexBytes));
-    }
-    ALLUVIUM_ASSIGN_OR_RETURN(options, ParseLoadOptions(given));
+    // ParseLoadOptions refuses over-long filters before compiling them.
+    ALLUVIUM_ASSIGN_OR_RETURN(options, ParseLoadOptions(params["options"]));
   }
   ALLUVIUM_ASSIGN_OR_RETURN(SubmitOutcome outcome,
                             jobs.Submit(target.path, target.index_file, options));
