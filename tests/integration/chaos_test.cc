@@ -114,13 +114,7 @@ class ChaosTest : public ::testing::Test {
     return cluster_->Http("POST", "/api/v1/master/submit_job/load", body.dump());
   }
 
-  json Progress(const std::string& path) {
-    auto reply =
-        cluster_->Http("GET", "/api/v1/master/progress_job/load",
-                       json{{"path", path}, {"format", "JSON"}, {"verbose", "true"}}.dump());
-    json j = json::parse(reply.body, nullptr, false);
-    return reply.status == 200 && j.is_object() ? j : json{{"httpStatus", reply.status}};
-  }
+  json Progress(const std::string& path) { return cluster_->LoadProgress({{"path", path}}); }
 
   // Kills one process at random (a worker, or the coordinator one time in three), waits a random
   // moment, and starts it again.

@@ -362,12 +362,7 @@ class DiskFaultsTest : public ::testing::Test {
     return report;
   }
 
-  json Progress(const std::string& path) {
-    const json body = {{"path", path}, {"format", "JSON"}, {"verbose", "true"}};
-    auto reply = cluster_->Http("GET", "/api/v1/master/progress_job/load", body.dump());
-    auto j = json::parse(reply.body, nullptr, false);
-    return reply.status == 200 && !j.is_discarded() ? j : json{{"status", reply.status}};
-  }
+  json Progress(const std::string& path) { return cluster_->LoadProgress({{"path", path}}); }
 
   std::string WorkerAddress(int i) const {
     std::ifstream in(cluster_->worker_dir(i) / "rpc.port");

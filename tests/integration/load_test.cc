@@ -49,27 +49,11 @@ class LoadTest : public ::testing::Test {
     return cluster_->Http("POST", "/api/v1/master/submit_job/load", body.dump());
   }
 
-  json Progress(const json& target) {
-    json body = target;
-    body["format"] = "JSON";
-    body["verbose"] = "true";
-    auto reply = cluster_->Http("GET", "/api/v1/master/progress_job/load", body.dump());
-    auto j = json::parse(reply.body, nullptr, false);
-    return reply.status == 200 && !j.is_discarded() ? j : json{{"status", reply.status}};
-  }
+  json Progress(const json& target) { return cluster_->LoadProgress(target); }
 
   // Waits until the job has ended and returns its JSON progress.
   json WaitEnded(const json& target, std::chrono::milliseconds deadline = 60s) {
-    json last;
-    EXPECT_TRUE(Eventually(
-        [&] {
-          last = Progress(target);
-          const std::string s = last.value("mJobState", "");
-          return s == "SUCCEEDED" || s == "FAILED" || s == "STOPPED";
-        },
-        deadline))
-        << last.dump();
-    return last;
+    return cluster_->WaitLoadEnded(target, deadline);
   }
 
   uint64_t ReadBack(const std::map<std::string, std::string>& files) {
@@ -349,7 +333,7 @@ TEST_F(LoadLimitsTest, TooManyJobsAndRetention) {
   // Past the retention time the finished job is forgotten.
   EXPECT_TRUE(Eventually(
       [&] {
-        return Progress({{"path", "/a"}}).value("status", 0) == 404;
+        return Progress({{"path", "/a"}}).value("httpStatus", 0) == 404;
       },
       20s));
 }

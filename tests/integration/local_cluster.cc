@@ -199,6 +199,29 @@ Status LocalCluster::WaitForLiveWorkers(size_t live, std::chrono::milliseconds d
   return DeadlineExceeded(last.message());
 }
 
+nlohmann::json LocalCluster::LoadProgress(const nlohmann::json& target) const {
+  nlohmann::json body = target;
+  body["format"] = "JSON";
+  body["verbose"] = "true";
+  const HttpReply reply = Http("GET", "/api/v1/master/progress_job/load", body.dump());
+  nlohmann::json j = nlohmann::json::parse(reply.body, nullptr, false);
+  return reply.status == 200 && j.is_object() ? j : nlohmann::json{{"httpStatus", reply.status}};
+}
+
+nlohmann::json LocalCluster::WaitLoadEnded(const nlohmann::json& target,
+                                           std::chrono::milliseconds deadline) const {
+  nlohmann::json last;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        last = LoadProgress(target);
+        const std::string state = last.value("mJobState", "");
+        return state == "SUCCEEDED" || state == "FAILED" || state == "STOPPED";
+      },
+      deadline))
+      << last.dump();
+  return last;
+}
+
 fs::path LocalCluster::worker_dir(int i) const { return dir_.path() / fmt::format("worker-{}", i); }
 
 LocalCluster::HttpReply LocalCluster::Http(const std::string& method, const std::string& target,

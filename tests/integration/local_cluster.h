@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "client/client.h"
 #include "common/status.h"
 #include "testing/scoped_temp_dir.h"
@@ -64,6 +66,14 @@ class LocalCluster {
   };
   HttpReply Http(const std::string& method, const std::string& target,
                  const std::string& body = "") const;
+
+  // A load job's verbose JSON progress (`target`: {"path": ...} or {"indexFile": ...}), or
+  // {"httpStatus": N} when the coordinator answers anything but 200 with a JSON object.
+  nlohmann::json LoadProgress(const nlohmann::json& target) const;
+  // Polls LoadProgress until the job has ended (SUCCEEDED, FAILED or STOPPED); a gtest failure
+  // naming the last progress if it has not after `deadline`. Returns the last progress.
+  nlohmann::json WaitLoadEnded(const nlohmann::json& target,
+                               std::chrono::milliseconds deadline) const;
 
   // Runs `alluvium <args>` against this cluster and captures its output.
   CommandResult Cli(const std::string& args) const;

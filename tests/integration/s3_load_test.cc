@@ -65,19 +65,7 @@ class S3LoadTest : public ::testing::Test {
   }
 
   json WaitEnded(const std::string& path, std::chrono::milliseconds deadline = 90s) {
-    json last;
-    EXPECT_TRUE(Eventually(
-        [&] {
-          auto reply =
-              cluster_->Http("GET", "/api/v1/master/progress_job/load",
-                             json{{"path", path}, {"format", "JSON"}, {"verbose", "true"}}.dump());
-          last = json::parse(reply.body, nullptr, false);
-          const std::string s = last.is_object() ? last.value("mJobState", "") : "";
-          return s == "SUCCEEDED" || s == "FAILED" || s == "STOPPED";
-        },
-        deadline))
-        << last.dump();
-    return last;
+    return cluster_->WaitLoadEnded({{"path", path}}, deadline);
   }
 
   // Reads each object through the cache at /s3/<key>; returns the bytes that came from S3.

@@ -38,25 +38,10 @@ class UfsFaultsTest : public ::testing::Test {
     return cluster_->Http("POST", "/api/v1/master/submit_job/load", body.dump());
   }
 
-  json Progress(const std::string& path) {
-    auto reply =
-        cluster_->Http("GET", "/api/v1/master/progress_job/load",
-                       json{{"path", path}, {"format", "JSON"}, {"verbose", "true"}}.dump());
-    json j = json::parse(reply.body, nullptr, false);
-    return reply.status == 200 && j.is_object() ? j : json{{"httpStatus", reply.status}};
-  }
+  json Progress(const std::string& path) { return cluster_->LoadProgress({{"path", path}}); }
 
   json WaitEnded(const std::string& path, std::chrono::milliseconds deadline = 120s) {
-    json last;
-    EXPECT_TRUE(Eventually(
-        [&] {
-          last = Progress(path);
-          const std::string s = last.value("mJobState", "");
-          return s == "SUCCEEDED" || s == "FAILED" || s == "STOPPED";
-        },
-        deadline))
-        << last.dump();
-    return last;
+    return cluster_->WaitLoadEnded({{"path", path}}, deadline);
   }
 
   // cache path -> reason, from a verbose JSON progress.
