@@ -538,7 +538,12 @@ void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcome
     if (stop_requested_) continue;  // left unfinished: the cursor stays before this file
     if (WorthAnotherWorker(status) && work->attempts + 1 < env_.tuning.max_attempts) {
       ++work->attempts;
-      work->failed_workers.insert(batch.address);
+      // Move on from the worker only when it is the problem: the call failed, or its cache is
+      // full. A UFS error it reported is retried on the same worker, the segment's owner, so
+      // reads find the pages where the ring says they are.
+      if (!outcomes.ok() || status.code() == Code::kResourceExhausted) {
+        work->failed_workers.insert(batch.address);
+      }
       ++work->file->retries;
       ++live_.subtasks_retried;
       segment_retries.Increment();
