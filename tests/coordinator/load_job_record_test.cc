@@ -11,7 +11,7 @@ LoadJobRecord SampleRecord() {
   r.key = "load:file:///srv/data/train";
   r.target_uri = "file:///srv/data/train";
   r.cursor = "file:///srv/data/train/part-0007";
-  r.count_done = true;
+  r.progress.total_known = true;
   r.progress.path = "/data/train";
   r.progress.job_id = "0f8e2a1c-1b2c-4d3e-8f4a-5b6c7d8e9f00";
   r.progress.options.replicas = 2;

@@ -84,7 +84,7 @@ nlohmann::json LoadJobRecord::ToJson() const {
           {"targetUri", target_uri},
           {"indexFile", index_file},
           {"cursor", cursor},
-          {"countDone", count_done},
+          {"countDone", p.total_known},
           {"path", p.path},
           {"jobId", p.job_id},
           {"state", JobStateName(p.state)},
@@ -116,8 +116,7 @@ Result<LoadJobRecord> LoadJobRecord::FromJson(const nlohmann::json& j) {
     r.target_uri = j.at("targetUri").get<std::string>();
     r.index_file = j.at("indexFile").get<bool>();
     r.cursor = j.at("cursor").get<std::string>();
-    r.count_done = j.at("countDone").get<bool>();
-    p.total_known = r.count_done;
+    p.total_known = j.at("countDone").get<bool>();
     p.path = j.at("path").get<std::string>();
     p.job_id = j.at("jobId").get<std::string>();
     ALLUVIUM_ASSIGN_OR_RETURN(p.state, ParseJobState(j.at("state").get<std::string>()));
@@ -160,7 +159,6 @@ LoadJob::LoadJob(LoadJobRecord record, LoadJobEnv env)
     fresh.start_ms = record_.progress.start_ms;
     record_.progress = std::move(fresh);
     record_.cursor.clear();
-    record_.count_done = false;
   }
   live_ = record_.progress;
   if (!live_.options.file_filter_regex.empty()) {
@@ -249,7 +247,7 @@ void LoadJob::Drive(std::stop_token stop) {
   // The count runs beside the load, so loading starts at once and the total shows up as soon as
   // the count is done (or the load's own listing ends, whichever comes first).
   std::jthread counter;
-  if (!live_.options.partial_listing && !record_.count_done) {
+  if (!live_.options.partial_listing && !record_.progress.total_known) {
     counter = std::jthread([this](std::stop_token count_stop) { CountPass(count_stop); });
   }
   Status st = LoadPass(stop);
@@ -314,7 +312,8 @@ void LoadJob::CountPass(std::stop_token stop) {
       return;
     }
     std::lock_guard lock(mu_);
-    if (stop_requested_ || record_.count_done) return;  // stopped, or the listing got there first
+    if (stop_requested_ || record_.progress.total_known)
+      return;  // stopped, or the listing got there first
     if (!*entry) {
       MarkTotalKnownLocked(live_.options.metadata_only ? 0 : bytes);
       return;
@@ -329,7 +328,6 @@ void LoadJob::MarkTotalKnownLocked(uint64_t bytes_total) {
   live_.total_known = true;
   record_.progress.bytes_total = bytes_total;
   record_.progress.total_known = true;
-  record_.count_done = true;
 }
 
 void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
@@ -363,7 +361,7 @@ void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
     file->subtasks = works.size();
     ++live_.files_scanned;
     live_.subtasks_total += works.size();
-    if (!record_.count_done) live_.bytes_total += o.metadata_only ? 0 : file->bytes;
+    if (!record_.progress.total_known) live_.bytes_total += o.metadata_only ? 0 : file->bytes;
     window_.push_back(std::move(file));
   }
   for (auto& work : works) Place(std::move(work), stop);
@@ -454,7 +452,7 @@ Status LoadJob::LoadPass(std::stop_token stop) {
     std::lock_guard lock(mu_);
     live_.listing_done = !stop_requested_ && !stop.stop_requested();
     // Every file is listed, so the running sum is the total (the count may still be going).
-    if (live_.listing_done && !record_.count_done && !live_.options.partial_listing) {
+    if (live_.listing_done && !record_.progress.total_known && !live_.options.partial_listing) {
       MarkTotalKnownLocked(live_.bytes_total);
     }
   }
@@ -582,7 +580,8 @@ void LoadJob::FinishWorkLocked(Work& work, const Status& final_status) {
     ++c.files_processed;
     c.files_failed += done.failed ? 1 : 0;
     c.files_skipped += !done.failed && live_.options.skip_if_exists && done.all_skipped ? 1 : 0;
-    if (!record_.count_done) c.bytes_total += live_.options.metadata_only ? 0 : done.bytes;
+    if (!record_.progress.total_known)
+      c.bytes_total += live_.options.metadata_only ? 0 : done.bytes;
     c.bytes_loaded += done.bytes_loaded;
     c.bytes_skipped += done.bytes_skipped;
     c.subtasks_total += done.subtasks;
@@ -622,7 +621,7 @@ void LoadJob::CommitLocked(bool force) {
   c.listing_done = live_.listing_done && window_.empty();
   c.failed_files = live_.failed_files;
   c.failed_files_saved_to = live_.failed_files_saved_to;
-  if (record_.count_done) c.bytes_total = live_.bytes_total;
+  if (record_.progress.total_known) c.bytes_total = live_.bytes_total;
   // Persisting under the lock keeps records in order; it is one small write every interval.
   env_.persist(record_);
 }

@@ -52,9 +52,9 @@ struct LoadJobRecord {
   std::string key;         // identity: the target UFS URI ("index:" + URI for index files)
   std::string target_uri;  // the UFS URI to load, or of the index file
   bool index_file = false;
-  LoadProgress progress;    // committed counters (files up to the cursor)
-  std::string cursor;       // last URI, in listing order, up to which every file is done
-  bool count_done = false;  // bytes_total is the dataset's (non-partial listing only)
+  LoadProgress progress;  // committed counters (files up to the cursor); its total_known
+                          // says bytes_total is the dataset's (stored as "countDone")
+  std::string cursor;     // last URI, in listing order, up to which every file is done
 
   nlohmann::json ToJson() const;
   static Result<LoadJobRecord> FromJson(const nlohmann::json& j);
