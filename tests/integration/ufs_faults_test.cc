@@ -73,7 +73,10 @@ TEST_F(UfsFaultsTest, LocalFilesDeletedOrReplacedMidLoadFailWithTrueReasons) {
     const std::string name = fmt::format("/mid/c{}.bin", i);
     files[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), 100'000 * i, i);
   }
-  ASSERT_EQ(Submit({{"path", "/mid"}, {"options", {{"bandwidth", "2MB"}}}}).status, 200);
+  // One segment per batch, so bytes show as loaded after the first segment, long before the end.
+  ASSERT_EQ(
+      Submit({{"path", "/mid"}, {"options", {{"bandwidth", "2MB"}, {"batchSize", 1}}}}).status,
+      200);
   ASSERT_TRUE(Eventually(
       [&] {
         json p = Progress("/mid");
