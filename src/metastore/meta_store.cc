@@ -4,8 +4,6 @@
 #include "common/clock.h"
 
 #include <chrono>
-#include <cstdarg>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -22,6 +20,7 @@
 #include "common/logging.h"
 #include "common/status_mapping.h"
 #include "metastore/value_codec.h"
+#include "rocks/rocks_util.h"
 
 namespace alluvium::metastore {
 namespace {
@@ -37,27 +36,6 @@ rocksdb::WriteOptions MakeWriteOptions() {
   return options;
 }
 
-// RocksDB's log, forwarded to ours, warnings and errors only (its info lines are chatty). Not a
-// LOG file beside the data: that file fails on a full disk, and RocksDB 7 then aborts the whole
-// process (in builds with assertions, Debian's among them) at the next line it logs, which on a
-// full disk is the very error it is reporting.
-class RocksLogger final : public rocksdb::Logger {
- public:
-  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-
-  using rocksdb::Logger::Logv;
-  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
-    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
-    char line[1024];
-    std::vsnprintf(line, sizeof line, format, ap);
-    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
-      ALLUVIUM_LOG(ERROR, "rocksdb: {}", line);
-    } else {
-      ALLUVIUM_LOG(WARN, "rocksdb: {}", line);
-    }
-  }
-};
-
 rocksdb::Options MakeOptions() {
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -67,8 +45,7 @@ rocksdb::Options MakeOptions() {
   // 16 MiB of memtable holds ~200k entries; smaller than the 64 MiB default to bound memory and
   // WAL replay time at restart.
   options.write_buffer_size = 16 << 20;
-  // RocksDB's own log goes to ours, not to a LOG file in the database's dir (see RocksLogger).
-  options.info_log = std::make_shared<RocksLogger>();
+  options.info_log = rocks::MakeLogger();  // no LOG file of its own (see rocks_util.h)
 
   rocksdb::BlockBasedTableOptions table;
   // Lookups of URIs never cached are common; a Bloom filter (10 bits/key, ~1% false positives)
@@ -77,16 +54,6 @@ rocksdb::Options MakeOptions() {
   table.block_cache = rocksdb::NewLRUCache(32 << 20);  // hot metadata stays in memory
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return options;
-}
-
-Status FromRocks(const rocksdb::Status& s, std::string_view context) {
-  std::string message = fmt::format("{}: {}", context, s.ToString());
-  if (s.IsCorruption()) return DataLoss(std::move(message));
-  if (s.IsNotFound()) return NotFound(std::move(message));
-  if (s.IsNoSpace()) return ResourceExhausted(std::move(message));
-  if (s.IsInvalidArgument()) return InvalidArgument(std::move(message));
-  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return Unavailable(std::move(message));
-  return InternalError(std::move(message));
 }
 
 // The smallest string greater than every string starting with `prefix`, if there is one (there
@@ -121,7 +88,7 @@ Result<std::unique_ptr<rocksdb::DB>> OpenDb(const std::filesystem::path& dir) {
     // The directory exists (created above), so a file the database names is gone: damage.
     return DataLoss(fmt::format("open metastore '{}': {}", dir.string(), s.ToString()));
   }
-  if (!s.ok()) return FromRocks(s, fmt::format("open metastore '{}'", dir.string()));
+  if (!s.ok()) return rocks::FromRocks(s, fmt::format("open metastore '{}'", dir.string()));
   return db;
 }
 
@@ -172,7 +139,7 @@ Status MetaStore::Write(std::string_view context, const WriteOp& op) {
     if (db_ == nullptr) continue;
     const rocksdb::Status s = op(*db_);
     if (s.ok()) return OkStatus();
-    failure = FromRocks(s, context);
+    failure = rocks::FromRocks(s, context);
     if (!s.IsIOError()) return failure;  // about this write, not the database
     lock.unlock();
     CloseAfterFailedWriteLocked(failure);
@@ -224,7 +191,7 @@ Result<CachedStatus> MetaStore::Get(std::string_view uri) const {
   const rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), uri, &value);
   if (s.IsNotFound()) return NotFound(fmt::format("no cached status for '{}'", uri));
-  if (!s.ok()) return FromRocks(s, fmt::format("metastore get '{}'", uri));
+  if (!s.ok()) return rocks::FromRocks(s, fmt::format("metastore get '{}'", uri));
   return DecodeCachedStatus(uri, value.ToStringView());
 }
 

@@ -97,7 +97,7 @@ class MetaStore {
   // One write at a time, so that no write reaches RocksDB after one failed and before the
   // database is closed. RocksDB 7 asserts (aborting the process in builds with assertions,
   // Debian's among them) when a file writer that failed is written again: its info log (see
-  // RocksLogger in meta_store.cc) and, after it resumes by itself, its WAL (fixed in RocksDB 9);
+  // rocks::MakeLogger) and, after it resumes by itself, its WAL (fixed in RocksDB 9);
   // without resuming it stays read-only. Writes are small (one per file a load caches): one at
   // a time is cheap. Taken before mu_.
   std::mutex write_mu_;
