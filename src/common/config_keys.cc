@@ -101,6 +101,8 @@ const KeyInfo kJobLoadMaxAttempts{"alluvium.job.load.max.attempts", KeyType::kIn
     "Attempts per file segment (on the next workers of the ring) before the file fails."};
 const KeyInfo kJobLoadFailureRatio{"alluvium.job.load.failure.ratio.threshold", KeyType::kDouble,
     "0", "A load job ends FAILED when failed files / scanned files is above this (0: any)."};
+const KeyInfo kJobLoadNoWorkerTimeout{"alluvium.job.load.no.worker.timeout", KeyType::kDuration,
+    "5min", "A load job with no live worker to load on for this long ends FAILED."};
 const KeyInfo kJobLoadInflightPerWorker{"alluvium.job.load.inflight.per.worker", KeyType::kInt,
     "4", "Concurrent load RPCs per worker and job."};
 
@@ -156,6 +158,7 @@ std::span<const KeyInfo* const> AllKeys() {
       &kJobRetentionTime,
       &kJobMaxActive,
       &kJobLoadMaxAttempts,
+      &kJobLoadNoWorkerTimeout,
       &kJobLoadFailureRatio,
       &kJobLoadInflightPerWorker,
       &kClusterWorkers,

@@ -64,6 +64,7 @@ extern const KeyInfo kUserRpcTimeout;
 extern const KeyInfo kJobRetentionTime;
 extern const KeyInfo kJobMaxActive;
 extern const KeyInfo kJobLoadMaxAttempts;
+extern const KeyInfo kJobLoadNoWorkerTimeout;
 extern const KeyInfo kJobLoadFailureRatio;
 extern const KeyInfo kJobLoadInflightPerWorker;
 

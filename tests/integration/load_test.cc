@@ -388,5 +388,37 @@ TEST_F(LoadTest, WorkerKilledMidJobItsWorkMovesOn) {
   EXPECT_EQ(ReadBack(files), 0u) << "everything is cached on the surviving workers";
 }
 
+class LoadNoWorkerTest : public LoadTest {
+ protected:
+  void SetUp() override { Start({"alluvium.job.load.no.worker.timeout=2s"}); }
+};
+
+TEST_F(LoadNoWorkerTest, JobWithNoLiveWorkerFailsAfterTheTimeoutInsteadOfWaitingForever) {
+  for (int i = 0; i < 8; ++i)
+    WriteRandomFile(cluster_->ufs_root() / fmt::format("gone/f{}", i), 512 << 10, i);
+  ASSERT_EQ(Submit({{"path", "/gone"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}})
+                .status,
+            200);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Progress({{"path", "/gone"}}).value("mProcessedInodesCount", 0) >= 1;
+      },
+      30s));
+  for (int i = 0; i < cluster_->worker_count(); ++i) cluster_->SignalWorker(i, SIGKILL);
+  // --wait follows the job to its end and exits 1 for FAILED, with the reason in the report.
+  auto waited = cluster_->Cli("job load /gone --progress --wait");
+  EXPECT_EQ(waited.exit_code, 1) << waited.output << waited.errors;
+  EXPECT_NE(waited.output.find("no live worker to load on for 2s"), std::string::npos)
+      << waited.output;
+  json done = Progress({{"path", "/gone"}});
+  EXPECT_EQ(done["mJobState"], "FAILED") << done.dump();
+
+  // Workers back: the same path can be loaded again, and finishes.
+  for (int i = 0; i < cluster_->worker_count(); ++i) ASSERT_TRUE(cluster_->StartWorker(i).ok());
+  ASSERT_TRUE(cluster_->WaitForLiveWorkers(3, 20s).ok());
+  ASSERT_EQ(Submit({{"path", "/gone"}}).status, 200);
+  EXPECT_EQ(WaitEnded({{"path", "/gone"}})["mJobState"], "SUCCEEDED");
+}
+
 }  // namespace
 }  // namespace alluvium::testing

@@ -375,12 +375,24 @@ void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
   std::erase_if(candidates, [&](const std::string& a) { return work->failed_workers.contains(a); });
   if (candidates.empty()) {
     // No live worker at all (e.g. just after a coordinator restart, before workers re-register):
-    // wait for one rather than fail the file.
+    // wait for one rather than fail the file, but not forever.
+    const auto now = Clock::now();
+    if (!no_worker_since_) {
+      no_worker_since_ = now;
+      ALLUVIUM_LOG(WARN, "load job {} waits for a live worker (fails after {}s without one)",
+                   job_id_,
+                   std::chrono::ceil<std::chrono::seconds>(env_.tuning.no_worker_timeout).count());
+    } else if (now - *no_worker_since_ >= env_.tuning.no_worker_timeout) {
+      no_worker_ = Unavailable(fmt::format(
+          "no live worker to load on for {}s; start workers and submit the job again",
+          std::chrono::ceil<std::chrono::seconds>(env_.tuning.no_worker_timeout).count()));
+    }
     std::lock_guard lock(mu_);
     work->failed_workers.clear();
     retries_.emplace(Clock::now() + std::chrono::seconds(1), std::move(work));
     return;
   }
+  no_worker_since_.reset();
   const std::string address = candidates[std::min(work->replica, candidates.size() - 1)];
   auto& batch = pending_[address];
   if (!batch) {
@@ -436,6 +448,7 @@ Status LoadJob::LoadPass(std::stop_token stop) {
   };
   while (!should_stop()) {
     DispatchDueRetries(stop);
+    if (!no_worker_.ok()) return no_worker_;
     ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
     if (!entry) break;
     AddFile(*entry, stop);
@@ -475,6 +488,7 @@ Status LoadJob::LoadPass(std::stop_token stop) {
     CommitLocked(false);
     lock.unlock();
     DispatchDueRetries(stop);
+    if (!no_worker_.ok()) return no_worker_;
     lock.lock();
   }
   CommitLocked(true);

@@ -45,6 +45,8 @@ struct LoadJobTuning {
   double failure_ratio_threshold = 0.0;            // failed/scanned above this => FAILED
   std::chrono::milliseconds commit_interval{500};  // how often progress is persisted
   std::filesystem::path failed_list_dir;           // where failed-file lists are written
+  // A job with no live worker to load on for this long fails rather than wait forever.
+  std::chrono::milliseconds no_worker_timeout{std::chrono::minutes(5)};
 };
 
 // The durable part of a job: what was asked and how far it got.
@@ -132,6 +134,10 @@ class LoadJob {
   std::FILE* failed_list_ = nullptr;                   // guarded by mu_
 
   std::map<std::string, std::unique_ptr<Batch>> pending_;  // driver thread only
+  // Since when Place has found no live worker (driver thread only); fails the job after
+  // tuning.no_worker_timeout.
+  std::optional<std::chrono::steady_clock::time_point> no_worker_since_;
+  Status no_worker_;  // driver thread only
   std::optional<std::regex> filter_;                       // constant after construction
 
   std::vector<std::jthread> senders_;
