@@ -5,15 +5,11 @@
 // by eviction, reports true per-file errors when nothing can be evicted, and stays up.
 // Real processes on 127.0.0.1; the tmpfs tests need root (CI runs as root) and skip otherwise.
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -30,6 +26,7 @@
 #include "pagestore/page_file.h"
 #include "pagestore/page_key.h"
 #include "testing/eventually.h"
+#include "testing/scoped_tmpfs.h"
 
 namespace alluvium::testing {
 namespace {
@@ -208,89 +205,6 @@ struct PageFile {
   std::string cache_path;  // the file it is a page of
   uint64_t index = 0;
   uint64_t length = 0;  // data bytes
-};
-
-// Mounts still up, unmounted by a fatal signal too (SIGTERM from a runner, an abort), so that an
-// interrupted run leaves no tmpfs behind. Fixed slots: a handler may not allocate.
-constexpr int kMountSlots = 8;
-char g_mounts[kMountSlots][4096];
-std::atomic<bool> g_mount_used[kMountSlots];
-
-void UnmountAllAndDie(int sig) {
-  for (int i = 0; i < kMountSlots; ++i) {
-    if (g_mount_used[i].load()) ::umount2(g_mounts[i], MNT_DETACH);
-  }
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);
-}
-
-int RegisterMount(const fs::path& path) {
-  static const bool installed = [] {
-    // Not SIGSEGV: sanitizers report through their own handler for it.
-    for (int sig : {SIGTERM, SIGINT, SIGABRT}) ::signal(sig, UnmountAllAndDie);
-    return true;
-  }();
-  (void)installed;
-  for (int i = 0; i < kMountSlots; ++i) {
-    if (!g_mount_used[i].load() && path.native().size() < sizeof g_mounts[i]) {
-      std::strcpy(g_mounts[i], path.c_str());
-      g_mount_used[i] = true;
-      return i;
-    }
-  }
-  return -1;
-}
-
-// A mounted tmpfs of a given size, on a fresh temp dir or at `at` (created if missing), and
-// unmounted (lazily, so even with files open) when destroyed: stop the processes using it first.
-// A mount at `at` also removes `at` and its parent once empty: a LocalCluster's temp dir cannot
-// be removed whole while a mount sits in it.
-class ScopedTmpfs {
- public:
-  explicit ScopedTmpfs(uint64_t bytes, fs::path at = {}) : at_(std::move(at)) {
-    if (::geteuid() != 0) {
-      skip_reason_ = "mounting a tmpfs needs root (CI runs as root)";
-      return;
-    }
-    std::error_code ec;
-    if (!at_.empty()) fs::create_directories(at_, ec);
-    const std::string data = fmt::format("size={},mode=0755", bytes);
-    if (::mount("tmpfs", path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) != 0) {
-      skip_reason_ =
-          fmt::format("cannot mount a tmpfs at {}: {}", path().string(), std::strerror(errno));
-      return;
-    }
-    mounted_ = true;
-    slot_ = RegisterMount(path());
-  }
-  ~ScopedTmpfs() {
-    if (mounted_) ::umount2(path().c_str(), MNT_DETACH);
-    if (slot_ >= 0) g_mount_used[slot_] = false;
-    if (!at_.empty()) {
-      std::error_code ec;
-      fs::remove_all(at_, ec);
-      fs::remove(at_.parent_path(), ec);  // only if empty
-    }
-  }
-  ScopedTmpfs(const ScopedTmpfs&) = delete;
-  ScopedTmpfs& operator=(const ScopedTmpfs&) = delete;
-
-  bool mounted() const { return mounted_; }
-  const std::string& skip_reason() const { return skip_reason_; }
-  const fs::path& path() const { return at_.empty() ? dir_.path() : at_; }
-
-  uint64_t FreeBytes() const {
-    struct statvfs s;
-    if (::statvfs(path().c_str(), &s) != 0) return 0;
-    return static_cast<uint64_t>(s.f_bavail) * s.f_frsize;
-  }
-
- private:
-  ScopedTempDir dir_;
-  fs::path at_;
-  bool mounted_ = false;
-  int slot_ = -1;
-  std::string skip_reason_;
 };
 
 class DiskFaultsTest : public ::testing::Test {
@@ -715,16 +629,7 @@ class FullDiskTest : public DiskFaultsTest {
   // Fills the tmpfs with a file of our own, leaving less than one page free.
   void FillDisk() { FillDisk(tmpfs_); }
   static void FillDisk(const ScopedTmpfs& disk) {
-    const fs::path filler = disk.path() / "filler.bin";
-    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    ASSERT_GE(fd, 0) << std::strerror(errno);
-    uint64_t have = 0;
-    for (uint64_t step = kDiskBytes; step >= 4096; step /= 2) {
-      while (::fallocate(fd, 0, static_cast<off_t>(have), static_cast<off_t>(step)) == 0) {
-        have += step;
-      }
-    }
-    ::close(fd);
+    ASSERT_NO_FATAL_FAILURE(disk.Fill());
     EXPECT_LT(disk.FreeBytes(), kPage);
   }
 
@@ -803,7 +708,7 @@ TEST_F(FullDiskTest, DiskFullOfOtherDataFailsTheLoadClearlyAndRecoversOnceFreed)
   EXPECT_EQ(Sum(ReadAll(*client_, files)), total);
 
   // Space freed: the same load now succeeds, and reads come from the cache.
-  fs::remove(tmpfs_.path() / "filler.bin");
+  tmpfs_.Unfill();
   const CommandResult again = LoadAndWait("/nospace");
   EXPECT_EQ(again.exit_code, 0) << again.output << again.errors;
   EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);
@@ -852,7 +757,7 @@ TEST_F(FullDiskTest, WholeDataDirOnAFullDiskKeepsTheWorkerUpAndSurvivesACrash) {
 
   // A crash while the disk is full, then space is freed: it restarts, with its pages.
   cluster_->SignalWorker(0, SIGKILL);
-  fs::remove(data_disk_->path() / "filler.bin");
+  data_disk_->Unfill();
   const Status restarted = cluster_->StartWorker(0);
   ASSERT_TRUE(restarted.ok()) << restarted;
   EXPECT_EQ(Sum(ReadAll(*client_, second)), 0u);

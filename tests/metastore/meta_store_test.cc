@@ -1,13 +1,7 @@
 #include "metastore/meta_store.h"
 
-#include <fcntl.h>
-#include <sys/mount.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <latch>
 #include <string>
@@ -19,11 +13,13 @@
 #include <rocksdb/db.h>
 
 #include "testing/scoped_temp_dir.h"
+#include "testing/scoped_tmpfs.h"
 
 namespace alluvium::metastore {
 namespace {
 
 using ::alluvium::testing::ScopedTempDir;
+using ::alluvium::testing::ScopedTmpfs;
 
 ufs::FileStatus FileAt(std::string uri, uint64_t length = 10) {
   return {.uri = std::move(uri),
@@ -254,43 +250,24 @@ TEST_F(MetaStoreTest, ConcurrentPutsAndGetsAllLand) {
 class MetaStoreFullDiskTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs as root)";
-    if (::mount("tmpfs", disk_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
-                "size=2m,mode=0755") != 0) {
-      GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
-    }
-    mounted_ = true;
+    if (!disk_.mounted()) GTEST_SKIP() << disk_.skip_reason();
     auto store = MetaStore::Open(disk_.path() / "meta");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
   }
-  void TearDown() override {
-    store_.reset();
-    if (mounted_) ::umount2(disk_.path().c_str(), MNT_DETACH);
-  }
-
-  void Fill() {
-    const int fd = ::open((disk_.path() / "filler").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    ASSERT_GE(fd, 0) << std::strerror(errno);
-    off_t have = 0;
-    for (off_t step = 1 << 20; step >= 4096; step /= 2) {
-      while (::fallocate(fd, 0, have, step) == 0) have += step;
-    }
-    ::close(fd);
-  }
+  void TearDown() override { store_.reset(); }
 
   static ufs::FileStatus Big(int i) {
     return FileAt(fmt::format("file:///full/{:0>1000}", i));  // ~1 KiB per entry
   }
 
-  ScopedTempDir disk_;
-  bool mounted_ = false;
+  ScopedTmpfs disk_{2 << 20};
   std::unique_ptr<MetaStore> store_;
 };
 
 TEST_F(MetaStoreFullDiskTest, WritesOnAFullDiskFailCleanlyAndWorkAgainOnceFreed) {
   ASSERT_TRUE(store_->Put(Big(0)).ok());
-  Fill();
+  disk_.Fill();
   // Concurrent writers, as the worker's load threads are: ~3 MiB of WAL, more than fits.
   std::atomic<int> failed{0};
   {
@@ -305,7 +282,7 @@ TEST_F(MetaStoreFullDiskTest, WritesOnAFullDiskFailCleanlyAndWorkAgainOnceFreed)
   const Code get = store_->Get(Big(0).uri).status().code();
   EXPECT_TRUE(get == Code::kOk || get == Code::kUnavailable) << static_cast<int>(get);
 
-  std::filesystem::remove(disk_.path() / "filler");
+  disk_.Unfill();
   Status last = Unavailable("not tried");
   for (int i = 0; i < 200 && !last.ok(); ++i) {
     last = store_->Put(Big(10000 + i));

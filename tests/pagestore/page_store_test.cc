@@ -1,14 +1,9 @@
 #include "pagestore/page_store.h"
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <latch>
@@ -20,12 +15,14 @@
 
 #include "common/metrics.h"
 #include "testing/scoped_temp_dir.h"
+#include "testing/scoped_tmpfs.h"
 
 namespace alluvium::pagestore {
 namespace {
 
 namespace fs = std::filesystem;
 using ::alluvium::testing::ScopedTempDir;
+using ::alluvium::testing::ScopedTmpfs;
 
 constexpr uint64_t kPage = 4096;
 
@@ -460,46 +457,6 @@ TEST_F(PageStoreTest, ConcurrentPutsReadsAndEvictionsStayConsistent) {
   }
   EXPECT_EQ(CountFiles(dir_.path() / "pages"), store->stats().pages);
 }
-
-// A real small disk: a tmpfs mounted over a temp dir, unmounted (lazily) on destruction. Needs
-// root (CI runs as root); otherwise skip_reason() says why not.
-class ScopedTmpfs {
- public:
-  explicit ScopedTmpfs(uint64_t bytes) {
-    const std::string data = fmt::format("size={},mode=0755", bytes);
-    if (::geteuid() != 0) {
-      skip_reason_ = "mounting a tmpfs needs root (CI runs as root)";
-    } else if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) !=
-               0) {
-      skip_reason_ = fmt::format("cannot mount a tmpfs: {}", std::strerror(errno));
-    } else {
-      mounted_ = true;
-    }
-  }
-  ~ScopedTmpfs() {
-    if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& skip_reason() const { return skip_reason_; }
-  const fs::path& path() const { return dir_.path(); }
-
-  // Takes all the free space with a file of our own (as another program on the disk would).
-  void Fill() const {
-    const int fd = ::open((dir_.path() / "filler").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    ASSERT_GE(fd, 0) << std::strerror(errno);
-    off_t have = 0;
-    for (off_t step = 1 << 20; step >= 4096; step /= 2) {
-      while (::fallocate(fd, 0, have, step) == 0) have += step;
-    }
-    ::close(fd);
-  }
-  void Unfill() const { fs::remove(dir_.path() / "filler"); }
-
- private:
-  ScopedTempDir dir_;
-  bool mounted_ = false;
-  std::string skip_reason_;
-};
 
 // The store believes it has 64 MiB; the disk holds 1 MiB, so writes meet ENOSPC.
 class PageStoreFullDiskTest : public PageStoreTest {
