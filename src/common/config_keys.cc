@@ -103,6 +103,9 @@ const KeyInfo kJobLoadFailureRatio{"alluvium.job.load.failure.ratio.threshold", 
     "0", "A load job ends FAILED when failed files / scanned files is above this (0: any)."};
 const KeyInfo kJobLoadNoWorkerTimeout{"alluvium.job.load.no.worker.timeout", KeyType::kDuration,
     "5min", "A load job with no live worker to load on for this long ends FAILED."};
+const KeyInfo kJobLoadListingAhead{"alluvium.job.load.listing.ahead", KeyType::kInt, "100000",
+    "Listed files a load job holds ahead of its workers (~250 bytes each). A listing that fits is "
+    "read once and sizes the job; past it, the rest is listed once more to count it."};
 const KeyInfo kJobLoadInflightPerWorker{"alluvium.job.load.inflight.per.worker", KeyType::kInt,
     "4", "Concurrent load RPCs per worker and job."};
 
@@ -161,6 +164,7 @@ std::span<const KeyInfo* const> AllKeys() {
       &kJobLoadNoWorkerTimeout,
       &kJobLoadFailureRatio,
       &kJobLoadInflightPerWorker,
+      &kJobLoadListingAhead,
       &kClusterWorkers,
       &kClusterRunDir,
   };

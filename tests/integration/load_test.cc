@@ -388,6 +388,24 @@ TEST_F(LoadTest, WorkerKilledMidJobItsWorkMovesOn) {
   EXPECT_EQ(ReadBack(files), 0u) << "everything is cached on the surviving workers";
 }
 
+class LoadListingAheadTest : public LoadTest {
+ protected:
+  void SetUp() override { Start({"alluvium.job.load.listing.ahead=4"}); }
+};
+
+// The listing holds 4 files ahead: the rest is counted past the bound and relisted for loading.
+TEST_F(LoadListingAheadTest, ListingPastTheBoundLoadsEveryFileOnceAndKnowsTheTotal) {
+  auto files = MakeDataset("ahead", 40, 300'000);
+  ASSERT_EQ(Submit({{"path", "/ahead"}, {"options", {{"batchSize", 2}}}}).status, 200);
+  json done = WaitEnded({{"path", "/ahead"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(done["mProcessedInodesCount"], 40u);
+  EXPECT_EQ(done["mTotalByteCount"], TotalBytes(files));
+  EXPECT_EQ(done["mLoadedByteCount"], TotalBytes(files));  // none twice
+  EXPECT_EQ(ReadBack(files), 0u);
+  EXPECT_EQ(CachedPages(), PagesOf(files));
+}
+
 class LoadNoWorkerTest : public LoadTest {
  protected:
   void SetUp() override { Start({"alluvium.job.load.no.worker.timeout=2s"}); }
@@ -396,9 +414,9 @@ class LoadNoWorkerTest : public LoadTest {
 TEST_F(LoadNoWorkerTest, JobWithNoLiveWorkerFailsAfterTheTimeoutInsteadOfWaitingForever) {
   for (int i = 0; i < 8; ++i)
     WriteRandomFile(cluster_->ufs_root() / fmt::format("gone/f{}", i), 512 << 10, i);
-  ASSERT_EQ(Submit({{"path", "/gone"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}})
-                .status,
-            200);
+  ASSERT_EQ(
+      Submit({{"path", "/gone"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}}).status,
+      200);
   ASSERT_TRUE(Eventually(
       [&] {
         return Progress({{"path", "/gone"}}).value("mProcessedInodesCount", 0) >= 1;

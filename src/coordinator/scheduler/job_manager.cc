@@ -33,6 +33,8 @@ JobManagerOptions JobManagerOptions::FromConfig(const Config& config,
   o.tuning.failure_ratio_threshold = config.GetDouble(keys::kJobLoadFailureRatio);
   o.tuning.inflight_per_worker =
       static_cast<int>(std::max<int64_t>(1, config.GetInt(keys::kJobLoadInflightPerWorker)));
+  o.tuning.listing_ahead_entries =
+      static_cast<size_t>(std::max<int64_t>(1, config.GetInt(keys::kJobLoadListingAhead)));
   o.tuning.no_worker_timeout = config.GetDuration(keys::kJobLoadNoWorkerTimeout);
   o.tuning.failed_list_dir = data_dir / "job_results" / "load";
   o.ufs_properties = config.ValuesWithPrefix("alluvium.underfs.");

@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_mapping.h"
+#include "coordinator/scheduler/listing_prefetcher.h"
 
 namespace alluvium::coordinator {
 namespace {
@@ -244,15 +245,7 @@ void LoadJob::Drive(std::stop_token stop) {
   while (env_.settled && !env_.settled() && !stop.stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  // The count runs beside the load, so loading starts at once and the total shows up as soon as
-  // the count is done (or the load's own listing ends, whichever comes first).
-  std::jthread counter;
-  if (!live_.options.partial_listing && !record_.progress.total_known) {
-    counter = std::jthread([this](std::stop_token count_stop) { CountPass(count_stop); });
-  }
   Status st = LoadPass(stop);
-  counter.request_stop();
-  if (counter.joinable()) counter.join();
   bool user_stop;
   {
     std::lock_guard lock(mu_);
@@ -292,34 +285,6 @@ void LoadJob::Drive(std::stop_token stop) {
   for (auto& sender : senders_) sender.request_stop();
   changed_.notify_all();
   for (auto& sender : senders_) sender.join();
-}
-
-void LoadJob::CountPass(std::stop_token stop) {
-  auto source = OpenSource("", /*count_bad_lines=*/false);
-  if (!source.ok()) {
-    // Not fatal: the load's own listing meets the same error and reports it.
-    ALLUVIUM_LOG(WARN, "load job {}: cannot count '{}': {}", job_id_, live_.path,
-                 source.status().ToString());
-    return;
-  }
-  uint64_t bytes = 0;
-  const uint64_t replicas = live_.options.replicas;
-  while (!stop.stop_requested()) {
-    auto entry = (*source)->Next();
-    if (!entry.ok()) {
-      ALLUVIUM_LOG(WARN, "load job {}: counting '{}' failed: {}", job_id_, live_.path,
-                   entry.status().ToString());
-      return;
-    }
-    std::lock_guard lock(mu_);
-    if (stop_requested_ || record_.progress.total_known)
-      return;  // stopped, or the listing got there first
-    if (!*entry) {
-      MarkTotalKnownLocked(live_.options.metadata_only ? 0 : bytes);
-      return;
-    }
-    bytes += (**entry).length * replicas;
-  }
 }
 
 // From now on bytes_total is the whole dataset's, and files finishing no longer add to it.
@@ -440,8 +405,40 @@ void LoadJob::DispatchDueRetries(std::stop_token stop) {
   if (!due.empty()) FlushAll(stop);
 }
 
-Status LoadJob::LoadPass(std::stop_token stop) {
+Result<std::unique_ptr<EntrySource>> LoadJob::OpenPrefetchedSource() {
   ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource(record_.cursor, /*count_bad_lines=*/true));
+  ListingPrefetcher::Options o;
+  if (live_.options.partial_listing) {
+    // Alluxio's partial listing: list as the load goes, never far ahead, no total.
+    o.capacity = std::min<size_t>(env_.tuning.listing_ahead_entries, 10'000);
+    return std::unique_ptr<EntrySource>(
+        std::make_unique<ListingPrefetcher>(std::move(source), std::move(o)));
+  }
+  o.capacity = env_.tuning.listing_ahead_entries;
+  // Files before the cursor are committed with their bytes; the listing sizes the rest.
+  uint64_t committed_bytes;
+  {
+    std::lock_guard lock(mu_);
+    committed_bytes = record_.progress.bytes_total;
+  }
+  o.on_listed = [this, committed_bytes](uint64_t /*files*/, uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    if (record_.progress.total_known) return;
+    MarkTotalKnownLocked(
+        live_.options.metadata_only ? 0 : committed_bytes + bytes * live_.options.replicas);
+  };
+  if (!record_.index_file) {  // an index file cannot be reopened part way
+    o.reopen_after = [this](const std::string& after) {
+      return OpenSource(after, /*count_bad_lines=*/true);
+    };
+  }
+  return std::unique_ptr<EntrySource>(
+      std::make_unique<ListingPrefetcher>(std::move(source), std::move(o)));
+}
+
+Status LoadJob::LoadPass(std::stop_token stop) {
+  // One listing, ahead of the load in a thread of its own, also sizes the dataset.
+  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenPrefetchedSource());
   auto should_stop = [&] {
     std::lock_guard lock(mu_);
     return stop_requested_ || stop.stop_requested();

@@ -45,6 +45,9 @@ struct LoadJobTuning {
   double failure_ratio_threshold = 0.0;            // failed/scanned above this => FAILED
   std::chrono::milliseconds commit_interval{500};  // how often progress is persisted
   std::filesystem::path failed_list_dir;           // where failed-file lists are written
+  // Listed entries held ahead of the load. A listing that fits is read once and sizes the
+  // dataset; past it, only the part beyond is listed twice (once to count).
+  size_t listing_ahead_entries = 100'000;
   // A job with no live worker to load on for this long fails rather than wait forever.
   std::chrono::milliseconds no_worker_timeout{std::chrono::minutes(5)};
 };
@@ -98,12 +101,13 @@ class LoadJob {
 
   void Drive(std::stop_token stop);
   void SendLoop(std::stop_token stop);
-  void CountPass(std::stop_token stop);
   void MarkTotalKnownLocked(uint64_t bytes_total);
   Status LoadPass(std::stop_token stop);
   Status VerifyPass(std::stop_token stop);
   Result<std::unique_ptr<EntrySource>> OpenSource(const std::string& start_after,
                                                   bool count_bad_lines);
+  // The load's listing from the cursor, read ahead (see ListingPrefetcher).
+  Result<std::unique_ptr<EntrySource>> OpenPrefetchedSource();
 
   void AddFile(const ufs::FileStatus& status, std::stop_token stop);
   void Place(std::unique_ptr<Work> work, std::stop_token stop);
@@ -137,8 +141,8 @@ class LoadJob {
   // Since when Place has found no live worker (driver thread only); fails the job after
   // tuning.no_worker_timeout.
   std::optional<std::chrono::steady_clock::time_point> no_worker_since_;
-  Status no_worker_;  // driver thread only
-  std::optional<std::regex> filter_;                       // constant after construction
+  Status no_worker_;                  // driver thread only
+  std::optional<std::regex> filter_;  // constant after construction
 
   std::vector<std::jthread> senders_;
   std::jthread driver_;  // last: joined first

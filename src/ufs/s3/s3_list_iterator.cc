@@ -1,5 +1,7 @@
 #include "ufs/s3/s3_list_iterator.h"
 
+#include <algorithm>
+
 namespace alluvium::ufs::s3 {
 namespace {
 
@@ -26,10 +28,14 @@ Result<bool> S3ListIterator::FetchFirstPage() {
 }
 
 Status S3ListIterator::FetchPage() {
+  // The first page is small so that its keys arrive (and their loads start) sooner: a page
+  // costs the server time per key, and a big listing is mostly later pages anyway.
+  const int page_size = client_->options().list_page_size;
   ListRequest request{.prefix = prefix_,
                       .delimiter = recursive_ ? "" : "/",
                       .continuation_token = continuation_token_,
-                      .max_keys = client_->options().list_page_size};
+                      .max_keys = pages_fetched_ == 0 ? std::min(page_size, kFirstPageSize)
+                                                      : page_size};
   // Keys between a directory "d" and "d/" ("d-1", "d.txt") sort before the directory, so S3 is
   // asked to start after the bare key and the finer cut is made in Emit.
   if (continuation_token_.empty() && !start_key_.empty()) {
@@ -37,6 +43,7 @@ Status S3ListIterator::FetchPage() {
         start_key_.ends_with('/') ? start_key_.substr(0, start_key_.size() - 1) : start_key_;
   }
   ALLUVIUM_ASSIGN_OR_RETURN(ListPage page, client_->ListObjectsV2(bucket_, request));
+  ++pages_fetched_;
   saw_key_ = saw_key_ || !page.objects.empty() || !page.common_prefixes.empty();
   last_page_ = !page.truncated;
   continuation_token_ = std::move(page.next_continuation_token);

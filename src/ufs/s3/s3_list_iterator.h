@@ -41,6 +41,8 @@ class S3ListIterator final : public ListIterator {
   std::string continuation_token_;
   bool last_page_ = false;
   bool saw_key_ = false;
+  int pages_fetched_ = 0;
+  static constexpr int kFirstPageSize = 100;
   std::deque<FileStatus> ready_;  // entries of the current page, in order
   // Recursive walks: the directories (keys with '/') containing the last key, outermost first;
   // each was emitted once already.
