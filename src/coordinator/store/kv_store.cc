@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 
+#include "common/status_mapping.h"
 #include "rocks/rocks_util.h"
 
 namespace alluvium::coordinator {
@@ -12,11 +13,15 @@ KvStore::KvStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
 KvStore::~KvStore() = default;
 
 Result<std::unique_ptr<KvStore>> KvStore::Open(const std::filesystem::path& dir) {
+  // Created first: RocksDB would create it too, but only after logging an error for its absence.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return FromErrno(ec.value(), "create coordinator store dir " + dir.string());
   rocksdb::Options options;
   options.create_if_missing = true;
   options.max_open_files = 256;
   options.info_log = rocks::MakeLogger();  // no LOG file of its own (see rocks_util.h)
-  rocksdb::DB* raw = nullptr;  // RocksDB's API hands out an owning raw pointer
+  rocksdb::DB* raw = nullptr;              // RocksDB's API hands out an owning raw pointer
   rocksdb::Status s = rocksdb::DB::Open(options, dir.string(), &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
   ALLUVIUM_RETURN_IF_ERROR(rocks::FromRocks(s, "open coordinator store " + dir.string()));
