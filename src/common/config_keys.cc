@@ -80,7 +80,11 @@ const KeyInfo kUnderfsS3RetryMaxDelay{"alluvium.underfs.s3.retry.max.delay", Key
 const KeyInfo kUnderfsS3ListPageSize{"alluvium.underfs.s3.list.page.size", KeyType::kInt, "1000",
     "Keys per ListObjectsV2 request (1 to 1000)."};
 const KeyInfo kUnderfsS3ReadBlockSize{"alluvium.underfs.s3.read.block.size", KeyType::kSize, "8MB",
-    "Bytes per ranged GET when a load reads an object sequentially."};
+    "Bytes per ranged GET when a load reads an object sequentially without read-ahead (with it, "
+    "the unit handed from the stream to the page store, at most 4 MB)."};
+const KeyInfo kUnderfsS3ReadAhead{"alluvium.underfs.s3.read.ahead", KeyType::kBool, "true",
+    "A load reads each segment with one GET that streams on while pages are stored (up to 3 "
+    "blocks of at most 4 MB in memory per segment); false: one ranged GET per block."};
 
 const KeyInfo kUserSegmentSize{"alluvium.user.file.segment.size", KeyType::kSize, "64MB",
     "Files are split into segments of this size; each segment has its own worker on the ring."};
@@ -153,6 +157,7 @@ std::span<const KeyInfo* const> AllKeys() {
       &kUnderfsS3RetryMaxDelay,
       &kUnderfsS3ListPageSize,
       &kUnderfsS3ReadBlockSize,
+      &kUnderfsS3ReadAhead,
       &kUserSegmentSize,
       &kUserSelectionPolicy,
       &kUserVirtualNodes,

@@ -54,6 +54,7 @@ extern const KeyInfo kUnderfsS3RetryBaseDelay;
 extern const KeyInfo kUnderfsS3RetryMaxDelay;
 extern const KeyInfo kUnderfsS3ListPageSize;
 extern const KeyInfo kUnderfsS3ReadBlockSize;
+extern const KeyInfo kUnderfsS3ReadAhead;
 
 extern const KeyInfo kUserSegmentSize;
 extern const KeyInfo kUserSelectionPolicy;

@@ -1,6 +1,9 @@
 // The S3 client against a server that fails: retries with backoff on what is worth retrying,
 // none on what is not, and a clear error once the attempts are spent. Real s3rver traffic
 // through a fault-injecting proxy.
+#include <functional>
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "s3/s3_test_env.h"
@@ -128,6 +131,71 @@ TEST_F(S3FaultsTest, NotFoundAndForbiddenAreNotRetried) {
   auto denied = wrong->GetStatus(Uri(""));
   EXPECT_EQ(denied.status().code(), Code::kPermissionDenied) << denied.status();
   EXPECT_EQ(proxy_->requests() - before, 1);
+}
+
+// Reads dir/object sequentially in 10,000-byte pages (they straddle the 64 KiB blocks) through
+// `fs`; stops at the first error. Returns the bytes read and that error (OK at the end).
+std::pair<std::string, Status> ReadSequentially(S3FileSystem& fs, const std::string& uri,
+                                                size_t size, std::function<void()> after_first) {
+  auto status = fs.GetStatus(uri);
+  if (!status.ok()) return {"", status.status()};
+  auto reader = fs.Open(uri, {.expected_version = status->version, .sequential_until = size + 1});
+  if (!reader.ok()) return {"", reader.status()};
+  std::string got;
+  std::string page(10'000, '\0');
+  for (uint64_t offset = 0;; offset += page.size()) {
+    auto n = (*reader)->ReadAt(offset, std::as_writable_bytes(std::span(page)));
+    if (!n.ok()) return {got, n.status()};
+    got += page.substr(0, *n);
+    if (offset == 0 && after_first) after_first();
+    if (*n < page.size()) return {got, OkStatus()};
+  }
+}
+
+TEST_F(S3FaultsTest, SequentialReadIsOneStreamedGetThatResumesAfterACutAndStopsAtAFailure) {
+  auto FsWith = [&](const char* read_ahead) {
+    auto props = S3Properties(proxy_->endpoint());
+    props[kReadBlockSizeKey] = "64KB";
+    props[kReadAheadKey] = read_ahead;
+    props[kMaxAttemptsKey] = "2";
+    return OpenS3(kBucket, props);
+  };
+  std::map<std::string, int> requests;  // read-ahead on/off -> requests for one sequential read
+  for (const char* ahead : {"false", "true"}) {
+    auto fs = FsWith(ahead);
+    const int before = proxy_->requests();
+    auto [got, status] = ReadSequentially(*fs, Uri("dir/object"), data_.size(), nullptr);
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_TRUE(got == data_) << "read-ahead " << ahead;
+    requests[ahead] = proxy_->requests() - before;
+  }
+  EXPECT_GE(requests["false"], static_cast<int>(data_.size() / (64 << 10)));  // one per block
+  EXPECT_LE(requests["true"], 3) << "the status, and one GET for the whole range";
+
+  // A connection cut half way through the body: the stream resumes, nothing lost or doubled.
+  {
+    auto fs = FsWith("true");
+    const int before = proxy_->requests();
+    auto [got, status] = ReadSequentially(*fs, Uri("dir/object"), data_.size(), [&] {
+      proxy_->FailNext(1, Fault::kTruncate, "dir/object");
+    });
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_TRUE(got == data_);
+    EXPECT_EQ(proxy_->faults_injected(), 1);
+    EXPECT_LE(proxy_->requests() - before, requests["true"] + 1);
+  }
+
+  // The server fails every request once the first page is in: what was read is right, and the
+  // reader reports the failure instead of a short or mixed read.
+  for (const char* ahead : {"false", "true"}) {
+    proxy_->Heal();
+    auto fs = FsWith(ahead);
+    auto [got, status] = ReadSequentially(*fs, Uri("dir/object"), data_.size(),
+                                          [&] { proxy_->FailEveryNth(1, Fault::kInternalError); });
+    EXPECT_FALSE(status.ok()) << "read-ahead " << ahead;
+    EXPECT_LT(got.size(), data_.size());
+    EXPECT_TRUE(got == data_.substr(0, got.size()));
+  }
 }
 
 }  // namespace

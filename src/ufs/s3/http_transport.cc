@@ -82,7 +82,11 @@ size_t OnBody(char* data, size_t size, size_t count, void* userdata) {
   auto& exchange = *static_cast<Exchange*>(userdata);
   const size_t n = size * count;
   if (*exchange.sink && exchange.Successful()) {
-    const bool accepted = (*exchange.sink)(std::span(reinterpret_cast<const std::byte*>(data), n));
+    long status = 0;
+    curl_easy_getinfo(exchange.curl, CURLINFO_RESPONSE_CODE, &status);
+    exchange.response->status = static_cast<int>(status);
+    const bool accepted = (*exchange.sink)(*exchange.response,
+                                           std::span(reinterpret_cast<const std::byte*>(data), n));
     return accepted ? n : 0;  // 0 makes curl stop with CURLE_WRITE_ERROR
   }
   exchange.response->body.append(data, n);

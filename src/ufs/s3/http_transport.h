@@ -50,8 +50,9 @@ class HttpTransport {
   HttpTransport& operator=(const HttpTransport&) = delete;
 
   // Called with each piece of a 2xx body, to place it where the caller wants it (no copy
-  // through HttpResponse::body). Returning false aborts the transfer.
-  using BodySink = std::function<bool(std::span<const std::byte>)>;
+  // through HttpResponse::body), with the response's status and headers so far (to check them
+  // before using the bytes). Returning false aborts the transfer.
+  using BodySink = std::function<bool(const HttpResponse& head, std::span<const std::byte>)>;
 
   // Any HTTP status is a successful exchange. Failures before a complete response:
   // kDeadlineExceeded (connect or request timeout), kUnavailable (refused, reset, truncated),

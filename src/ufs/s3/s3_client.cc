@@ -202,7 +202,7 @@ Result<size_t> S3Client::GetRange(std::string_view bucket, std::string_view key,
   auto sink_for_attempt = [&]() -> HttpTransport::BodySink {
     filled = 0;
     overflow = false;
-    return [&](std::span<const std::byte> piece) {
+    return [&](const HttpResponse&, std::span<const std::byte> piece) {
       const size_t n = std::min(piece.size(), out.size() - filled);
       std::memcpy(out.data() + filled, piece.data(), n);
       filled += n;
@@ -241,6 +241,80 @@ Result<size_t> S3Client::GetRange(std::string_view bucket, std::string_view key,
   }
   bytes_read_total.Increment(filled);
   return filled;
+}
+
+Result<uint64_t> S3Client::GetStream(
+    std::string_view bucket, std::string_view key, uint64_t offset, uint64_t length,
+    std::string_view if_match, const std::function<bool(std::span<const std::byte>)>& consume) {
+  uint64_t delivered = 0;  // what `consume` has had
+  // A stream lasts as long as its reader takes (a bandwidth limit, a slow disk), so a request may
+  // time out part way: the next one resumes from there. Each is retried as any other request.
+  while (delivered < length) {
+    const uint64_t start = offset + delivered;
+    Call call{.method = "GET", .bucket = bucket, .key = key};
+    call.headers.emplace_back("range", fmt::format("bytes={}-{}", start, offset + length - 1));
+    if (!if_match.empty()) call.headers.emplace_back("if-match", fmt::format("\"{}\"", if_match));
+
+    const uint64_t before = delivered;
+    Status refused;       // why the sink stopped a transfer, if it did
+    bool enough = false;  // a whole-object answer to a range from 0 gave all that was asked
+    auto sink_for_attempt = [&]() -> HttpTransport::BodySink {
+      // Each attempt's body starts at `start` again: skip what `consume` already has.
+      return [&, seen = uint64_t{0}](const HttpResponse& head,
+                                     std::span<const std::byte> piece) mutable {
+        if (seen == 0) {
+          // Before any byte is used: S3 answers a failed If-Match with 412, but a server that
+          // ignores If-Match still names the version it sends.
+          if (const std::string* etag = head.Header("etag");
+              !if_match.empty() && etag != nullptr && UnquoteEtag(*etag) != if_match) {
+            refused = Aborted(fmt::format("{} changed since it was listed (ETag {}, now {})",
+                                          ObjectUri(bucket, key), if_match, UnquoteEtag(*etag)));
+            return false;
+          }
+          if (head.status == 200 && start != 0) {
+            refused = DataLoss(
+                fmt::format("GET {}: the server ignored the Range header", ObjectUri(bucket, key)));
+            return false;
+          }
+        }
+        const uint64_t have = delivered - before;  // of this request's range
+        const uint64_t skip = std::min<uint64_t>(piece.size(), have - std::min(have, seen));
+        seen += piece.size();
+        piece = piece.subspan(skip);
+        if (piece.size() > length - delivered) {  // a 200 for a range from 0: more than asked
+          piece = piece.first(length - delivered);
+          enough = true;
+        }
+        if (!piece.empty() && !consume(piece)) {
+          refused = Cancelled(fmt::format("GET {}: the reader stopped", ObjectUri(bucket, key)));
+          return false;
+        }
+        delivered += piece.size();
+        return !enough;
+      };
+    };
+    static constexpr int kAccepted[] = {416};  // the range starts at or past the end
+    Result<HttpResponse> response = Execute(call, kAccepted, sink_for_attempt);
+    bytes_read_total.Increment(delivered - before);
+    if (!response.ok()) {
+      if (enough) return delivered;
+      if (!refused.ok()) return refused;
+      if (response.status().code() == Code::kAborted && !if_match.empty()) {
+        return Aborted(fmt::format("{} changed since it was listed (ETag {} no longer matches)",
+                                   ObjectUri(bucket, key), if_match));
+      }
+      if (delivered > before && RetryPolicy::Retryable(response.status())) continue;
+      return response.status();
+    }
+    if (response->status == 416) return delivered;  // the object ends at `start`
+    auto expected = ContentRangeLength(response->Header("content-range"));
+    if (expected && *expected != delivered - before) {
+      return Unavailable(fmt::format("GET {}: body has {} bytes, Content-Range promised {}",
+                                     ObjectUri(bucket, key), delivered - before, *expected));
+    }
+    if (delivered < length) return delivered;  // a complete answer, shorter: the object's end
+  }
+  return delivered;
 }
 
 Result<ListPage> S3Client::ListObjectsV2(std::string_view bucket, const ListRequest& request) {

@@ -1,6 +1,8 @@
-// Ranged reads of one S3 object version. Random reads fetch exactly what is asked; reads inside
-// the caller's sequential range fetch a whole block ahead, so loading a 64 MiB segment page by
-// page costs a few large GETs instead of 64 small ones. Used by one thread at a time.
+// Ranged reads of one S3 object version. Random reads fetch exactly what is asked. Reads inside
+// the caller's sequential range are served from a block: by default from one GET streaming the
+// whole rest of the range (S3ObjectStream), so loading a 64 MiB segment page by page is one
+// request whose next bytes arrive while the caller stores the current ones; with streaming off
+// (alluvium.underfs.s3.read.ahead=false), one ranged GET per block. Used by one thread at a time.
 #pragma once
 
 #include <memory>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "ufs/s3/s3_client.h"
+#include "ufs/s3/s3_object_stream.h"
 #include "ufs/ufs.h"
 
 namespace alluvium::ufs::s3 {
@@ -18,7 +21,7 @@ class S3FileReader final : public FileReader {
                OpenOptions options);
 
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) override;
-  // A view into the read-ahead block when the read falls inside the sequential range.
+  // A view into the block when the read falls inside the sequential range.
   Result<std::span<const std::byte>> ReadView(uint64_t offset, size_t length,
                                               std::vector<std::byte>& scratch) override;
 
@@ -28,8 +31,12 @@ class S3FileReader final : public FileReader {
   std::optional<std::span<const std::byte>> FromBlock(uint64_t offset, size_t length) const;
   // How far to read ahead from `offset`: 0 outside the sequential range.
   uint64_t AheadFrom(uint64_t offset) const;
-  // Fetches the block at `offset`, `ahead` bytes (plus one, to see the object's end).
-  Status FetchBlock(uint64_t offset, uint64_t ahead);
+  // Makes the block hold [offset, offset + length) (or up to the object's end).
+  Status FetchBlock(uint64_t offset, uint64_t ahead, size_t length);
+  // FetchBlock with one ranged GET of `ahead` bytes (plus one, to see the object's end).
+  Status FetchRange(uint64_t offset, uint64_t ahead);
+  // FetchBlock from the stream, opened at `offset` unless the read continues it.
+  Status FetchStreamed(uint64_t offset, size_t length);
 
   const std::shared_ptr<S3Client> client_;
   const std::string bucket_;
@@ -38,6 +45,8 @@ class S3FileReader final : public FileReader {
   std::vector<std::byte> block_;  // object bytes [block_offset_, block_offset_ + block_.size())
   uint64_t block_offset_ = 0;
   bool block_reaches_end_ = false;  // the object ends where block_ does
+  // The GET of the sequential range; its next block starts where block_ ends.
+  std::unique_ptr<S3ObjectStream> stream_;
 };
 
 }  // namespace alluvium::ufs::s3

@@ -31,11 +31,11 @@ Status S3ListIterator::FetchPage() {
   // The first page is small so that its keys arrive (and their loads start) sooner: a page
   // costs the server time per key, and a big listing is mostly later pages anyway.
   const int page_size = client_->options().list_page_size;
-  ListRequest request{.prefix = prefix_,
-                      .delimiter = recursive_ ? "" : "/",
-                      .continuation_token = continuation_token_,
-                      .max_keys = pages_fetched_ == 0 ? std::min(page_size, kFirstPageSize)
-                                                      : page_size};
+  ListRequest request{
+      .prefix = prefix_,
+      .delimiter = recursive_ ? "" : "/",
+      .continuation_token = continuation_token_,
+      .max_keys = pages_fetched_ == 0 ? std::min(page_size, kFirstPageSize) : page_size};
   // Keys between a directory "d" and "d/" ("d-1", "d.txt") sort before the directory, so S3 is
   // asked to start after the bare key and the finer cut is made in Emit.
   if (continuation_token_.empty() && !start_key_.empty()) {

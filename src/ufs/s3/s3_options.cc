@@ -168,6 +168,11 @@ Result<S3Options> S3Options::From(const std::map<std::string, std::string>& raw,
     }
     o.read_block_size = *parsed;
   }
+  if (const std::string ahead = props.Get(kReadAheadKey); !ahead.empty()) {
+    auto parsed = ParseBool(ahead);
+    if (!parsed.ok()) return Properties::Invalid(kReadAheadKey, ahead, "true or false");
+    o.read_ahead = *parsed;
+  }
   if (o.request_timeout.count() <= 0 || o.connect_timeout.count() <= 0) {
     return InvalidArgument("S3 request and connect timeouts must be positive");
   }

@@ -28,6 +28,7 @@ inline const std::string kRetryBaseDelayKey{keys::kUnderfsS3RetryBaseDelay.name}
 inline const std::string kRetryMaxDelayKey{keys::kUnderfsS3RetryMaxDelay.name};
 inline const std::string kListPageSizeKey{keys::kUnderfsS3ListPageSize.name};
 inline const std::string kReadBlockSizeKey{keys::kUnderfsS3ReadBlockSize.name};
+inline const std::string kReadAheadKey{keys::kUnderfsS3ReadAhead.name};
 
 struct Endpoint {
   std::string scheme;  // "http" or "https"
@@ -52,6 +53,8 @@ struct S3Options {
   int list_page_size = 1000;  // max-keys of one ListObjectsV2 page (S3 caps it at 1000)
   // A sequential reader fetches this much per GET, so a 1 MiB page read is not one request.
   uint64_t read_block_size = 8 << 20;
+  // ... or, with read-ahead, streams the whole range in one GET (see S3ObjectStream).
+  bool read_ahead = true;
 
   // kInvalidArgument naming the property for a malformed value. `bucket` decides automatic path
   // style: names with dots or upper case cannot be host names.

@@ -1,0 +1,67 @@
+// One object range read by one GET in a thread of its own, handed out in blocks: the reader
+// stores block k while block k+1 arrives, and the server streams on as curl does instead of
+// answering one ranged GET per block (on s3rver, each request costs the server CPU on top of
+// the bytes it sends). At most `max_ready` blocks wait, so memory is bounded and a slow reader
+// slows the server through TCP.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "ufs/s3/s3_client.h"
+
+namespace alluvium::ufs::s3 {
+
+class S3ObjectStream {
+ public:
+  struct Block {
+    uint64_t offset = 0;  // in the object
+    std::vector<std::byte> bytes;
+  };
+
+  // Starts the GET of [offset, offset + length) of `key`, at version `if_match` (if set).
+  S3ObjectStream(std::shared_ptr<S3Client> client, std::string bucket, std::string key,
+                 std::string if_match, uint64_t offset, uint64_t length, size_t block_size,
+                 size_t max_ready = 1);
+  ~S3ObjectStream();  // stops the transfer and joins its thread
+  S3ObjectStream(const S3ObjectStream&) = delete;
+  S3ObjectStream& operator=(const S3ObjectStream&) = delete;
+
+  // The next block, in order (each `block_size` bytes but the last); std::nullopt after the
+  // last. A failed transfer's error comes after the blocks received before it.
+  Result<std::optional<Block>> Next();
+
+  // After Next() gave std::nullopt: whether the object ended before the range did.
+  bool object_ended() const { return object_ended_; }
+
+ private:
+  void Run(const std::string& if_match, uint64_t offset, uint64_t length);
+  bool Push(Block block);  // false once closing
+
+  const std::shared_ptr<S3Client> client_;
+  const std::string bucket_;
+  const std::string key_;
+  const size_t block_size_;
+  const size_t max_ready_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Block> ready_;    // guarded by mu_
+  bool done_ = false;          // the transfer ended; guarded by mu_
+  bool closing_ = false;       // the reader is gone; guarded by mu_
+  Status error_;               // guarded by mu_
+  bool object_ended_ = false;  // set with done_, read after it
+
+  std::thread thread_;  // last: started after every member above exists
+};
+
+}  // namespace alluvium::ufs::s3
