@@ -114,7 +114,13 @@ struct Client::Impl {
           break;
         }
       }
-      if (address.empty()) break;
+      if (address.empty()) {
+        // A view without a live worker may be from a moment when there was none (a restarted
+        // coordinator that has not heard from them yet): ask again once before failing.
+        if (refresh || !failed.empty()) break;
+        refresh = true;
+        continue;
+      }
       Status st = attempt(Worker(address), address);
       if (st.ok() || !WorthAnotherWorker(st)) return st;
       ALLUVIUM_LOG(DEBUG, "worker {} failed for '{}': {}; trying the next worker of the ring",

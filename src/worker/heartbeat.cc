@@ -1,5 +1,7 @@
 #include "worker/heartbeat.h"
 
+#include <algorithm>
+
 #include <grpcpp/grpcpp.h>
 
 #include "alluvium.grpc.pb.h"
@@ -99,7 +101,10 @@ void Heartbeat::Run(std::stop_token stop) {
       backoff = options_.interval;
     } else {
       ALLUVIUM_LOG(DEBUG, "coordinator unreachable: {}", st);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      // At most 4 intervals (and 5 s) between tries: a coordinator marks a worker lost after
+      // several silent intervals, and a restarted one must hear from it before then, or it
+      // drops every worker at once from the ring it restored.
+      backoff = std::min({backoff * 2, options_.interval * 4, std::chrono::milliseconds(5000)});
     }
     std::unique_lock lock(mu_);
     wake_.wait_for(lock, stop, st.ok() ? options_.interval : backoff, [] { return false; });

@@ -1,6 +1,8 @@
 // End-to-end behaviour of the cache cluster with real processes on loopback.
 #include <signal.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "integration/local_cluster.h"
@@ -174,6 +176,30 @@ TEST_F(ClusterTest, MountsRouteReadsAndSurviveACoordinatorRestart) {
   EXPECT_EQ(*got, bytes);
   ASSERT_TRUE((*client)->Unmount("/other").ok());
   EXPECT_EQ((*client)->GetStatus("/other/m.bin").status().code(), Code::kNotFound);
+}
+
+// Workers back off while the coordinator is down; they must still reach a restarted one before
+// it times out the members it restored, or it drops every worker from the ring at once.
+TEST_F(ClusterTest, NoWorkerIsLostAcrossALongCoordinatorRestart) {
+  cluster_->KillCoordinator();
+  std::this_thread::sleep_for(7s);  // heartbeats fail long enough to back off several times
+  ASSERT_TRUE(cluster_->StartCoordinator().ok());
+  // The restored members are live at once; watch them past the 3 s worker timeout.
+  const auto until = std::chrono::steady_clock::now() + 6s;
+  size_t fewest = 3;
+  while (std::chrono::steady_clock::now() < until) {
+    auto client = cluster_->NewClient();
+    if (client.ok()) {
+      auto workers = (*client)->ListWorkers();
+      if (workers.ok()) {
+        fewest = std::min<size_t>(
+            fewest, std::count_if(workers->begin(), workers->end(),
+                                  [](const client::WorkerInfo& w) { return w.live; }));
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(fewest, 3u) << "a worker was marked lost after the coordinator came back";
 }
 
 }  // namespace

@@ -80,6 +80,21 @@ LocalCluster::~LocalCluster() {
   }
   if (coordinator_pid_ > 0) (void)cli::Terminate(coordinator_pid_, std::chrono::seconds(5));
   ExpectNoSanitizerReports();
+  KeepLogsOfAFailedTest();
+}
+
+// The processes' logs die with the temp dir; $ALLUVIUM_TEST_LOGS keeps a failed test's.
+void LocalCluster::KeepLogsOfAFailedTest() const {
+  const char* keep = std::getenv("ALLUVIUM_TEST_LOGS");
+  if (keep == nullptr || *keep == '\0' || !::testing::Test::HasFailure()) return;
+  const fs::path to = fs::path(keep) / dir_.path().filename();
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  for (const auto& entry : fs::directory_iterator(dir_.path(), ec)) {
+    if (entry.path().extension() == ".log")
+      fs::copy_file(entry.path(), to / entry.path().filename(), ec);
+  }
+  std::fprintf(stderr, "cluster logs kept in %s\n", to.c_str());
 }
 
 // The cluster's processes are built like the test: a sanitizer report in one of them (it halts

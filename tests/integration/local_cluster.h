@@ -80,6 +80,8 @@ class LocalCluster {
 
  private:
   void ExpectNoSanitizerReports() const;
+  // Copies the processes' logs under $ALLUVIUM_TEST_LOGS when the running test has failed.
+  void KeepLogsOfAFailedTest() const;
 
   LocalClusterOptions options_;
   ScopedTempDir dir_;
