@@ -203,12 +203,14 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data) {
   Status status = WritePageFile(temp_path(), path, key, data);
   // The disk is fuller than our accounting says (other users, footers, block rounding), or other
   // writers took the space freed for us: evict from this disk about what the page needs and
-  // retry, until it fits or none of our pages is left there. Bounded, so that a disk another
-  // program keeps filling cannot make one Put wipe the whole cache.
+  // retry, until it fits or none of our pages is left there. Each round frees a little more
+  // (up to 8 pages' worth), so a writer racing many others gets its room. Bounded, so that a disk
+  // another program keeps filling cannot make one Put wipe the whole cache.
   uint64_t evicted = 0;
   for (int round = 0; status.code() == Code::kResourceExhausted && round < kMaxNoSpaceRounds;
        ++round) {
-    const std::vector<LruIndex::Victim> freed = EvictFromDir(dir, DiskBytes(length));
+    const uint64_t want = DiskBytes(length) * std::min<uint64_t>(uint64_t{1} << round, 8);
+    const std::vector<LruIndex::Victim> freed = EvictFromDir(dir, want);
     if (freed.empty()) break;
     evicted += freed.size();
     DeleteFiles(freed);
