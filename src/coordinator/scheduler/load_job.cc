@@ -181,6 +181,8 @@ void LoadJob::Start() {
     stop_requested_ = false;
     last_commit_ = Clock::now();
   }
+  no_worker_since_.reset();  // the driver's, which is not running yet
+  no_worker_ = OkStatus();
   const size_t workers = std::max<size_t>(1, env_.placement.Current()->address_of.size());
   const size_t senders = std::clamp<size_t>(workers * env_.tuning.inflight_per_worker, 2, 32);
   for (size_t i = 0; i < senders; ++i) {
