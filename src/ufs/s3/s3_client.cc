@@ -192,55 +192,15 @@ Result<ObjectInfo> S3Client::HeadObject(std::string_view bucket, std::string_vie
 
 Result<size_t> S3Client::GetRange(std::string_view bucket, std::string_view key, uint64_t offset,
                                   std::span<std::byte> out, std::string_view if_match) {
-  if (out.empty()) return size_t{0};
-  Call call{.method = "GET", .bucket = bucket, .key = key};
-  call.headers.emplace_back("range", fmt::format("bytes={}-{}", offset, offset + out.size() - 1));
-  if (!if_match.empty()) call.headers.emplace_back("if-match", fmt::format("\"{}\"", if_match));
-
   size_t filled = 0;
-  bool overflow = false;  // a server that ignored the range sent more than asked
-  auto sink_for_attempt = [&]() -> HttpTransport::BodySink {
-    filled = 0;
-    overflow = false;
-    return [&](const HttpResponse&, std::span<const std::byte> piece) {
-      const size_t n = std::min(piece.size(), out.size() - filled);
-      std::memcpy(out.data() + filled, piece.data(), n);
-      filled += n;
-      overflow = n < piece.size();
-      return !overflow;
-    };
-  };
-  static constexpr int kAccepted[] = {416};  // the range starts at or past the end
-  Result<HttpResponse> response = Execute(call, kAccepted, sink_for_attempt);
-  if (!response.ok()) {
-    if (response.status().code() == Code::kCancelled && overflow && offset == 0) {
-      return filled;  // a whole-object answer to a range from 0: the start is what we wanted
-    }
-    if (response.status().code() == Code::kAborted && !if_match.empty()) {
-      return Aborted(fmt::format("{} changed since it was listed (ETag {} no longer matches)",
-                                 ObjectUri(bucket, key), if_match));
-    }
-    return response.status();
-  }
-  if (response->status == 416) return size_t{0};
-  // S3 answers a failed If-Match with 412; a server that ignores If-Match still names the
-  // version it sent, and bytes of another version must not be used.
-  if (const std::string* etag = response->Header("etag");
-      !if_match.empty() && etag != nullptr && UnquoteEtag(*etag) != if_match) {
-    return Aborted(fmt::format("{} changed since it was listed (ETag {}, now {})",
-                               ObjectUri(bucket, key), if_match, UnquoteEtag(*etag)));
-  }
-  if (response->status == 200 && offset != 0) {
-    return DataLoss(
-        fmt::format("GET {}: the server ignored the Range header", ObjectUri(bucket, key)));
-  }
-  if (auto expected = ContentRangeLength(response->Header("content-range"));
-      expected && *expected != filled) {
-    return Unavailable(fmt::format("GET {}: body has {} bytes, Content-Range promised {}",
-                                   ObjectUri(bucket, key), filled, *expected));
-  }
-  bytes_read_total.Increment(filled);
-  return filled;
+  ALLUVIUM_ASSIGN_OR_RETURN(
+      uint64_t got,
+      GetStream(bucket, key, offset, out.size(), if_match, [&](std::span<const std::byte> piece) {
+        std::memcpy(out.data() + filled, piece.data(), piece.size());
+        filled += piece.size();
+        return true;
+      }));
+  return static_cast<size_t>(got);
 }
 
 Result<uint64_t> S3Client::GetStream(
@@ -255,6 +215,20 @@ Result<uint64_t> S3Client::GetStream(
     call.headers.emplace_back("range", fmt::format("bytes={}-{}", start, offset + length - 1));
     if (!if_match.empty()) call.headers.emplace_back("if-match", fmt::format("\"{}\"", if_match));
 
+    // S3 answers a failed If-Match with 412, but a server that ignores If-Match still names
+    // the version it sends: bytes of another version must not be used.
+    auto check_head = [&](const HttpResponse& head) -> Status {
+      if (const std::string* etag = head.Header("etag");
+          !if_match.empty() && etag != nullptr && UnquoteEtag(*etag) != if_match) {
+        return Aborted(fmt::format("{} changed since it was listed (ETag {}, now {})",
+                                   ObjectUri(bucket, key), if_match, UnquoteEtag(*etag)));
+      }
+      if (head.status == 200 && start != 0) {
+        return DataLoss(
+            fmt::format("GET {}: the server ignored the Range header", ObjectUri(bucket, key)));
+      }
+      return OkStatus();
+    };
     const uint64_t before = delivered;
     Status refused;       // why the sink stopped a transfer, if it did
     bool enough = false;  // a whole-object answer to a range from 0 gave all that was asked
@@ -262,20 +236,9 @@ Result<uint64_t> S3Client::GetStream(
       // Each attempt's body starts at `start` again: skip what `consume` already has.
       return [&, seen = uint64_t{0}](const HttpResponse& head,
                                      std::span<const std::byte> piece) mutable {
-        if (seen == 0) {
-          // Before any byte is used: S3 answers a failed If-Match with 412, but a server that
-          // ignores If-Match still names the version it sends.
-          if (const std::string* etag = head.Header("etag");
-              !if_match.empty() && etag != nullptr && UnquoteEtag(*etag) != if_match) {
-            refused = Aborted(fmt::format("{} changed since it was listed (ETag {}, now {})",
-                                          ObjectUri(bucket, key), if_match, UnquoteEtag(*etag)));
-            return false;
-          }
-          if (head.status == 200 && start != 0) {
-            refused = DataLoss(
-                fmt::format("GET {}: the server ignored the Range header", ObjectUri(bucket, key)));
-            return false;
-          }
+        if (seen == 0) {  // before any byte is used
+          refused = check_head(head);
+          if (!refused.ok()) return false;
         }
         const uint64_t have = delivered - before;  // of this request's range
         const uint64_t skip = std::min<uint64_t>(piece.size(), have - std::min(have, seen));
@@ -306,7 +269,8 @@ Result<uint64_t> S3Client::GetStream(
       if (delivered > before && RetryPolicy::Retryable(response.status())) continue;
       return response.status();
     }
-    if (response->status == 416) return delivered;  // the object ends at `start`
+    if (response->status == 416) return delivered;    // the object ends at `start`
+    ALLUVIUM_RETURN_IF_ERROR(check_head(*response));  // also when no byte came
     auto expected = ContentRangeLength(response->Header("content-range"));
     if (expected && *expected != delivered - before) {
       return Unavailable(fmt::format("GET {}: body has {} bytes, Content-Range promised {}",
