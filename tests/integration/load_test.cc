@@ -51,6 +51,15 @@ class LoadTest : public ::testing::Test {
 
   json Progress(const json& target) { return cluster_->LoadProgress(target); }
 
+  // Waits until the job on `path` has processed at least `files` files (to act mid-job).
+  bool WaitProcessed(const std::string& path, int files) {
+    return Eventually(
+        [&] {
+          return Progress({{"path", path}}).value("mProcessedInodesCount", 0) >= files;
+        },
+        30s);
+  }
+
   // Waits until the job has ended and returns its JSON progress.
   json WaitEnded(const json& target, std::chrono::milliseconds deadline = 60s) {
     return cluster_->WaitLoadEnded(target, deadline);
@@ -347,11 +356,7 @@ TEST_F(LoadTest, CoordinatorRestartMidJobResumesWithoutReloading) {
   ASSERT_EQ(
       Submit({{"path", "/crash"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}}).status,
       200);
-  ASSERT_TRUE(Eventually(
-      [&] {
-        return Progress({{"path", "/crash"}}).value("mProcessedInodesCount", 0) >= 3;
-      },
-      30s));
+  ASSERT_TRUE(WaitProcessed("/crash", 3));
   cluster_->KillCoordinator();
   ASSERT_TRUE(cluster_->StartCoordinator().ok());
   json done = WaitEnded({{"path", "/crash"}});
@@ -375,11 +380,7 @@ TEST_F(LoadTest, WorkerKilledMidJobItsWorkMovesOn) {
                     {"options", {{"bandwidth", "2MB"}, {"batchSize", 1}, {"verify", true}}}})
                 .status,
             200);
-  ASSERT_TRUE(Eventually(
-      [&] {
-        return Progress({{"path", "/kill"}}).value("mProcessedInodesCount", 0) >= 1;
-      },
-      30s));
+  ASSERT_TRUE(WaitProcessed("/kill", 1));
   cluster_->SignalWorker(1, SIGKILL);
   json done = WaitEnded({{"path", "/kill"}});
   EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
@@ -417,11 +418,7 @@ TEST_F(LoadNoWorkerTest, JobWithNoLiveWorkerFailsAfterTheTimeoutInsteadOfWaiting
   ASSERT_EQ(
       Submit({{"path", "/gone"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}}).status,
       200);
-  ASSERT_TRUE(Eventually(
-      [&] {
-        return Progress({{"path", "/gone"}}).value("mProcessedInodesCount", 0) >= 1;
-      },
-      30s));
+  ASSERT_TRUE(WaitProcessed("/gone", 1));
   for (int i = 0; i < cluster_->worker_count(); ++i) cluster_->SignalWorker(i, SIGKILL);
   // --wait follows the job to its end and exits 1 for FAILED, with the reason in the report.
   auto waited = cluster_->Cli("job load /gone --progress --wait");
