@@ -463,7 +463,8 @@ Status LoadJob::LoadPass(std::stop_token stop) {
   {
     std::lock_guard lock(mu_);
     live_.listing_done = !stop_requested_ && !stop.stop_requested();
-    // Every file is listed, so the running sum is the total (the count may still be going).
+    // Every file is listed, so the running sum is the total. The prefetcher reports it first
+    // unless the listing outgrew its bound and the count past it is still going (or failed).
     if (live_.listing_done && !record_.progress.total_known && !live_.options.partial_listing) {
       MarkTotalKnownLocked(live_.bytes_total);
     }

@@ -58,9 +58,11 @@ struct Exchange {
   HttpResponse* response;
   const HttpTransport::BodySink* sink;
 
-  bool Successful() const {
+  // Records the status curl has read so far (the sink sees it with the headers); true if 2xx.
+  bool RecordStatus() const {
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    response->status = static_cast<int>(status);
     return status >= 200 && status < 300;
   }
 };
@@ -81,10 +83,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* userdata) {
 size_t OnBody(char* data, size_t size, size_t count, void* userdata) {
   auto& exchange = *static_cast<Exchange*>(userdata);
   const size_t n = size * count;
-  if (*exchange.sink && exchange.Successful()) {
-    long status = 0;
-    curl_easy_getinfo(exchange.curl, CURLINFO_RESPONSE_CODE, &status);
-    exchange.response->status = static_cast<int>(status);
+  if (*exchange.sink && exchange.RecordStatus()) {
     const bool accepted = (*exchange.sink)(*exchange.response,
                                            std::span(reinterpret_cast<const std::byte*>(data), n));
     return accepted ? n : 0;  // 0 makes curl stop with CURLE_WRITE_ERROR
