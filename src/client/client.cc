@@ -10,6 +10,7 @@
 #include "common/logging.h"
 #include "common/paths.h"
 #include "common/status_mapping.h"
+#include "proto/channel.h"
 #include "proto/grpc_status.h"
 
 namespace alluvium::client {
@@ -27,12 +28,7 @@ FileInfo ToFileInfo(const rpc::FileStatus& s, std::string path) {
 }
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  // gRPC shares connections between channels process-wide by default: a new client could then
-  // pick up a connection to a coordinator or worker that has just died and fail its first call.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return rpc::NewChannel(address, {.max_receive_message_bytes = kMaxMessageBytes});
 }
 
 }  // namespace

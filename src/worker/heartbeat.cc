@@ -6,15 +6,28 @@
 
 #include "alluvium.grpc.pb.h"
 #include "common/logging.h"
+#include "proto/channel.h"
 #include "proto/grpc_status.h"
 
 namespace alluvium::worker {
+namespace {
+
+// The longest wait between tries to reach the coordinator, retries and reconnects alike: at most
+// 4 intervals (and 5 s). A coordinator marks a worker lost after several silent intervals, and a
+// restarted one must hear from it before then, or it drops every worker at once from the ring it
+// restored.
+std::chrono::milliseconds MaxRetryWait(std::chrono::milliseconds interval) {
+  return std::min(interval * 4, std::chrono::milliseconds(5000));
+}
+
+}  // namespace
 
 class Heartbeat::Stub {
  public:
-  explicit Stub(const std::string& address)
+  // Reconnects as often as it retries (see Run), so a restarted coordinator hears from it in time.
+  Stub(const std::string& address, std::chrono::milliseconds max_reconnect_backoff)
       : stub_(rpc::CoordinatorService::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+            rpc::NewChannel(address, {.max_reconnect_backoff = max_reconnect_backoff}))) {}
   rpc::CoordinatorService::Stub& operator*() { return *stub_; }
   rpc::CoordinatorService::Stub* operator->() { return stub_.get(); }
 
@@ -45,7 +58,7 @@ Heartbeat::Heartbeat(HeartbeatOptions options, const pagestore::PageStore& store
 Heartbeat::~Heartbeat() { Stop(); }
 
 void Heartbeat::Start() {
-  stub_ = std::make_unique<Stub>(options_.coordinator_address);
+  stub_ = std::make_unique<Stub>(options_.coordinator_address, MaxRetryWait(options_.interval));
   thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
 }
 
@@ -101,10 +114,7 @@ void Heartbeat::Run(std::stop_token stop) {
       backoff = options_.interval;
     } else {
       ALLUVIUM_LOG(DEBUG, "coordinator unreachable: {}", st);
-      // At most 4 intervals (and 5 s) between tries: a coordinator marks a worker lost after
-      // several silent intervals, and a restarted one must hear from it before then, or it
-      // drops every worker at once from the ring it restored.
-      backoff = std::min({backoff * 2, options_.interval * 4, std::chrono::milliseconds(5000)});
+      backoff = std::min(backoff * 2, MaxRetryWait(options_.interval));
     }
     std::unique_lock lock(mu_);
     wake_.wait_for(lock, stop, st.ok() ? options_.interval : backoff, [] { return false; });

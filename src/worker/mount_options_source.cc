@@ -7,6 +7,7 @@
 
 #include "alluvium.grpc.pb.h"
 #include "common/logging.h"
+#include "proto/channel.h"
 #include "proto/grpc_status.h"
 #include "proto/mount_table_proto.h"
 
@@ -14,8 +15,8 @@ namespace alluvium::worker {
 
 UfsOptionsSource MountOptionsSource(const std::string& coordinator_address,
                                     std::map<std::string, std::string> base) {
-  std::shared_ptr<rpc::CoordinatorService::Stub> stub = rpc::CoordinatorService::NewStub(
-      grpc::CreateChannel(coordinator_address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<rpc::CoordinatorService::Stub> stub =
+      rpc::CoordinatorService::NewStub(rpc::NewChannel(coordinator_address));
   return [stub, base = std::move(base)](const std::string& root) -> Result<ufs::UfsOptions> {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

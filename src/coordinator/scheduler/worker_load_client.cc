@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "alluvium.grpc.pb.h"
+#include "proto/channel.h"
 #include "proto/file_status_proto.h"
 #include "proto/grpc_status.h"
 
@@ -46,8 +47,7 @@ struct WorkerLoadClient::Stubs {
     std::lock_guard lock(mu);
     auto& stub = by_address[address];
     if (!stub) {
-      stub = rpc::WorkerService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      stub = rpc::WorkerService::NewStub(rpc::NewChannel(address));
     }
     return *stub;
   }

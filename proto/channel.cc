@@ -1,0 +1,22 @@
+#include "proto/channel.h"
+
+#include <algorithm>
+
+namespace alluvium::rpc {
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
+                                          const ChannelOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  const int max_backoff =
+      static_cast<int>(std::max<int64_t>(options.max_reconnect_backoff.count(), 1));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(max_backoff, 100));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(max_backoff, 100));
+  if (options.max_receive_message_bytes >= 0) {
+    args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  }
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace alluvium::rpc

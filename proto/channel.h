@@ -1,0 +1,27 @@
+// Channels from one of our processes to another (client, coordinator, worker). gRPC's defaults
+// suit long-lived peers behind load balancers, not a cache cluster whose processes restart: after
+// failed connects it waits up to 2 minutes before trying again, so a coordinator back within a
+// second would not hear from its workers until long after it had marked them lost.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+namespace alluvium::rpc {
+
+struct ChannelOptions {
+  // The longest wait between connection attempts to a peer that is down.
+  std::chrono::milliseconds max_reconnect_backoff{1000};
+  int max_receive_message_bytes = -1;  // -1: gRPC's default (4 MiB)
+};
+
+// An insecure channel with its own connections (never shared with other channels: a new channel
+// would otherwise inherit a connection to a process that has just died) and a bounded reconnect
+// backoff.
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
+                                          const ChannelOptions& options = {});
+
+}  // namespace alluvium::rpc
