@@ -413,6 +413,12 @@ time_alluvium() {  # set cfg round
   start_ms=$(bench_json "$out.json" mStartTime)
   find "$bench_run"/worker-*/pages/pages -type f -printf '%T@\n' 2>/dev/null | sort -g |
     awk -v s="$start_ms" 'NR == 1 { f = $1 } { l = $1 } END { if (NR) printf "%.3f %.3f %d\n", f - s / 1000, l - s / 1000, NR }' > "$out.pages"
+  # And per worker: when its last page landed (a worker that ends early shows uneven placement).
+  local w
+  for w in "$bench_run"/worker-*/; do
+    find "$w/pages/pages" -type f -printf '%T@ %s\n' 2>/dev/null |
+      awk -v s="$start_ms" '$1 > l { l = $1 } { b += $2 } END { if (NR) printf "%.0f MB by %.2f s\n", b / 1e6, l - s / 1000 }'
+  done | paste -sd, | sed 's/,/, /g' > "$out.worker-ends"
   local cpu
   cpu=$(join "$out.before" "$out.after" | awk -v t="$ticks_per_s" '{ c += $5 - $3 } END { printf "%.2f", c / t }')
   record "$set" "alluvium-$cfg" "$round" "$(bench_secs "$t0" "$t1")" "$cpu" "$s3t" \
@@ -499,6 +505,7 @@ where_time_went() {  # set method round
     { c = ($5 - $3) / t; total += c; parts = parts sprintf("%s%s %.2f", n++ ? ", " : "", $1, c) }
     END { printf "      cluster CPU: %.2f core-s over %.2f s (%s)\n", total, w, parts }'
   awk '$2 == "alluvium_worker_load_bytes_total" { printf "%s%.0f", n++ ? "/" : "      load MB per worker: ", $3 / 1e6 } END { if (n) print "" }' "$out.metrics" 2>/dev/null || true
+  [ ! -s "$out.worker-ends" ] || echo "      pages per worker: $(cat "$out.worker-ends")"
 }
 
 echo

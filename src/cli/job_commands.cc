@@ -4,6 +4,7 @@
 // --wait: 1 when the job ends FAILED, 3 when it ends STOPPED.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -125,9 +126,12 @@ int ExitFor(const std::string& state) {
   return 0;
 }
 
-Result<json> ProgressJson(const RestClient& rest, const JobArgs& a) {
+// `wait_for_end`: the coordinator answers as soon as the job ends, or after this long.
+Result<json> ProgressJson(const RestClient& rest, const JobArgs& a,
+                          std::chrono::milliseconds wait_for_end) {
   json body = Target(a);
   body["format"] = "JSON";
+  if (wait_for_end.count() > 0) body["waitMs"] = wait_for_end.count();
   ALLUVIUM_ASSIGN_OR_RETURN(std::string text, Body(body));
   ALLUVIUM_ASSIGN_OR_RETURN(RestReply reply, rest.Post("/api/v1/master/progress_job/load", text));
   if (reply.status == 404) return NotFound(ErrorMessageOf(reply));
@@ -166,8 +170,12 @@ Result<std::string> Follow(const RestClient& rest, const JobArgs& a, bool bar) {
   const bool redraw = ::isatty(STDERR_FILENO);
   size_t last_width = 0;
   auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  // Each poll waits on the coordinator for the job's end (within the answer timeout), so the
+  // command returns the moment the job ends rather than at its next poll.
+  const auto wait = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(redraw && bar ? 250 : 1000), rest.timeout() / 2);
   while (true) {
-    ALLUVIUM_ASSIGN_OR_RETURN(json p, ProgressJson(rest, a));
+    ALLUVIUM_ASSIGN_OR_RETURN(json p, ProgressJson(rest, a, wait));
     const std::string state = p.value("mJobState", std::string());
     if (bar && !redraw) {
       if (Ended(state) || std::chrono::steady_clock::now() - last_line >= std::chrono::seconds(1)) {
@@ -187,7 +195,8 @@ Result<std::string> Follow(const RestClient& rest, const JobArgs& a, bool bar) {
       if (bar) std::fputc('\n', stderr);
       return state;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(bar ? 250 : 100));
+    // A coordinator that answers at once (one shutting down) must not be polled in a spin.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 

@@ -23,6 +23,7 @@ class RestClient {
   Result<RestReply> Post(const std::string& path, const std::string& json_body) const;
   Result<RestReply> Get(const std::string& path) const;
   const std::string& base() const { return base_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
   std::string host_;

@@ -173,6 +173,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 void CoordinatorServer::Stop() {
   if (!state_ || state_->stopped) return;
   state_->stopped = true;
+  state_->jobs->EndWaits();  // progress requests waiting for a job's end answer now
   state_->rest->Stop();
   state_->jobs->Shutdown();
   state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

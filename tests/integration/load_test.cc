@@ -205,6 +205,28 @@ TEST_F(LoadTest, BandwidthCapsTheJobsUfsReadRate) {
   EXPECT_EQ(done["mBandwidth"], 2 << 20);
 }
 
+TEST_F(LoadTest, ProgressWithWaitMsAnswersWhenTheJobEnds) {
+  for (int i = 0; i < 8; ++i)
+    WriteRandomFile(cluster_->ufs_root() / fmt::format("slow/f{}", i), 1 << 20, i);
+  // 8 MiB at 1 MB/s: running for seconds, so a short wait ends with the job still running.
+  ASSERT_EQ(Submit({{"path", "/slow"}, {"options", {{"bandwidth", "1MB"}}}}).status, 200);
+  auto progress = [&](int wait_ms) {
+    auto reply = cluster_->Http(
+        "GET", "/api/v1/master/progress_job/load",
+        json{{"path", "/slow"}, {"format", "JSON"}, {"waitMs", wait_ms}}.dump());
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return json::parse(reply.body, nullptr, false);
+  };
+  EXPECT_EQ(progress(100)["mJobState"], "RUNNING");
+  ASSERT_EQ(cluster_->Http("POST", "/api/v1/master/stop_job/load", R"({"path": "/slow"})").status,
+            200);
+  // The stop drains in-flight work (throttled), well within the longest wait.
+  EXPECT_EQ(progress(10'000)["mJobState"], "STOPPED");
+  // Resumed (without the cap) it ends within the wait, and the answer is its end.
+  ASSERT_EQ(Submit({{"path", "/slow"}}).status, 200);
+  EXPECT_EQ(progress(10'000)["mJobState"], "SUCCEEDED");
+}
+
 TEST_F(LoadTest, VerifyChecksEveryFileIsCached) {
   auto files = MakeDataset("ver", 6);
   ASSERT_EQ(Submit({{"path", "/ver"}, {"options", {{"verify", "true"}}}}).status, 200);
@@ -242,6 +264,9 @@ TEST_F(LoadTest, BadRequestsGetClearJsonErrors) {
            {"POST", submit, R"({"path": "/no/such/dir"})", 404},
            {"GET", "/api/v1/master/progress_job/load", R"({"path": "/never"})", 404},
            {"GET", "/api/v1/master/progress_job/load", R"({"path": "/bad", "format": "XML"})", 400},
+           {"GET", "/api/v1/master/progress_job/load", R"({"path": "/bad", "waitMs": -1})", 400},
+           {"GET", "/api/v1/master/progress_job/load", R"({"path": "/bad", "waitMs": 60000})", 400},
+           {"GET", "/api/v1/master/progress_job/load?path=/bad&waitMs=soon", "", 400},
            {"POST", "/api/v1/master/stop_job/load", R"({"path": "/never"})", 404},
            {"GET", "/api/v1/master/list_job?job-state=DANCING", "", 400},
            {"GET", "/api/v1/master/list_job?job-type=COPY", "", 400},

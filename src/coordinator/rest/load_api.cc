@@ -1,5 +1,8 @@
 #include "coordinator/rest/load_api.h"
 
+#include <charconv>
+#include <chrono>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -187,6 +190,28 @@ Result<bool> BoolParam(const json& params, const char* key) {
   return InvalidArgument(fmt::format("'{}' must be true or false", key));
 }
 
+// How long a progress request may wait for the job's end ("waitMs", an Alluvium extension that
+// `job load --wait` uses): bounded, since each waiting request holds a connection thread.
+Result<std::chrono::milliseconds> WaitParam(const json& params) {
+  constexpr int64_t kMaxWaitMs = 10'000;
+  if (!params.contains("waitMs") || params["waitMs"].is_null()) return std::chrono::milliseconds(0);
+  const json& v = params["waitMs"];
+  std::optional<int64_t> ms;
+  if (v.is_number_integer()) {
+    ms = v.get<int64_t>();
+  } else if (v.is_string()) {
+    const std::string& text = v.get_ref<const std::string&>();
+    int64_t parsed = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) ms = parsed;
+  }
+  if (!ms || *ms < 0 || *ms > kMaxWaitMs) {
+    return InvalidArgument(
+        fmt::format("'waitMs' must be an integer number of milliseconds from 0 to {}", kMaxWaitMs));
+  }
+  return std::chrono::milliseconds(*ms);
+}
+
 json Summary(const LoadProgress& p) {
   json j = {{"jobId", p.job_id},
             {"jobType", "LOAD"},
@@ -233,9 +258,11 @@ Result<HttpResponse> Submit(JobManager& jobs, const HttpRequest& req) {
 
 Result<HttpResponse> Progress(JobManager& jobs, const HttpRequest& req) {
   ALLUVIUM_ASSIGN_OR_RETURN(json params, Params(req));
-  ALLUVIUM_RETURN_IF_ERROR(CheckKeys(params, {"path", "indexFile", "format", "verbose"}));
+  ALLUVIUM_RETURN_IF_ERROR(
+      CheckKeys(params, {"path", "indexFile", "format", "verbose", "waitMs"}));
   ALLUVIUM_ASSIGN_OR_RETURN(Target target, TargetOf(params));
   ALLUVIUM_ASSIGN_OR_RETURN(bool verbose, BoolParam(params, "verbose"));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::chrono::milliseconds wait, WaitParam(params));
   std::string format = "TEXT";
   if (params.contains("format") && !params["format"].is_null()) {
     if (!params["format"].is_string()) return InvalidArgument("'format' must be TEXT or JSON");
@@ -246,7 +273,8 @@ Result<HttpResponse> Progress(JobManager& jobs, const HttpRequest& req) {
                                          params["format"].get<std::string>()));
     }
   }
-  ALLUVIUM_ASSIGN_OR_RETURN(LoadProgress progress, jobs.Progress(target.path, target.index_file));
+  ALLUVIUM_ASSIGN_OR_RETURN(LoadProgress progress,
+                            jobs.Progress(target.path, target.index_file, wait));
   if (format == "JSON") {
     return HttpResponse{200, "application/json",
                         FormatProgressJson(progress, verbose, UnixMillis())};

@@ -94,6 +94,13 @@ LoadJobEnv JobManager::EnvFor() {
                     },
                     .persist = [this](const LoadJobRecord& record) { Persist(record); },
                     .settled = [this] { return registry_.Settled(); },
+                    .on_end =
+                        [this] {
+                          // Taking mu_ orders this after a waiter's check of the job's state,
+                          // so the wakeup cannot fall between its check and its wait.
+                          { std::lock_guard lock(mu_); }
+                          job_ended_.notify_all();
+                        },
                     .tuning = options_.tuning};
 }
 
@@ -198,9 +205,15 @@ Status JobManager::Stop(const std::string& path, bool index_file) {
   return OkStatus();
 }
 
-Result<LoadProgress> JobManager::Progress(const std::string& path, bool index_file) {
+Result<LoadProgress> JobManager::Progress(const std::string& path, bool index_file,
+                                          std::chrono::milliseconds wait_for_end) {
   ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  auto running = [&] {
+    auto it = jobs_.find(identity.first);
+    return !waits_ended_ && it != jobs_.end() && IsActive(it->second->state());
+  };
+  if (wait_for_end.count() > 0) job_ended_.wait_for(lock, wait_for_end, [&] { return !running(); });
   auto it = jobs_.find(identity.first);
   if (it == jobs_.end()) return NotFound(fmt::format("Load for path '{}' cannot be found.", path));
   return it->second->Progress();
@@ -250,7 +263,16 @@ void JobManager::SweepLoop(std::stop_token stop) {
   }
 }
 
+void JobManager::EndWaits() {
+  {
+    std::lock_guard lock(mu_);
+    waits_ended_ = true;
+  }
+  job_ended_.notify_all();
+}
+
 void JobManager::Shutdown() {
+  EndWaits();
   if (sweeper_.joinable()) {
     sweeper_.request_stop();
     sweep_wake_.notify_all();

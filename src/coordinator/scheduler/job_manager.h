@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,10 +51,16 @@ class JobManager {
   Result<SubmitOutcome> Submit(const std::string& path, bool index_file, LoadOptions options);
   // kNotFound when no job runs for the path.
   Status Stop(const std::string& path, bool index_file);
-  // kNotFound when no job is known for the path.
-  Result<LoadProgress> Progress(const std::string& path, bool index_file);
+  // kNotFound when no job is known for the path. A positive `wait_for_end` first waits up to
+  // that long for a running job to end, so a client following a job hears of its end at once
+  // instead of at its next poll.
+  Result<LoadProgress> Progress(const std::string& path, bool index_file,
+                                std::chrono::milliseconds wait_for_end = {});
   std::vector<LoadProgress> List(std::optional<JobState> state);
 
+  // Ends every Progress wait now and makes later ones return at once (before the REST server
+  // joins its connections).
+  void EndWaits();
   void Shutdown();  // stops every job's threads; running jobs stay RUNNING in the store
 
   JobManager(KvStore& store, MountManager& mounts, WorkerRegistry& registry, Placement& placement,
@@ -77,6 +84,8 @@ class JobManager {
 
   std::mutex mu_;  // guards jobs_; never held while a job joins its threads
   std::map<std::string, std::unique_ptr<LoadJob>> jobs_;
+  std::condition_variable_any job_ended_;  // with mu_: a job ended, or EndWaits
+  bool waits_ended_ = false;               // guarded by mu_
   std::condition_variable_any sweep_wake_;
   std::jthread sweeper_;  // last
 };

@@ -260,7 +260,8 @@ void LoadJob::Drive(std::stop_token stop) {
     std::lock_guard lock(mu_);
     user_stop = stop_requested_;
   }
-  if (stop.stop_requested() && !user_stop) {
+  const bool ended = !(stop.stop_requested() && !user_stop);
+  if (!ended) {
     // Shutdown: the committed record stays RUNNING, so the job resumes on restart.
     std::unique_lock lock(mu_);
     changed_.wait(lock, [&] { return in_flight_ == 0; });
@@ -287,6 +288,7 @@ void LoadJob::Drive(std::stop_token stop) {
   for (auto& sender : senders_) sender.request_stop();
   changed_.notify_all();
   for (auto& sender : senders_) sender.join();
+  if (ended && env_.on_end) env_.on_end();
 }
 
 // From now on bytes_total is the whole dataset's, and files finishing no longer add to it.

@@ -73,6 +73,9 @@ struct LoadJobEnv {
   std::function<void(const LoadJobRecord&)> persist;  // called from the job's threads
   // False while the membership is still being rebuilt after a coordinator restart.
   std::function<bool()> settled;
+  // Called from the job's driver thread, with no lock held, once the job has ended
+  // (SUCCEEDED, FAILED or STOPPED; not on shutdown).
+  std::function<void()> on_end;
   LoadJobTuning tuning;
 };
 
