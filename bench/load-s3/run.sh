@@ -43,6 +43,7 @@
 #                           s3rver's data, rclone's copies and the page stores all live there.
 #                           BENCH_KEEP=1 keeps it.
 #   BENCH_PERF=1            perf record of the cluster and s3rver during each warm-up load
+#                           (BENCH_PERF_ARGS: more perf record flags, e.g. --call-graph dwarf)
 #                           (profile in the temp dir: use with BENCH_KEEP=1)
 #   BENCH_S3RVER_LOG=1      let s3rver log every request (default --silent)
 #   BENCH_PIN=1             (default with 2+ cores) s3rver runs on core 0 alone and every client
@@ -372,7 +373,7 @@ time_alluvium() {  # set cfg round
   local flags perf_pid=""
   read -r -a flags < "$bench_base/flags-$cfg" || true
   if [ "${BENCH_PERF:-0}" = 1 ] && [ "$round" = 0 ]; then  # profile the warm-up round
-    perf record -q -F 999 -o "$out.perf.data" \
+    perf record -q -F 999 ${BENCH_PERF_ARGS:-} -o "$out.perf.data" \
       -p "$(bench_pids | awk -v s="$s3pid" '{ printf "%s,", $2 } END { print s }')" > "$out.perf.log" 2>&1 &
     perf_pid=$!
     sleep 0.5

@@ -77,7 +77,9 @@ Status S3FileReader::FetchStreamed(uint64_t offset, size_t length) {
       break;
     }
     if (block_.empty()) {
-      block_ = std::move((*next)->bytes);  // the common case, reads dividing blocks: no copy
+      // The common case, reads dividing blocks: no copy, and the spent block's memory is
+      // received into again.
+      stream_->Recycle(std::exchange(block_, std::move((*next)->bytes)));
     } else {
       block_.insert(block_.end(), (*next)->bytes.begin(), (*next)->bytes.end());
     }

@@ -35,9 +35,30 @@ bool S3ObjectStream::Push(Block block) {
   return true;
 }
 
+void S3ObjectStream::Recycle(std::vector<std::byte> bytes) {
+  if (bytes.capacity() < block_size_) return;
+  bytes.clear();
+  std::lock_guard lock(mu_);
+  // The receiving block and max_ready_ waiting ones are all that is ever out at once.
+  if (spares_.size() < max_ready_ + 1) spares_.push_back(std::move(bytes));
+}
+
+std::vector<std::byte> S3ObjectStream::SpareBuffer() {
+  {
+    std::lock_guard lock(mu_);
+    if (!spares_.empty()) {
+      std::vector<std::byte> bytes = std::move(spares_.back());
+      spares_.pop_back();
+      return bytes;
+    }
+  }
+  std::vector<std::byte> bytes;
+  bytes.reserve(block_size_);
+  return bytes;
+}
+
 void S3ObjectStream::Run(const std::string& if_match, uint64_t offset, uint64_t length) {
-  Block current{.offset = offset};
-  current.bytes.reserve(block_size_);
+  Block current{.offset = offset, .bytes = SpareBuffer()};
   auto consume = [&](std::span<const std::byte> piece) {
     while (!piece.empty()) {
       const size_t n = std::min(piece.size(), block_size_ - current.bytes.size());
@@ -45,8 +66,9 @@ void S3ObjectStream::Run(const std::string& if_match, uint64_t offset, uint64_t 
       piece = piece.subspan(n);
       if (current.bytes.size() == block_size_) {
         const uint64_t next = current.offset + current.bytes.size();
-        if (!Push(std::exchange(current, Block{.offset = next}))) return false;
-        current.bytes.reserve(block_size_);
+        if (!Push(std::exchange(current, Block{.offset = next, .bytes = SpareBuffer()}))) {
+          return false;
+        }
       }
     }
     return true;
