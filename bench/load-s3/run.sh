@@ -279,6 +279,11 @@ time_gets() {  # set variant(curl|xargs) round
              -K "$bench_base/urls-$set-files.cfg" ;;
     xargs) run_timed "$out" sh -c 'ls "$1"/*.cfg | xargs -P "$2" -n 1 curl -s -f -w "%{size_download}\n" -K' \
              sh "$bench_base/urls-$set" "$par" ;;
+    # Signed with SigV4 as every client of a private bucket must (rclone and Alluvium do):
+    # s3rver does not check V4 signatures but parses the Authorization header of each request.
+    signed) run_timed "$out" curl -s -f --parallel --parallel-max "$par" -w '%{size_download}\n' \
+              --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
+              -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -K "$bench_base/urls-$set.cfg" ;;
   esac || bench_die "$v GETs of $set failed (round $round)"
   local n bytes
   read -r n bytes < <(awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }' "$out.stdout")
@@ -445,7 +450,8 @@ has() { [[ " $methods " == *" $1 "* ]]; }
 run_round() {  # set round reverse(0|1)
   local set=$1 round=$2 rev=$3 steps=() i
   if has gets; then
-    steps+=("time_gets $set curl $round" "time_gets $set xargs $round" "time_gets $set files $round" "time_list $set $round")
+    steps+=("time_gets $set curl $round" "time_gets $set xargs $round" "time_gets $set signed $round"
+            "time_gets $set files $round" "time_list $set $round")
   fi
   if has rclone; then steps+=("time_rclone $set $round"); fi
   if has alluvium; then
@@ -484,6 +490,20 @@ best_round() {  # set method -> round with the minimum time
 }
 field_of_round() {  # set method round column
   awk -v s="$1" -v m="$2" -v r="$3" -v c="$4" '$1 == s && $2 == m && $3 == r { print $c }' "$res"
+}
+
+# Median over the timed rounds of baseline/alluvium within each round, the baseline being the
+# fastest of the given methods in that round. The methods of a round run back to back, so this
+# cancels the slow and fast spells of the machine that move whole rounds together.
+paired_ratio() {  # set alluvium-method baseline-method...
+  local set=$1 m=$2
+  shift 2
+  awk -v s="$set" -v m="$m" -v bases=" $* " '$1 == s && $3 > 0 {
+      if ($2 == m) a[$3] = $4
+      else if (index(bases, " " $2 " ") && (!($3 in b) || $4 < b[$3])) b[$3] = $4
+    }
+    END { for (r in a) if (r in b) print b[r] / a[r] }' "$res" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.2fx", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
 rate() {  # kind amount seconds
@@ -530,7 +550,7 @@ for set in $sets; do
   echo "== dataset $set: $label ($desc)"
   printf '   %-30s %9s %12s %11s %12s %8s %8s\n' method "best s" "best rate" "median s" "median rate" "cpu" "s3 cpu"
   methods_here=()
-  has gets && methods_here+=(gets-curl gets-xargs gets-files list)
+  has gets && methods_here+=(gets-curl gets-xargs gets-signed gets-files list)
   has rclone && methods_here+=(rclone)
   if has alluvium; then for cfg in "${cfg_names[@]}"; do methods_here+=("alluvium-$cfg"); done; fi
   for m in "${methods_here[@]}"; do
@@ -540,6 +560,7 @@ for set in $sets; do
     case $m in
       gets-curl) name="GETs: curl --parallel" ;;
       gets-xargs) name="GETs: xargs -P $par curl" ;;
+      gets-signed) name="GETs: curl, SigV4-signed" ;;
       gets-files) name="(GETs to local files, ref.)" ;;
       list) name="(one listing, for reference)" ;;
       rclone) name="rclone copy" ;;
@@ -573,6 +594,10 @@ for set in $sets; do
             gmin / amin, gmed / amed, (gmin / amin >= 0.9 ? "met" : "MISSED")
         printf "   [%s] job time on the coordinator (mTimeElapsed, no CLI start-up): best %.3f s, median %.3f s\n", cfg, jmin, jmed
       }'
+      if has gets; then
+        echo "   [$cfg] round by round (median of each round's ratio): alluvium/plain GETs $(paired_ratio "$set" "alluvium-$cfg" gets-curl gets-xargs)," \
+          "alluvium/signed GETs $(paired_ratio "$set" "alluvium-$cfg" gets-signed)$(has rclone && echo ", alluvium/rclone $(paired_ratio "$set" "alluvium-$cfg" rclone)")"
+      fi
     done
     for cfg in "${cfg_names[@]}"; do
       br=$(best_round "$set" "alluvium-$cfg")

@@ -208,19 +208,19 @@ TEST_F(LoadTest, BandwidthCapsTheJobsUfsReadRate) {
 TEST_F(LoadTest, ProgressWithWaitMsAnswersWhenTheJobEnds) {
   for (int i = 0; i < 8; ++i)
     WriteRandomFile(cluster_->ufs_root() / fmt::format("slow/f{}", i), 1 << 20, i);
-  // 8 MiB at 1 MB/s: running for seconds, so a short wait ends with the job still running.
-  ASSERT_EQ(Submit({{"path", "/slow"}, {"options", {{"bandwidth", "1MB"}}}}).status, 200);
+  // 8 MiB at 2 MB/s (after a first page per worker at once): running for seconds, so a short
+  // wait ends with the job still running, and a stop drains within the longest wait.
+  ASSERT_EQ(Submit({{"path", "/slow"}, {"options", {{"bandwidth", "2MB"}}}}).status, 200);
   auto progress = [&](int wait_ms) {
-    auto reply = cluster_->Http(
-        "GET", "/api/v1/master/progress_job/load",
-        json{{"path", "/slow"}, {"format", "JSON"}, {"waitMs", wait_ms}}.dump());
+    auto reply =
+        cluster_->Http("GET", "/api/v1/master/progress_job/load",
+                       json{{"path", "/slow"}, {"format", "JSON"}, {"waitMs", wait_ms}}.dump());
     EXPECT_EQ(reply.status, 200) << reply.body;
     return json::parse(reply.body, nullptr, false);
   };
   EXPECT_EQ(progress(100)["mJobState"], "RUNNING");
   ASSERT_EQ(cluster_->Http("POST", "/api/v1/master/stop_job/load", R"({"path": "/slow"})").status,
             200);
-  // The stop drains in-flight work (throttled), well within the longest wait.
   EXPECT_EQ(progress(10'000)["mJobState"], "STOPPED");
   // Resumed (without the cap) it ends within the wait, and the answer is its end.
   ASSERT_EQ(Submit({{"path", "/slow"}}).status, 200);

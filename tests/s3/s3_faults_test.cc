@@ -48,6 +48,25 @@ class S3FaultsTest : public ::testing::Test {
 
   static std::string Uri(std::string_view key) { return fmt::format("s3://{}/{}", kBucket, key); }
 
+  // Files listed (recursively) below `key`; -1 after a failure, which is also a test failure.
+  static int CountListed(S3FileSystem& fs, std::string_view key) {
+    auto it = fs.List(Uri(key), {.recursive = true});
+    if (!it.ok()) {
+      ADD_FAILURE() << it.status();
+      return -1;
+    }
+    int files = 0;
+    while (true) {
+      auto next = (*it)->Next();
+      if (!next.ok()) {
+        ADD_FAILURE() << next.status();
+        return -1;
+      }
+      if (!next->has_value()) return files;
+      ++files;
+    }
+  }
+
   Result<std::string> ReadAll(std::string_view key, size_t size) {
     ALLUVIUM_ASSIGN_OR_RETURN(auto reader, fs_->Open(Uri(key)));
     std::string buf(size + 1, '\0');
@@ -84,17 +103,28 @@ TEST_F(S3FaultsTest, StatAndListRetryToo) {
 
   // Every other request fails: each page of the listing needs a retry.
   proxy_->FailEveryNth(2, Fault::kInternalError);
-  auto it = fs_->List(Uri("dir"), {.recursive = true});
-  ASSERT_TRUE(it.ok()) << it.status();
-  int files = 0;
-  while (true) {
-    auto next = (*it)->Next();
-    ASSERT_TRUE(next.ok()) << next.status();
-    if (!next->has_value()) break;
-    ++files;
-  }
-  EXPECT_EQ(files, 6);
+  EXPECT_EQ(CountListed(*fs_, "dir"), 6);
   EXPECT_GE(proxy_->faults_injected(), 4);
+}
+
+// The first keys of a listing come after a page of 10, not of 1000: loads start sooner.
+TEST_F(S3FaultsTest, ListingPagesGrowTenfoldFromTenToThePageSize) {
+  for (int i = 0; i < 120; ++i) {
+    ASSERT_TRUE(server_->PutObject(kBucket, fmt::format("many/k{:03}", i), "x").ok());
+  }
+  auto props = S3Properties(proxy_->endpoint());
+  props[kListPageSizeKey] = "1000";
+  auto fs = OpenS3(kBucket, props);
+  const size_t before = proxy_->targets().size();
+  EXPECT_EQ(CountListed(*fs, "many"), 120);
+  std::vector<std::string> page_sizes;
+  const std::vector<std::string> targets = proxy_->targets();
+  for (size_t i = before; i < targets.size(); ++i) {
+    const size_t at = targets[i].find("max-keys=");
+    if (at == std::string::npos) continue;
+    page_sizes.push_back(targets[i].substr(at + 9, targets[i].find('&', at) - at - 9));
+  }
+  EXPECT_EQ(page_sizes, (std::vector<std::string>{"10", "100", "1000"}));
 }
 
 TEST_F(S3FaultsTest, PersistentFailureEndsWithAClearError) {

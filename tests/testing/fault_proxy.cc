@@ -118,6 +118,7 @@ struct FaultProxy::Impl {
   bool stopping = false;
   std::list<std::unique_ptr<Connection>> connections;
   std::vector<Rule> rules;
+  std::vector<std::string> targets;
   int every_nth = 0;
   Fault nth_fault = Fault::kInternalError;
   int nth_seen = 0;
@@ -162,6 +163,7 @@ void FaultProxy::Impl::AcceptLoop() {
 
 std::optional<Fault> FaultProxy::Impl::PickFault(std::string_view target) {
   std::lock_guard lock(mu);
+  targets.emplace_back(target);
   const bool nth = every_nth > 0 && ++nth_seen % every_nth == 0;
   for (auto it = rules.begin(); it != rules.end(); ++it) {
     if (target.find(it->target_contains) == std::string_view::npos) continue;
@@ -348,6 +350,11 @@ void FaultProxy::Heal() {
 }
 
 int FaultProxy::requests() const { return impl_->requests.load(); }
+
+std::vector<std::string> FaultProxy::targets() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->targets;
+}
 
 int FaultProxy::faults_injected() const { return impl_->faults.load(); }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -42,7 +43,9 @@ class FaultProxy {
   // Drops pending FailNext rules and FailEveryNth.
   void Heal();
 
-  int requests() const;         // requests read from clients
+  int requests() const;  // requests read from clients
+  // Their targets (path and query), in the order they were read.
+  std::vector<std::string> targets() const;
   int faults_injected() const;  // of those, the ones that got a fault
 
  private:

@@ -258,8 +258,7 @@ Result<HttpResponse> Submit(JobManager& jobs, const HttpRequest& req) {
 
 Result<HttpResponse> Progress(JobManager& jobs, const HttpRequest& req) {
   ALLUVIUM_ASSIGN_OR_RETURN(json params, Params(req));
-  ALLUVIUM_RETURN_IF_ERROR(
-      CheckKeys(params, {"path", "indexFile", "format", "verbose", "waitMs"}));
+  ALLUVIUM_RETURN_IF_ERROR(CheckKeys(params, {"path", "indexFile", "format", "verbose", "waitMs"}));
   ALLUVIUM_ASSIGN_OR_RETURN(Target target, TargetOf(params));
   ALLUVIUM_ASSIGN_OR_RETURN(bool verbose, BoolParam(params, "verbose"));
   ALLUVIUM_ASSIGN_OR_RETURN(std::chrono::milliseconds wait, WaitParam(params));

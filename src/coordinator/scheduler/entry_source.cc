@@ -126,11 +126,14 @@ class IndexSource final : public EntrySource {
 Result<std::unique_ptr<EntrySource>> OpenTreeSource(std::shared_ptr<ufs::FileSystem> fs,
                                                     const std::string& uri,
                                                     const std::string& start_after,
-                                                    std::optional<std::regex> filter) {
-  ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileStatus root, fs->GetStatus(uri));
-  if (!root.is_directory) {
+                                                    std::optional<std::regex> filter,
+                                                    std::optional<ufs::FileStatus> root) {
+  if (!root) {
+    ALLUVIUM_ASSIGN_OR_RETURN(root, fs->GetStatus(uri));
+  }
+  if (!root->is_directory) {
     std::optional<ufs::FileStatus> single;
-    if (start_after.empty() || root.uri > start_after) single = std::move(root);
+    if (start_after.empty() || root->uri > start_after) single = std::move(root);
     return std::unique_ptr<EntrySource>(
         std::make_unique<TreeSource>(std::move(single), nullptr, std::move(filter)));
   }

@@ -27,11 +27,13 @@ using UriResolver = std::function<Result<std::string>(std::string_view path_or_u
 using FileSystemOpener = std::function<Result<std::shared_ptr<ufs::FileSystem>>(std::string_view)>;
 
 // Every file at or below `uri` whose URI sorts after `start_after` and matches `filter` (when
-// set). A file URI yields just that file.
+// set). A file URI yields just that file. `root`, when given, is `uri`'s status as the caller
+// has just read it: not asked again (on an object store a stat of a prefix is two requests).
 Result<std::unique_ptr<EntrySource>> OpenTreeSource(std::shared_ptr<ufs::FileSystem> fs,
                                                     const std::string& uri,
                                                     const std::string& start_after,
-                                                    std::optional<std::regex> filter);
+                                                    std::optional<std::regex> filter,
+                                                    std::optional<ufs::FileStatus> root = {});
 
 // The files named by an index file (blank lines and '#' comments skipped; a directory line loads
 // everything below it). A line that names nothing yields a status with an empty version and

@@ -173,7 +173,7 @@ Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_fil
     record.progress.end_ms = 0;
     replaced = std::move(it->second);
     it->second = std::make_unique<LoadJob>(std::move(record), EnvFor());
-    it->second->Start();
+    it->second->Start(std::move(target));
     return SubmitOutcome{it->second->Progress().job_id, SubmitOutcome::Kind::kResumed};
   }
   LoadJobRecord record;
@@ -186,7 +186,7 @@ Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_fil
   record.progress.start_ms = UnixMillis();
   Persist(record);
   auto job = std::make_unique<LoadJob>(std::move(record), EnvFor());
-  job->Start();
+  job->Start(std::move(target));
   const std::string id = job->Progress().job_id;
   if (it != jobs_.end()) replaced = std::move(it->second);
   jobs_[key] = std::move(job);

@@ -172,7 +172,8 @@ LoadJob::~LoadJob() {
   if (failed_list_ != nullptr) std::fclose(failed_list_);
 }
 
-void LoadJob::Start() {
+void LoadJob::Start(std::optional<ufs::FileStatus> target) {
+  target_hint_ = std::move(target);  // the driver, which reads it, is not running yet
   {
     std::lock_guard lock(mu_);
     live_.state = JobState::kRunning;
@@ -224,10 +225,11 @@ JobState LoadJob::state() const {
 }
 
 Result<std::unique_ptr<EntrySource>> LoadJob::OpenSource(const std::string& start_after,
-                                                         bool count_bad_lines) {
+                                                         bool count_bad_lines,
+                                                         std::optional<ufs::FileStatus> target) {
   if (!record_.index_file) {
     ALLUVIUM_ASSIGN_OR_RETURN(auto fs, env_.open_fs(record_.target_uri));
-    return OpenTreeSource(fs, record_.target_uri, start_after, filter_);
+    return OpenTreeSource(fs, record_.target_uri, start_after, filter_, std::move(target));
   }
   return OpenIndexSource(env_.open_fs, env_.resolve, record_.target_uri, filter_,
                          [this, count_bad_lines](const std::string& line, const Status& error) {
@@ -410,7 +412,8 @@ void LoadJob::DispatchDueRetries(std::stop_token stop) {
 }
 
 Result<std::unique_ptr<EntrySource>> LoadJob::OpenPrefetchedSource() {
-  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource(record_.cursor, /*count_bad_lines=*/true));
+  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource(record_.cursor, /*count_bad_lines=*/true,
+                                                    std::exchange(target_hint_, std::nullopt)));
   ListingPrefetcher::Options o;
   if (live_.options.partial_listing) {
     // Alluxio's partial listing: list as the load goes, never far ahead, no total.

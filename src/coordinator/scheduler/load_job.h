@@ -86,8 +86,10 @@ class LoadJob {
   LoadJob(const LoadJob&) = delete;
   LoadJob& operator=(const LoadJob&) = delete;
 
-  // Runs the job (its state must be RUNNING) on threads of its own.
-  void Start();
+  // Runs the job (its state must be RUNNING) on threads of its own. `target`: the target's
+  // status if the caller has just read it (a submit checks that the target exists), so that
+  // the listing starts without asking the UFS again.
+  void Start(std::optional<ufs::FileStatus> target = {});
   // The user's stop: ends as STOPPED after in-flight work drains. Resubmitting resumes it.
   void RequestStop();
   // Shutdown: stops the threads and leaves the job RUNNING in the store, to resume later.
@@ -108,7 +110,8 @@ class LoadJob {
   Status LoadPass(std::stop_token stop);
   Status VerifyPass(std::stop_token stop);
   Result<std::unique_ptr<EntrySource>> OpenSource(const std::string& start_after,
-                                                  bool count_bad_lines);
+                                                  bool count_bad_lines,
+                                                  std::optional<ufs::FileStatus> target = {});
   // The load's listing from the cursor, read ahead (see ListingPrefetcher).
   Result<std::unique_ptr<EntrySource>> OpenPrefetchedSource();
 
@@ -144,8 +147,9 @@ class LoadJob {
   // Since when Place has found no live worker (driver thread only); fails the job after
   // tuning.no_worker_timeout.
   std::optional<std::chrono::steady_clock::time_point> no_worker_since_;
-  Status no_worker_;                  // driver thread only
-  std::optional<std::regex> filter_;  // constant after construction
+  Status no_worker_;                            // driver thread only
+  std::optional<std::regex> filter_;            // constant after construction
+  std::optional<ufs::FileStatus> target_hint_;  // from Start; driver thread only, used once
 
   std::vector<std::jthread> senders_;
   std::jthread driver_;  // last: joined first

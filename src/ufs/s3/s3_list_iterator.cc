@@ -28,14 +28,16 @@ Result<bool> S3ListIterator::FetchFirstPage() {
 }
 
 Status S3ListIterator::FetchPage() {
-  // The first page is small so that its keys arrive (and their loads start) sooner: a page
-  // costs the server time per key, and a big listing is mostly later pages anyway.
+  // The first pages are small so that their keys arrive (and their loads start) sooner: a page
+  // costs the server time per key (s3rver: 100 keys took 100 ms, with nothing loading until
+  // they came), and a big listing is mostly later pages anyway.
   const int page_size = client_->options().list_page_size;
-  ListRequest request{
-      .prefix = prefix_,
-      .delimiter = recursive_ ? "" : "/",
-      .continuation_token = continuation_token_,
-      .max_keys = pages_fetched_ == 0 ? std::min(page_size, kFirstPageSize) : page_size};
+  int max_keys = kFirstPageSize;
+  for (int i = 0; i < pages_fetched_ && max_keys < page_size; ++i) max_keys *= 10;
+  ListRequest request{.prefix = prefix_,
+                      .delimiter = recursive_ ? "" : "/",
+                      .continuation_token = continuation_token_,
+                      .max_keys = std::min(page_size, max_keys)};
   // Keys between a directory "d" and "d/" ("d-1", "d.txt") sort before the directory, so S3 is
   // asked to start after the bare key and the finer cut is made in Emit.
   if (continuation_token_.empty() && !start_key_.empty()) {

@@ -42,7 +42,8 @@ class S3ListIterator final : public ListIterator {
   bool last_page_ = false;
   bool saw_key_ = false;
   int pages_fetched_ = 0;
-  static constexpr int kFirstPageSize = 100;
+  // Pages grow tenfold from this size up to the configured one (10, 100, 1000).
+  static constexpr int kFirstPageSize = 10;
   std::deque<FileStatus> ready_;  // entries of the current page, in order
   // Recursive walks: the directories (keys with '/') containing the last key, outermost first;
   // each was emitted once already.

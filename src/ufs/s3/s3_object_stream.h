@@ -51,7 +51,8 @@ class S3ObjectStream {
  private:
   void Run(const std::string& if_match, uint64_t offset, uint64_t length);
   bool Push(Block block);  // false once closing
-  std::vector<std::byte> SpareBuffer();  // a recycled buffer, or a new one; empty, block_size_ reserved
+  std::vector<std::byte>
+  SpareBuffer();  // a recycled buffer, or a new one; empty, block_size_ reserved
 
   const std::shared_ptr<S3Client> client_;
   const std::string bucket_;
@@ -61,12 +62,12 @@ class S3ObjectStream {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Block> ready_;    // guarded by mu_
-  bool done_ = false;          // the transfer ended; guarded by mu_
-  bool closing_ = false;       // the reader is gone; guarded by mu_
-  Status error_;               // guarded by mu_
+  std::deque<Block> ready_;                     // guarded by mu_
+  bool done_ = false;                           // the transfer ended; guarded by mu_
+  bool closing_ = false;                        // the reader is gone; guarded by mu_
+  Status error_;                                // guarded by mu_
   std::vector<std::vector<std::byte>> spares_;  // recycled buffers; guarded by mu_
-  bool object_ended_ = false;  // set with done_, read after it
+  bool object_ended_ = false;                   // set with done_, read after it
 
   std::thread thread_;  // last: started after every member above exists
 };
