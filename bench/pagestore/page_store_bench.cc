@@ -24,8 +24,8 @@
 #include <fmt/format.h>
 
 #include "common/logging.h"
-#include "pagestore/page_store.h"
 #include "common/scoped_fd.h"
+#include "pagestore/page_store.h"
 
 namespace alluvium::pagestore {
 namespace {

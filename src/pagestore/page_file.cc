@@ -13,8 +13,8 @@
 
 #include <xxhash.h>
 
-#include "common/status_mapping.h"
 #include "common/scoped_fd.h"
+#include "common/status_mapping.h"
 
 namespace alluvium::pagestore {
 namespace {

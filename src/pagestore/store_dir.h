@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common/scoped_fd.h"
 #include "common/status.h"
 #include "pagestore/page_key.h"
-#include "common/scoped_fd.h"
 
 namespace alluvium::pagestore {
 
