@@ -492,6 +492,10 @@ field_of_round() {  # set method round column
   awk -v s="$1" -v m="$2" -v r="$3" -v c="$4" '$1 == s && $2 == m && $3 == r { print $c }' "$res"
 }
 
+median_x() {  # ratios on stdin, one a line -> their median as "0.87x" ("-" if none)
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.2fx", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
 # Median over the timed rounds of baseline/alluvium within each round, the baseline being the
 # fastest of the given methods in that round. The methods of a round run back to back, so this
 # cancels the slow and fast spells of the machine that move whole rounds together.
@@ -502,8 +506,17 @@ paired_ratio() {  # set alluvium-method baseline-method...
       if ($2 == m) a[$3] = $4
       else if (index(bases, " " $2 " ") && (!($3 in b) || $4 < b[$3])) b[$3] = $4
     }
-    END { for (r in a) if (r in b) print b[r] / a[r] }' "$res" | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.2fx", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+    END { for (r in a) if (r in b) print b[r] / a[r] }' "$res" | median_x
+}
+
+# The most a client that lists can reach against plain GETs when the server's CPU is the limit
+# (s3rver is one Node.js process): GETs / (GETs + one listing), median over the rounds.
+listing_ceiling() {  # set
+  awk -v s="$1" '$1 == s && $3 > 0 {
+      if (($2 == "gets-curl" || $2 == "gets-xargs") && (!($3 in g) || $4 < g[$3])) g[$3] = $4
+      if ($2 == "list") l[$3] = $4
+    }
+    END { for (r in g) if (r in l) print g[r] / (g[r] + l[r]) }' "$res" | median_x
 }
 
 rate() {  # kind amount seconds
@@ -595,6 +608,7 @@ for set in $sets; do
         printf "   [%s] job time on the coordinator (mTimeElapsed, no CLI start-up): best %.3f s, median %.3f s\n", cfg, jmin, jmed
       }'
       if has gets; then
+        echo "   [$cfg] ceiling if the server's CPU is the limit, for any client that lists first: $(listing_ceiling "$set") of plain GETs"
         echo "   [$cfg] round by round (median of each round's ratio): alluvium/plain GETs $(paired_ratio "$set" "alluvium-$cfg" gets-curl gets-xargs)," \
           "alluvium/signed GETs $(paired_ratio "$set" "alluvium-$cfg" gets-signed)$(has rclone && echo ", alluvium/rclone $(paired_ratio "$set" "alluvium-$cfg" rclone)")"
       fi
