@@ -1,5 +1,10 @@
 #include "coordinator/coordinator_server.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
 #include <nlohmann/json.hpp>
@@ -62,6 +67,7 @@ struct CoordinatorServer::State {
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<JobManager> jobs;
   std::unique_ptr<RestServer> rest;
+  std::jthread membership_sweeper;  // notices workers that all went silent at once
   bool stopped = false;
 };
 
@@ -161,6 +167,17 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   });
   ALLUVIUM_ASSIGN_OR_RETURN(s->web_port, s->rest->Start(options.bind_host, options.web_port));
 
+  // A lost worker is otherwise noticed at the next heartbeat of another, or lookup: with every
+  // worker silent (stopped, or cut off from the coordinator), not until some RPC deadline.
+  const auto sweep_every = std::clamp(options.worker_timeout / 4, std::chrono::milliseconds(50),
+                                      std::chrono::milliseconds(1000));
+  s->membership_sweeper = std::jthread([&workers, sweep_every](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mu);
+    while (!wake.wait_for(lock, stop, sweep_every, [] { return false; })) workers.Sweep();
+  });
+
   ALLUVIUM_RETURN_IF_ERROR(
       WriteFileAtomically(options.data_dir / "rpc.port", std::to_string(s->rpc_port) + "\n"));
   ALLUVIUM_RETURN_IF_ERROR(
@@ -173,7 +190,8 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 void CoordinatorServer::Stop() {
   if (!state_ || state_->stopped) return;
   state_->stopped = true;
-  state_->jobs->EndWaits();  // progress requests waiting for a job's end answer now
+  state_->membership_sweeper = {};  // joins it
+  state_->jobs->EndWaits();         // progress requests waiting for a job's end answer now
   state_->rest->Stop();
   state_->jobs->Shutdown();
   state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -30,6 +30,21 @@ TEST(WorkerRegistryTest, WorkersJoinHeartbeatAndAreLostAfterTheTimeout) {
   EXPECT_FALSE(snapshot[1].live);
 }
 
+TEST(WorkerRegistryTest, SweepNoticesEveryWorkerGoneSilentAtOnce) {
+  FakeClock clock;
+  WorkerRegistry registry(1s, clock.fn());
+  std::vector<std::string> lost;
+  registry.SetListener([&](const WorkerRecord& w, bool joined) {
+    if (!joined) lost.push_back(w.id);
+  });
+  registry.Register("w1", "a:1", {});
+  registry.Register("w2", "a:2", {});
+  clock.now += 2s;  // no heartbeat from anyone, no lookup
+  EXPECT_TRUE(lost.empty());
+  registry.Sweep();
+  EXPECT_EQ(lost, (std::vector<std::string>{"w1", "w2"}));
+}
+
 TEST(WorkerRegistryTest, ALostWorkerThatHeartbeatsIsLiveAgain) {
   FakeClock clock;
   WorkerRegistry registry(1s, clock.fn());

@@ -123,6 +123,14 @@ void WorkerRegistry::SweepLocked() {
   live_workers.Set(live);
 }
 
+void WorkerRegistry::Sweep() {
+  {
+    std::lock_guard lock(mu_);
+    SweepLocked();
+  }
+  Deliver();
+}
+
 std::vector<WorkerRecord> WorkerRegistry::Snapshot() {
   std::vector<WorkerRecord> out;
   {

@@ -40,6 +40,9 @@ class WorkerRegistry {
 
   // Every known worker, sorted by id, with lost ones marked.
   std::vector<WorkerRecord> Snapshot();
+  // Marks the workers silent past the timeout lost. Heartbeats and lookups do it too, but when
+  // every worker goes silent at once neither comes: the coordinator calls this periodically.
+  void Sweep();
   // Ids of live workers, sorted: the members of the ring.
   std::vector<std::string> LiveIds();
   // Changes whenever the live set changes; lets callers rebuild rings only when needed.

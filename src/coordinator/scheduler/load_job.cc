@@ -452,7 +452,18 @@ Status LoadJob::LoadPass(std::stop_token stop) {
   };
   while (!should_stop()) {
     DispatchDueRetries(stop);
+    // No live worker: listing on would only hold the rest of the dataset in memory as retries.
+    // Wait for one here; the retries come due each second and fail the job after the timeout.
+    while (no_worker_since_ && no_worker_.ok() && !should_stop()) {
+      {
+        std::unique_lock lock(mu_);
+        changed_.wait_for(lock, stop, std::chrono::milliseconds(100),
+                          [&] { return stop_requested_; });
+      }
+      DispatchDueRetries(stop);
+    }
     if (!no_worker_.ok()) return no_worker_;
+    if (should_stop()) break;
     ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
     if (!entry) break;
     AddFile(*entry, stop);
