@@ -1,8 +1,6 @@
 #include "coordinator/coordinator_server.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -12,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/sleep.h"
 #include "common/status_mapping.h"
 #include "coordinator/membership/worker_registry.h"
 #include "coordinator/mounts/mount_manager.h"
@@ -172,10 +171,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   const auto sweep_every = std::clamp(options.worker_timeout / 4, std::chrono::milliseconds(50),
                                       std::chrono::milliseconds(1000));
   s->membership_sweeper = std::jthread([&workers, sweep_every](std::stop_token stop) {
-    std::mutex mu;
-    std::condition_variable_any wake;
-    std::unique_lock lock(mu);
-    while (!wake.wait_for(lock, stop, sweep_every, [] { return false; })) workers.Sweep();
+    while (SleepUnlessStopped(stop, sweep_every)) workers.Sweep();
   });
 
   ALLUVIUM_RETURN_IF_ERROR(

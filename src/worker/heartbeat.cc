@@ -6,6 +6,7 @@
 
 #include "alluvium.grpc.pb.h"
 #include "common/logging.h"
+#include "common/sleep.h"
 #include "proto/channel.h"
 #include "proto/grpc_status.h"
 
@@ -64,8 +65,7 @@ void Heartbeat::Start() {
 
 void Heartbeat::Stop() {
   if (!thread_.joinable()) return;
-  thread_.request_stop();
-  wake_.notify_all();
+  thread_.request_stop();  // cuts its sleep short
   thread_.join();
 }
 
@@ -116,8 +116,7 @@ void Heartbeat::Run(std::stop_token stop) {
       ALLUVIUM_LOG(DEBUG, "coordinator unreachable: {}", st);
       backoff = std::min(backoff * 2, MaxRetryWait(options_.interval));
     }
-    std::unique_lock lock(mu_);
-    wake_.wait_for(lock, stop, st.ok() ? options_.interval : backoff, [] { return false; });
+    if (!SleepUnlessStopped(stop, st.ok() ? options_.interval : backoff)) return;
   }
 }
 

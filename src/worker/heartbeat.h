@@ -5,7 +5,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,7 +40,6 @@ class Heartbeat {
   const pagestore::PageStore& store_;
   std::unique_ptr<Stub> stub_;
   mutable std::mutex mu_;
-  std::condition_variable_any wake_;
   bool registered_ = false;  // guarded by mu_
   std::jthread thread_;      // last: joined before the members it uses die
 };

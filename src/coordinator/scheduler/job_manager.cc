@@ -1,11 +1,12 @@
 #include "coordinator/scheduler/job_manager.h"
-#include "common/clock.h"
 
 #include <random>
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/logging.h"
+#include "common/sleep.h"
 #include "ufs/ufs_factory.h"
 
 namespace alluvium::coordinator {
@@ -255,12 +256,7 @@ void JobManager::SweepLoop(std::stop_token stop) {
   // Often enough that a short retention (in tests) is honoured promptly.
   const auto period = std::clamp(options_.retention / 10, std::chrono::milliseconds(100),
                                  std::chrono::milliseconds(3600 * 1000));
-  std::mutex sleep_mu;
-  std::unique_lock lock(sleep_mu);
-  while (!sweep_wake_.wait_for(lock, stop, period, [] { return false; }) &&
-         !stop.stop_requested()) {
-    Sweep();
-  }
+  while (SleepUnlessStopped(stop, period)) Sweep();
 }
 
 void JobManager::EndWaits() {
@@ -274,8 +270,7 @@ void JobManager::EndWaits() {
 void JobManager::Shutdown() {
   EndWaits();
   if (sweeper_.joinable()) {
-    sweeper_.request_stop();
-    sweep_wake_.notify_all();
+    sweeper_.request_stop();  // cuts its sleep short
     sweeper_.join();
   }
   std::map<std::string, std::unique_ptr<LoadJob>> jobs;

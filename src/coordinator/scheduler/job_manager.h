@@ -86,8 +86,7 @@ class JobManager {
   std::map<std::string, std::unique_ptr<LoadJob>> jobs_;
   std::condition_variable_any job_ended_;  // with mu_: a job ended, or EndWaits
   bool waits_ended_ = false;               // guarded by mu_
-  std::condition_variable_any sweep_wake_;
-  std::jthread sweeper_;  // last
+  std::jthread sweeper_;                   // last
 };
 
 }  // namespace alluvium::coordinator

@@ -51,8 +51,8 @@ class S3ObjectStream {
  private:
   void Run(const std::string& if_match, uint64_t offset, uint64_t length);
   bool Push(Block block);  // false once closing
-  std::vector<std::byte>
-  SpareBuffer();  // a recycled buffer, or a new one; empty, block_size_ reserved
+  // A recycled buffer, or a new one: empty, with block_size_ reserved.
+  std::vector<std::byte> SpareBuffer();
 
   const std::shared_ptr<S3Client> client_;
   const std::string bucket_;
