@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -14,6 +13,7 @@
 
 #include <xxhash.h>
 
+#include "common/decimal.h"
 #include "common/logging.h"
 #include "common/status_mapping.h"
 #include "pagestore/page_file.h"
@@ -124,10 +124,9 @@ std::optional<PageKey> ParsePageName(std::string_view name) {
   if (name.size() < 34 || name[32] != '_') return std::nullopt;
   auto file = FileId::FromHex(name.substr(0, 32));
   if (!file.ok()) return std::nullopt;
-  PageKey key{.file = *file, .index = 0};
-  const std::string_view digits = name.substr(33);
-  auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), key.index);
-  if (err != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  const auto index = ParseDecimal<decltype(PageKey::index)>(name.substr(33));
+  if (!index) return std::nullopt;
+  PageKey key{.file = *file, .index = *index};
   if (fmt::format("{}", key) != name) return std::nullopt;  // uppercase hex, leading zeros
   return key;
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <iterator>
 #include <regex>
 #include <string>
@@ -12,6 +11,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "common/decimal.h"
 #include "common/units.h"
 
 namespace alluvium::coordinator {
@@ -55,13 +55,9 @@ Result<uint64_t> ParseInteger(std::string_view name, const json& value) {
   if (value.is_number_float()) return BadOption(name, value, "must be a whole number");
   const auto* text = value.get_ptr<const std::string*>();
   if (text == nullptr) return BadOption(name, value, "must be a number or a string");
-  const std::string_view digits = Trim(*text);
-  uint64_t out = 0;
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
-  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size()) {
-    return BadOption(name, value, "must be a whole number");
-  }
-  return out;
+  const std::optional<uint64_t> n = ParseDecimal<uint64_t>(Trim(*text));
+  if (!n) return BadOption(name, value, "must be a whole number");
+  return *n;
 }
 
 Result<uint32_t> ParseInRange(std::string_view name, const json& value, uint32_t max) {

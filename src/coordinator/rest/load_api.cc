@@ -1,6 +1,5 @@
 #include "coordinator/rest/load_api.h"
 
-#include <charconv>
 #include <chrono>
 #include <optional>
 #include <set>
@@ -9,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/decimal.h"
 #include "common/units.h"
 
 namespace alluvium::coordinator {
@@ -200,10 +200,7 @@ Result<std::chrono::milliseconds> WaitParam(const json& params) {
   if (v.is_number_integer()) {
     ms = v.get<int64_t>();
   } else if (v.is_string()) {
-    const std::string& text = v.get_ref<const std::string&>();
-    int64_t parsed = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
-    if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) ms = parsed;
+    ms = ParseDecimal<int64_t>(v.get_ref<const std::string&>());
   }
   if (!ms || *ms < 0 || *ms > kMaxWaitMs) {
     return InvalidArgument(

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/decimal.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "ufs/s3/sigv4.h"
@@ -177,11 +178,12 @@ Result<ObjectInfo> S3Client::HeadObject(std::string_view bucket, std::string_vie
     return DataLoss(
         fmt::format("HEAD {}: answer lacks Content-Length or ETag", ObjectUri(bucket, key)));
   }
-  auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), info.size);
-  if (ec != std::errc()) {
+  const auto size = ParseDecimal<decltype(info.size)>(*length);
+  if (!size) {
     return DataLoss(
         fmt::format("HEAD {}: bad Content-Length '{}'", ObjectUri(bucket, key), *length));
   }
+  info.size = *size;
   info.etag = UnquoteEtag(*etag);
   if (const std::string* mtime = response.Header("last-modified")) {
     auto parsed = ParseHttpDate(*mtime);

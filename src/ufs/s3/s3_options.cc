@@ -1,9 +1,9 @@
 #include "ufs/s3/s3_options.h"
 
 #include <cctype>
-#include <charconv>
 #include <cstdlib>
 
+#include "common/decimal.h"
 #include "common/units.h"
 
 namespace alluvium::ufs::s3 {
@@ -47,12 +47,11 @@ class Properties {
   Status Int(std::string_view key, int min, int max, int& out) const {
     const std::string text = Get(key);
     if (text.empty()) return OkStatus();
-    int value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    const std::optional<int> value = ParseDecimal<int>(text);
+    if (!value || *value < min || *value > max) {
       return Invalid(key, text, fmt::format("an integer from {} to {}", min, max));
     }
-    out = value;
+    out = *value;
     return OkStatus();
   }
 
@@ -107,11 +106,11 @@ Result<Endpoint> Endpoint::Parse(std::string_view url) {
   const bool has_port = colon != std::string_view::npos && rest.find(']', colon) == rest.npos;
   e.host = std::string(has_port ? rest.substr(0, colon) : rest);
   if (has_port) {
-    std::string_view port = rest.substr(colon + 1);
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), e.port);
-    if (ec != std::errc() || end != port.data() + port.size() || e.port <= 0 || e.port > 65535) {
+    const std::optional<int> port = ParseDecimal<int>(rest.substr(colon + 1));
+    if (!port || *port <= 0 || *port > 65535) {
       return InvalidArgument(fmt::format("S3 endpoint '{}' has an invalid port", url));
     }
+    e.port = *port;
   }
   if (e.host.empty()) return InvalidArgument(fmt::format("S3 endpoint '{}' has no host", url));
   return e;

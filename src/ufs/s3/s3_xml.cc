@@ -1,22 +1,20 @@
 #include "ufs/s3/s3_xml.h"
 
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <pugixml.hpp>
 
+#include "common/decimal.h"
+
 namespace alluvium::ufs::s3 {
 namespace {
 
-// Exactly `count` (at most 9) decimal digits at `at`; from_chars alone would also take a sign.
+// Exactly `count` (at most 9) decimal digits at `at`.
 Result<int> Digits(std::string_view text, size_t at, size_t count) {
   if (at + count > text.size()) return InvalidArgument("short");
-  int value = 0;
-  for (char c : text.substr(at, count)) {
-    if (c < '0' || c > '9') return InvalidArgument("not digits");
-    value = value * 10 + (c - '0');
-  }
-  return value;
+  const std::optional<int> value = ParseDecimal<int>(text.substr(at, count));
+  if (!value) return InvalidArgument("not digits");
+  return *value;
 }
 
 // kInvalidArgument for a day or time that does not exist ("2024-02-30", "25:00:00"), which
@@ -48,11 +46,12 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
     e.key = c.child_value("Key");
     // A missing or garbled Size must not turn into an empty file.
     const std::string_view size = c.child_value("Size");
-    auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), e.size);
-    if (size.empty() || ec != std::errc() || end != size.data() + size.size()) {
+    const auto parsed_size = ParseDecimal<decltype(e.size)>(size);
+    if (!parsed_size) {
       return DataLoss(
           fmt::format("S3 list answer has no valid Size for key '{}': '{}'", e.key, size));
     }
+    e.size = *parsed_size;
     e.etag = UnquoteEtag(c.child_value("ETag"));
     auto mtime = ParseIso8601(c.child_value("LastModified"));
     e.last_modified_ms = mtime.ok() ? *mtime : 0;
