@@ -12,8 +12,9 @@
 #            For reference only (not in the ratios): the same GETs written to local files (what
 #            storing the bytes costs a client), and one ListObjectsV2 walk of the prefix (every real
 #            client lists before it reads; the plain GETs do not);
-#   rclone   `rclone copy --transfers 16 --checkers 16 s3:BUCKET/PREFIX DIR` (env-only config),
-#              the copy deleted between rounds;
+#   rclone   `rclone copy s3:BUCKET/PREFIX DIR` (env-only config) as users run it, with rclone's
+#              defaults (4 transfers, 8 checkers), and tuned like the GETs with `--transfers 16
+#              --checkers 16`; the copy deleted between rounds. Ratios are given against both;
 #   alluvium `alluvium job load s3://BUCKET/PREFIX/ --wait` on a fresh local 3-worker cluster
 #              with the bucket mounted at /s3 (stop, wipe, start and mount are not timed), so
 #              every round reads from S3. One or more configurations (BENCH_CONFIGS) alternate.
@@ -31,7 +32,7 @@
 #   BENCH_BIG_COUNT, BENCH_BIG_MIB, BENCH_SMALL_COUNT, BENCH_SMALL_KIB, BENCH_SMALL_DIRS (10)
 #   BENCH_ROUNDS            timed rounds per dataset after the warm-up
 #   BENCH_SETS="big small"  which datasets
-#   BENCH_PARALLEL=16       GETs in flight for curl, --transfers/--checkers for rclone
+#   BENCH_PARALLEL=16       GETs in flight for curl, --transfers/--checkers for the tuned rclone
 #   BENCH_CONFIGS           Alluvium configurations to compare, ';'-separated
 #                           "name:key=value,key=value" (default "default:" only); ratios are
 #                           given for each. An entry may also hold `job load` flags (--partial-listing,
@@ -331,17 +332,19 @@ rclone_env=(
   RCLONE_CONFIG_S3_FORCE_PATH_STYLE=true
   RCLONE_CONFIG=/dev/null
 )
-time_rclone() {  # set round
-  local set=$1 round=$2 out=$bench_base/rclone-$1-$2 dst=$bench_base/copies/$1 s3t
+rclone_method() { [ "$1" = defaults ] && echo rclone || echo "rclone-$1"; }
+time_rclone() {  # set variant(defaults|tuned) round
+  local set=$1 v=$2 round=$3 out=$bench_base/rclone-$1-$2-$3 dst=$bench_base/copies/$1 s3t flags=()
+  [ "$v" = defaults ] || flags=(--transfers "$par" --checkers "$par")
   s3t=$(cpu_ticks "$s3pid")
-  run_timed "$out" env "${rclone_env[@]}" rclone copy --transfers "$par" --checkers "$par" \
-    "s3:$bucket/$set" "$dst" || bench_die "rclone copy of $set failed (round $round)"
+  run_timed "$out" env "${rclone_env[@]}" rclone copy "${flags[@]}" \
+    "s3:$bucket/$set" "$dst" || bench_die "rclone copy ($v) of $set failed (round $round)"
   local n bytes
   read -r n bytes < <(find "$dst" -type f -printf '%s\n' | awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }')
   [ "$n" = "$(expected_count "$set")" ] && [ "$bytes" = "$(expected_bytes "$set")" ] ||
-    bench_die "rclone copy of $set: $n files, $bytes bytes (want $(expected_count "$set"), $(expected_bytes "$set"))"
+    bench_die "rclone copy ($v) of $set: $n files, $bytes bytes (want $(expected_count "$set"), $(expected_bytes "$set"))"
   read -r real cpu < "$out"
-  record "$set" rclone "$round" "$real" "$cpu" "$s3t"
+  record "$set" "$(rclone_method "$v")" "$round" "$real" "$cpu" "$s3t"
   if [ "$set" = big ]; then rm -rf "$dst"; else bench_trash "$dst"; fi  # see bench_trash in lib.sh
 }
 
@@ -453,7 +456,7 @@ run_round() {  # set round reverse(0|1)
     steps+=("time_gets $set curl $round" "time_gets $set xargs $round" "time_gets $set signed $round"
             "time_gets $set files $round" "time_list $set $round")
   fi
-  if has rclone; then steps+=("time_rclone $set $round"); fi
+  if has rclone; then steps+=("time_rclone $set defaults $round" "time_rclone $set tuned $round"); fi
   if has alluvium; then
     for cfg in "${cfg_names[@]}"; do steps+=("time_alluvium $set $cfg $round"); done
   fi
@@ -544,7 +547,7 @@ where_time_went() {  # set method round
 
 echo
 echo "S3 load benchmark: s3rver 3.7.1 on 127.0.0.1 (one Node.js process), $par requests in flight for"
-echo "every method, $workers Alluvium workers; best of $rounds alternated rounds after a warm-up, median in [ ];"
+echo "the GETs and the tuned rclone, rclone's defaults (4 transfers) as users run it, $workers Alluvium workers; best of $rounds alternated rounds after a warm-up, median in [ ];"
 echo "seconds are wall clock of the whole command (listing included); cpu = user+sys core-s of the"
 echo "client side (curl/rclone; for Alluvium its coordinator+workers) and of s3rver, in the best round."
 echo "Data under $ALLUVIUM_BENCH_DIR; $cores cores; targets: alluvium >= 1.5x rclone, >= 0.9x plain GETs."
@@ -564,7 +567,7 @@ for set in $sets; do
   printf '   %-30s %9s %12s %11s %12s %8s %8s\n' method "best s" "best rate" "median s" "median rate" "cpu" "s3 cpu"
   methods_here=()
   has gets && methods_here+=(gets-curl gets-xargs gets-signed gets-files list)
-  has rclone && methods_here+=(rclone)
+  has rclone && methods_here+=(rclone rclone-tuned)
   if has alluvium; then for cfg in "${cfg_names[@]}"; do methods_here+=("alluvium-$cfg"); done; fi
   for m in "${methods_here[@]}"; do
     read -r mn md < <(stat_of "$set" "$m")
@@ -576,7 +579,8 @@ for set in $sets; do
       gets-signed) name="GETs: curl, SigV4-signed" ;;
       gets-files) name="(GETs to local files, ref.)" ;;
       list) name="(one listing, for reference)" ;;
-      rclone) name="rclone copy" ;;
+      rclone) name="rclone copy (its defaults)" ;;
+      rclone-tuned) name="rclone copy --transfers $par" ;;
       alluvium-*) name="alluvium job load [${m#alluvium-}]" ;;
     esac
     rk=$kind ra=$amount
@@ -593,15 +597,21 @@ for set in $sets; do
     done
   fi
   if has alluvium; then
-    read -r rmin rmed < <(has rclone && stat_of "$set" rclone || echo "nan nan")
     for cfg in "${cfg_names[@]}"; do
       read -r amin amed < <(stat_of "$set" "alluvium-$cfg")
       read -r jmin jmed < <(stat_of "$set" "alluvium-$cfg" 7)
-      awk -v cfg="$cfg" -v rmin="$rmin" -v rmed="$rmed" -v gmin="$gmin" -v gmed="$gmed" -v g="$gbest" \
+      if has rclone; then
+        for rm in rclone rclone-tuned; do
+          read -r rmin rmed < <(stat_of "$set" "$rm")
+          awk -v cfg="$cfg" -v rm="$rm" -v p="$par" -v rmin="$rmin" -v rmed="$rmed" -v amin="$amin" -v amed="$amed" \
+              -v paired="$(paired_ratio "$set" "alluvium-$cfg" "$rm")" 'BEGIN {
+            printf "   [%s] alluvium/%s: best %.2fx, median %.2fx, round by round %s (target >= 1.5x: %s)\n", cfg,
+              (rm == "rclone" ? "rclone (defaults)" : "rclone --transfers " p), rmin / amin, rmed / amed, paired,
+              (rmin / amin >= 1.5 ? "met" : "MISSED") }'
+        done
+      fi
+      awk -v cfg="$cfg" -v gmin="$gmin" -v gmed="$gmed" -v g="$gbest" \
           -v amin="$amin" -v amed="$amed" -v jmin="$jmin" -v jmed="$jmed" 'BEGIN {
-        printf "   [%s] alluvium/rclone: best %s, median %s (target >= 1.5x: %s)\n", cfg,
-          (rmin == "nan" ? "-" : sprintf("%.2fx", rmin / amin)), (rmed == "nan" ? "-" : sprintf("%.2fx", rmed / amed)),
-          (rmin == "nan" ? "-" : (rmin / amin >= 1.5 ? "met" : "MISSED"))
         if (g != "")
           printf "   [%s] alluvium/plain GETs (%s): best %.2fx, median %.2fx (target >= 0.9x: %s)\n", cfg, g,
             gmin / amin, gmed / amed, (gmin / amin >= 0.9 ? "met" : "MISSED")
@@ -610,7 +620,7 @@ for set in $sets; do
       if has gets; then
         echo "   [$cfg] ceiling if the server's CPU is the limit, for any client that lists first: $(listing_ceiling "$set") of plain GETs"
         echo "   [$cfg] round by round (median of each round's ratio): alluvium/plain GETs $(paired_ratio "$set" "alluvium-$cfg" gets-curl gets-xargs)," \
-          "alluvium/signed GETs $(paired_ratio "$set" "alluvium-$cfg" gets-signed)$(has rclone && echo ", alluvium/rclone $(paired_ratio "$set" "alluvium-$cfg" rclone)")"
+          "alluvium/signed GETs $(paired_ratio "$set" "alluvium-$cfg" gets-signed)"
       fi
     done
     for cfg in "${cfg_names[@]}"; do
