@@ -67,6 +67,9 @@ const KeyInfo kUnderfsS3SessionToken{"alluvium.underfs.s3.session.token", KeyTyp
 const KeyInfo kUnderfsS3PathStyle{"alluvium.underfs.s3.path.style", KeyType::kString, "auto",
     "true: endpoint/bucket/key; false: bucket.endpoint/key; auto: path style for an IP or "
     "localhost endpoint and for bucket names that cannot be host names."};
+const KeyInfo kUnderfsS3CaBundle{"alluvium.underfs.s3.ca.bundle", KeyType::kString, "",
+    "PEM file of the certificate authorities trusted for an https endpoint (a private CA). "
+    "Empty: $AWS_CA_BUNDLE, else the system's."};
 const KeyInfo kUnderfsS3RequestTimeout{"alluvium.underfs.s3.request.timeout", KeyType::kDuration,
     "60s", "Deadline of one S3 request, body included; a stalled request is retried."};
 const KeyInfo kUnderfsS3ConnectTimeout{"alluvium.underfs.s3.connect.timeout", KeyType::kDuration,
@@ -150,6 +153,7 @@ std::span<const KeyInfo* const> AllKeys() {
       &kUnderfsS3SecretKey,
       &kUnderfsS3SessionToken,
       &kUnderfsS3PathStyle,
+      &kUnderfsS3CaBundle,
       &kUnderfsS3RequestTimeout,
       &kUnderfsS3ConnectTimeout,
       &kUnderfsS3MaxAttempts,

@@ -55,6 +55,7 @@ extern const KeyInfo kUnderfsS3RetryMaxDelay;
 extern const KeyInfo kUnderfsS3ListPageSize;
 extern const KeyInfo kUnderfsS3ReadBlockSize;
 extern const KeyInfo kUnderfsS3ReadAhead;
+extern const KeyInfo kUnderfsS3CaBundle;
 
 extern const KeyInfo kUserSegmentSize;
 extern const KeyInfo kUserSelectionPolicy;

@@ -12,8 +12,8 @@ namespace {
 class S3OptionsTest : public ::testing::Test {
  protected:
   static constexpr const char* kVars[] = {
-      "AWS_REGION",        "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",  "AWS_SECRET_ACCESS_KEY",
-      "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",   "AWS_ENDPOINT_URL_S3"};
+      "AWS_REGION",        "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",   "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",   "AWS_ENDPOINT_URL_S3", "AWS_CA_BUNDLE"};
   void SetUp() override {
     for (const char* v : kVars) {
       if (const char* old = getenv(v)) saved_.emplace_back(v, old);
@@ -90,7 +90,8 @@ TEST_F(S3OptionsTest, BadValuesNameTheKey) {
                                                         {kRequestTimeoutKey, "soon"},
                                                         {kMaxAttemptsKey, "0"},
                                                         {kListPageSizeKey, "1001"},
-                                                        {kReadBlockSizeKey, "1"}}) {
+                                                        {kReadBlockSizeKey, "1"},
+                                                        {kCaBundleKey, "/nonexistent/ca.pem"}}) {
     auto o = S3Options::From({{key, value}}, "b");
     ASSERT_FALSE(o.ok()) << key << "=" << value;
     EXPECT_EQ(o.status().code(), Code::kInvalidArgument);
@@ -100,6 +101,20 @@ TEST_F(S3OptionsTest, BadValuesNameTheKey) {
   }
   auto no_secret = S3Options::From({{kAccessKeyKey, "AKID"}}, "b");
   EXPECT_EQ(no_secret.status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(S3OptionsTest, CaBundleComesFromTheKeyElseTheEnvironmentAndMattersOnlyForHttps) {
+  setenv("AWS_CA_BUNDLE", "/dev/null", 1);
+  auto from_env = S3Options::From({}, "b");
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->ca_bundle, "/dev/null");
+  auto from_key = S3Options::From({{kCaBundleKey, "/dev/zero"}}, "b");
+  ASSERT_TRUE(from_key.ok()) << from_key.status();
+  EXPECT_EQ(from_key->ca_bundle, "/dev/zero");
+  // A plain-http endpoint never reads it, so a stale variable must not break its mounts.
+  setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+  EXPECT_TRUE(S3Options::From({{kEndpointKey, "http://127.0.0.1:9000"}}, "b").ok());
+  EXPECT_FALSE(S3Options::From({}, "b").ok());
 }
 
 TEST(RetryPolicyTest, RetriesBusyAndBrokenAnswersOnly) {

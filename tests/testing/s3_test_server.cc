@@ -19,6 +19,7 @@
 #include "common/file_util.h"
 #include "common/scoped_fd.h"
 #include "common/status_mapping.h"
+#include "testing/self_signed_cert.h"
 
 namespace alluvium::testing {
 
@@ -95,6 +96,16 @@ S3TestServer::S3TestServer(const std::filesystem::path& base_dir) : dir_(base_di
 
 Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(std::vector<std::string> buckets,
                                                           const std::filesystem::path& base_dir) {
+  return Launch(std::move(buckets), base_dir, /*tls=*/false);
+}
+
+Result<std::unique_ptr<S3TestServer>> S3TestServer::StartTls(std::vector<std::string> buckets) {
+  return Launch(std::move(buckets), {}, /*tls=*/true);
+}
+
+Result<std::unique_ptr<S3TestServer>> S3TestServer::Launch(std::vector<std::string> buckets,
+                                                           const std::filesystem::path& base_dir,
+                                                           bool tls) {
   const char* env = std::getenv("ALLUVIUM_S3RVER");
   const std::string binary = env != nullptr && *env != '\0' ? env : ALLUVIUM_S3RVER_DEFAULT;
   if (::access(binary.c_str(), X_OK) != 0) {
@@ -115,6 +126,12 @@ Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(std::vector<std::strin
   for (const std::string& bucket : buckets) {
     argv.insert(argv.end(), {"--configure-bucket", bucket});
   }
+  if (tls) {
+    const fs::path key = server->dir_.path() / "tls.key";
+    server->ca_path_ = server->dir_.path() / "tls.crt";
+    ALLUVIUM_RETURN_IF_ERROR(WriteSelfSignedCertificate(key, server->ca_path_));
+    argv.insert(argv.end(), {"--key", key.string(), "--cert", server->ca_path_.string()});
+  }
   ALLUVIUM_ASSIGN_OR_RETURN(server->pid_,
                             cli::SpawnDaemon(argv, server->log_path_, /*die_with_parent=*/true));
   ALLUVIUM_RETURN_IF_ERROR(server->WaitUntilServing());
@@ -130,7 +147,8 @@ Status S3TestServer::WaitUntilServing() {
       std::smatch match;
       if (log.ok() && std::regex_search(*log, match, kListening)) {
         port_ = std::stoi(match[1]);
-        client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
+        client_ = std::make_unique<httplib::Client>(endpoint());
+        if (!ca_path_.empty()) client_->set_ca_cert_path(ca_path_.c_str());
         client_->set_keep_alive(true);
         // Without it every PUT waits ~40 ms for a delayed ACK between header and body.
         client_->set_tcp_nodelay(true);
@@ -153,7 +171,9 @@ S3TestServer::~S3TestServer() {
   if (pid_ > 0) (void)cli::Terminate(pid_, std::chrono::seconds(5));
 }
 
-std::string S3TestServer::endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
+std::string S3TestServer::endpoint() const {
+  return fmt::format("{}://127.0.0.1:{}", ca_path_.empty() ? "http" : "https", port_);
+}
 
 std::string S3TestServer::LogTail() const {
   auto log = ReadWholeFile(log_path_);

@@ -34,12 +34,16 @@ class S3TestServer {
   // `base_dir`: where its data lives (default $TMPDIR); /dev/shm makes 100k-object tests cheap.
   static Result<std::unique_ptr<S3TestServer>> Start(std::vector<std::string> buckets,
                                                      const std::filesystem::path& base_dir = {});
+  // The same over https, with a self-signed certificate for 127.0.0.1 made for this server:
+  // clients trust it by taking ca_path() as their CA bundle.
+  static Result<std::unique_ptr<S3TestServer>> StartTls(std::vector<std::string> buckets);
   ~S3TestServer();
   S3TestServer(const S3TestServer&) = delete;
   S3TestServer& operator=(const S3TestServer&) = delete;
 
   int port() const { return port_; }
-  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  std::string endpoint() const;  // "http://127.0.0.1:PORT" ("https://" with TLS)
+  const std::filesystem::path& ca_path() const { return ca_path_; }  // empty without TLS
   const std::filesystem::path& log_path() const { return log_path_; }
 
   // Path-style requests without credentials over one kept-alive connection (thread-safe).
@@ -61,6 +65,9 @@ class S3TestServer {
 
  private:
   explicit S3TestServer(const std::filesystem::path& base_dir);
+  static Result<std::unique_ptr<S3TestServer>> Launch(std::vector<std::string> buckets,
+                                                      const std::filesystem::path& base_dir,
+                                                      bool tls);
   Status WaitUntilServing();
   Status Request(const std::string& method, const std::string& path, std::string_view body,
                  int expected_status);
@@ -69,6 +76,7 @@ class S3TestServer {
   ScopedTempDir dir_;  // declared first: removed after the server is stopped
   std::filesystem::path data_dir_;
   std::filesystem::path log_path_;
+  std::filesystem::path ca_path_;  // the server's own certificate, with TLS
   pid_t pid_ = -1;
   int port_ = 0;
   std::mutex mu_;  // guards client_

@@ -87,10 +87,9 @@ std::string ObjectUri(std::string_view bucket, std::string_view key) {
 S3Client::S3Client(S3Options options)
     : options_(std::move(options)),
       retry_(options_.max_attempts, options_.retry_base_delay, options_.retry_max_delay),
-      transport_(TransportOptions{
-          .connect_timeout = options_.connect_timeout,
-          .request_timeout = options_.request_timeout,
-          .ca_bundle = std::getenv("AWS_CA_BUNDLE") ? std::getenv("AWS_CA_BUNDLE") : ""}) {}
+      transport_(TransportOptions{.connect_timeout = options_.connect_timeout,
+                                  .request_timeout = options_.request_timeout,
+                                  .ca_bundle = options_.ca_bundle}) {}
 
 HttpRequest S3Client::Sign(const Call& call) const {
   const Endpoint& ep = options_.endpoint;

@@ -1,5 +1,7 @@
 #include "ufs/s3/s3_options.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdlib>
 
@@ -152,6 +154,13 @@ Result<S3Options> S3Options::From(const std::map<std::string, std::string>& raw,
     auto parsed = ParseBool(path_style);
     if (!parsed.ok()) return Properties::Invalid(kPathStyleKey, path_style, "auto, true or false");
     o.path_style = *parsed;
+  }
+
+  // Checked here, so a wrong path fails the mount rather than every request with a TLS error.
+  o.ca_bundle = props.Get(kCaBundleKey, {"AWS_CA_BUNDLE"});
+  if (o.endpoint.scheme == "https" && !o.ca_bundle.empty() &&
+      ::access(o.ca_bundle.c_str(), R_OK) != 0) {
+    return Properties::Invalid(kCaBundleKey, o.ca_bundle, "a readable PEM file");
   }
 
   ALLUVIUM_RETURN_IF_ERROR(props.Duration(kRequestTimeoutKey, o.request_timeout));

@@ -21,6 +21,7 @@ inline const std::string kAccessKeyKey{keys::kUnderfsS3AccessKey.name};
 inline const std::string kSecretKeyKey{keys::kUnderfsS3SecretKey.name};
 inline const std::string kSessionTokenKey{keys::kUnderfsS3SessionToken.name};
 inline const std::string kPathStyleKey{keys::kUnderfsS3PathStyle.name};
+inline const std::string kCaBundleKey{keys::kUnderfsS3CaBundle.name};
 inline const std::string kRequestTimeoutKey{keys::kUnderfsS3RequestTimeout.name};
 inline const std::string kConnectTimeoutKey{keys::kUnderfsS3ConnectTimeout.name};
 inline const std::string kMaxAttemptsKey{keys::kUnderfsS3MaxAttempts.name};
@@ -45,6 +46,7 @@ struct S3Options {
   Credentials credentials;  // empty access key: anonymous (unsigned) requests
   // Path-style "endpoint/bucket/key" rather than virtual-hosted "bucket.endpoint/key".
   bool path_style = false;
+  std::string ca_bundle;  // PEM file of trusted CAs for https; empty: the system's
   std::chrono::milliseconds request_timeout{60'000};
   std::chrono::milliseconds connect_timeout{10'000};
   int max_attempts = 6;
