@@ -37,6 +37,9 @@ int WithClient(const Context& context, Body&& body) {
                                     "`alluvium cluster start` starts a local one)"));
   }
   Status st = body(**client);
+  // Flushed here, not at exit: a failed write (a full disk behind a redirect, a closed pipe)
+  // must give a message and exit code 1, and no output may wait on the client's teardown.
+  if (st.ok() && std::fflush(stdout) != 0) st = FromErrno(errno, "write to standard output");
   return st.ok() ? 0 : Fail(st);
 }
 

@@ -23,11 +23,13 @@ std::unique_ptr<LocalCluster> CliTest::cluster_;
 TEST_F(CliTest, CatHeadTailAndCpMatchTheFile) {
   const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "cli/f.bin", 300'000, 11);
   auto cat = cluster_->Cli("fs cat /cli/f.bin");
-  EXPECT_EQ(cat.exit_code, 0);
+  EXPECT_EQ(cat.exit_code, 0) << cat.errors;
   EXPECT_EQ(cat.output, bytes);
   auto head = cluster_->Cli("fs head -c 100 /cli/f.bin");
+  EXPECT_EQ(head.exit_code, 0) << head.errors;
   EXPECT_EQ(head.output, bytes.substr(0, 100));
   auto tail = cluster_->Cli("fs tail -c 1KB /cli/f.bin");
+  EXPECT_EQ(tail.exit_code, 0) << tail.errors;
   EXPECT_EQ(tail.output, bytes.substr(bytes.size() - 1024));
 
   ScopedTempDir out;
@@ -38,6 +40,17 @@ TEST_F(CliTest, CatHeadTailAndCpMatchTheFile) {
   std::ifstream in(dest, std::ios::binary);
   std::string copied((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(copied, bytes);
+}
+
+// Short output sits in stdio's buffer until the end: a failed final write must still fail.
+TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommand) {
+  WriteRandomFile(cluster_->ufs_root() / "cli/short.bin", 1000, 13);
+  for (const char* command : {"fs head -c 100 /cli/short.bin", "fs stat /cli/short.bin"}) {
+    auto run = cluster_->Cli(std::string(command) + " > /dev/full");
+    EXPECT_EQ(run.exit_code, 1) << command;
+    EXPECT_NE(run.errors.find("write to standard output"), std::string::npos)
+        << command << ": " << run.errors;
+  }
 }
 
 TEST_F(CliTest, LsAndStatShowFiles) {
