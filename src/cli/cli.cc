@@ -1,12 +1,14 @@
 #include "cli/cli.h"
 
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
 
 #include "common/logging.h"
+#include "common/status_mapping.h"
 
 namespace alluvium::cli {
 
@@ -75,7 +77,13 @@ int Run(int argc, char** argv) {
     return 2;
   }
   try {
-    return context.action();
+    const int code = context.action();
+    // What is still in stdio's buffer is written here, so a failure to write it (a full disk
+    // behind a redirect) fails the command instead of vanishing at exit.
+    if (code == 0 && std::fflush(stdout) != 0) {
+      return Fail(FromErrno(errno, "write to standard output"));
+    }
+    return code;
   } catch (const std::exception& e) {
     // Commands return a Status; this only keeps a library's exception (JSON, filesystem) that
     // slipped through from ending in "terminate called" and a core dump.

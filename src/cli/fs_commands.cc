@@ -37,8 +37,8 @@ int WithClient(const Context& context, Body&& body) {
                                     "`alluvium cluster start` starts a local one)"));
   }
   Status st = body(**client);
-  // Flushed here, not at exit: a failed write (a full disk behind a redirect, a closed pipe)
-  // must give a message and exit code 1, and no output may wait on the client's teardown.
+  // Flushed before the client's teardown too (Run flushes every command's output), so no
+  // output waits on it.
   if (st.ok() && std::fflush(stdout) != 0) st = FromErrno(errno, "write to standard output");
   return st.ok() ? 0 : Fail(st);
 }

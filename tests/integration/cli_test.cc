@@ -45,7 +45,8 @@ TEST_F(CliTest, CatHeadTailAndCpMatchTheFile) {
 // Short output sits in stdio's buffer until the end: a failed final write must still fail.
 TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommand) {
   WriteRandomFile(cluster_->ufs_root() / "cli/short.bin", 1000, 13);
-  for (const char* command : {"fs head -c 100 /cli/short.bin", "fs stat /cli/short.bin"}) {
+  for (const char* command :
+       {"fs head -c 100 /cli/short.bin", "fs stat /cli/short.bin", "conf show"}) {
     auto run = cluster_->Cli(std::string(command) + " > /dev/full");
     EXPECT_EQ(run.exit_code, 1) << command;
     EXPECT_NE(run.errors.find("write to standard output"), std::string::npos)
