@@ -1,10 +1,10 @@
 // Page store throughput against plain files holding the same bytes, in one run: warm-up first,
 // then alternating rounds; prints best and median of each and the ratio (plain / store, so
 // below 1 means the store is slower). Everything runs in the page cache after a sync, so this
-// measures the store's own costs (checksums, footers, renames, file per page, index), not the
+// measures the store's own costs (checksums, record headers, region files, index), not the
 // disk. Directory: $ALLUVIUM_BENCH_DIR, or /tmp.
 //
-//   page_store_bench [rounds [big|small]]     (default: 5 rounds, both cases)
+//   page_store_bench [rounds [big|small|reindex]]     (default: 5 rounds, every case)
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -251,6 +251,43 @@ void SmallPages(const fs::path& root, int rounds) {
            }});
 }
 
+// Restart: re-indexing 100,000 pages (a record header read per page) against listing and
+// stat()ing 100,000 plain files, the least a one-file-per-page store would do at startup.
+void Reindex(const fs::path& root, int rounds) {
+  constexpr uint64_t kPage = 4 << 10;
+  constexpr uint64_t kPages = 100000;
+  const auto page = RandomBytes(kPage);
+  const fs::path store_dir = root / "reindex-store";
+  const fs::path plain_dir = root / "reindex-plain";
+  const uint64_t capacity = 2 * kPages * kPage;
+  {
+    auto store = OpenStoreOrDie(store_dir, kPage, capacity);
+    for (uint64_t i = 0; i < kPages; ++i) Check(store->Put(Key(i), page), "put");
+  }
+  fs::create_directories(plain_dir);
+  for (uint64_t i = 0; i < kPages; ++i) {
+    ScopedFd fd = OpenOrDie(fmt::format("{}/f{}", plain_dir.string(), i), O_WRONLY | O_CREAT);
+    WriteAll(fd.get(), page.data(), kPage);
+  }
+  auto nothing = [] {};
+  uint64_t indexed = 0;
+  Compare("reopen a store of 100000 pages", "list+stat 100000 files", kPages * kPage, rounds,
+          {nothing,
+           [&] {
+             uint64_t n = 0;
+             for (const auto& e : fs::directory_iterator(plain_dir)) n += e.file_size() > 0;
+             if (n != kPages) Die("listing");
+           }},
+          {nothing, [&] {
+             auto store = OpenStoreOrDie(store_dir, kPage, capacity);
+             indexed = store->stats().pages;
+           }});
+  if (indexed != kPages) Die(fmt::format("reopen indexed {} of {} pages", indexed, kPages));
+  std::error_code ec;
+  fs::remove_all(store_dir, ec);
+  fs::remove_all(plain_dir, ec);
+}
+
 int Main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
   Check(logging::Init("warn"), "logging");
@@ -264,6 +301,7 @@ int Main(int argc, char** argv) {
   const std::string only = argc > 2 ? argv[2] : "";
   if (only.empty() || only == "big") BigPages(root, rounds);
   if (only.empty() || only == "small") SmallPages(root, rounds);
+  if (only.empty() || only == "reindex") Reindex(root, rounds);
   std::error_code ec;
   fs::remove_all(root, ec);
   return 0;

@@ -1,10 +1,23 @@
 #include "pagestore/options.h"
 
+#include <algorithm>
 #include <bit>
 
 #include <fmt/format.h>
 
+#include "pagestore/page_record.h"
+
 namespace alluvium::pagestore {
+
+uint64_t PageStoreOptions::MinRegionSize() const {
+  return kRegionHeaderSize + RecordSpan(page_size);
+}
+
+uint64_t PageStoreOptions::EffectiveRegionSize() const {
+  if (region_size != 0) return region_size;
+  const uint64_t share = capacity_bytes / kAutoRegionsPerStore / kRecordAlign * kRecordAlign;
+  return std::max(MinRegionSize(), std::min(share, kMaxAutoRegionSize));
+}
 
 Status PageStoreOptions::Validate() const {
   if (!std::has_single_bit(page_size) || page_size < kMinPageSize || page_size > kMaxPageSize) {
@@ -15,10 +28,20 @@ Status PageStoreOptions::Validate() const {
   for (const auto& dir : dirs) {
     if (dir.empty()) return InvalidArgument("page store dir is an empty path");
   }
-  if (capacity_bytes < page_size) {
+  if (region_size != 0 && region_size < MinRegionSize()) {
     return InvalidArgument(
-        fmt::format("page store capacity_bytes {} is smaller than one page ({} bytes)",
-                    capacity_bytes, page_size));
+        fmt::format("page store region_size {} cannot hold a page of {} bytes (needs {})",
+                    region_size, page_size, MinRegionSize()));
+  }
+  if (capacity_bytes < EffectiveRegionSize()) {
+    return InvalidArgument(fmt::format(
+        "page store capacity_bytes {} is smaller than one region ({} bytes, for pages of {})",
+        capacity_bytes, EffectiveRegionSize(), page_size));
+  }
+  if (RegionCount() < dirs.size()) {
+    return InvalidArgument(fmt::format(
+        "page store capacity_bytes {} holds {} regions of {} bytes; {} dirs need one each",
+        capacity_bytes, RegionCount(), EffectiveRegionSize(), dirs.size()));
   }
   return OkStatus();
 }

@@ -11,20 +11,30 @@ namespace alluvium::pagestore {
 
 inline constexpr uint64_t kMinPageSize = uint64_t{4} << 10;   // one filesystem block
 inline constexpr uint64_t kMaxPageSize = uint64_t{64} << 20;  // a page is read whole per Read
+inline constexpr uint64_t kMaxAutoRegionSize = uint64_t{64} << 20;
+inline constexpr uint64_t kAutoRegionsPerStore = 64;
 
 struct PageStoreOptions {
-  // Unit of caching, eviction and checksumming. 1 MiB keeps per-page index memory and file
-  // counts small (1 TiB of cache = 1M files) while a cold or partial read, which reads and
-  // verifies the whole page, fetches little beyond what was asked. Alluxio's default too.
+  // Unit of caching and checksumming. 1 MiB keeps per-page index memory small while a cold or
+  // partial read, which reads and verifies the whole page, fetches little beyond what was asked.
+  // Alluxio's default too.
   uint64_t page_size = uint64_t{1} << 20;
   // Required; one per disk. Pages spread over them by hashing the key.
   std::vector<std::filesystem::path> dirs;
-  // Required > 0: total bytes of page data across all dirs. Per-page footers (48 bytes) and
-  // filesystem block rounding come on top, so leave some headroom on the disks.
+  // Required: bytes of disk the store may use across all dirs, in whole regions (at least one).
   uint64_t capacity_bytes = 0;
+  // Pages are packed into region files of this size, the unit of eviction. 0 picks 1/64 of the
+  // capacity (so one eviction drops at most ~1.6% of the cache), between one page and 64 MiB.
+  uint64_t region_size = 0;
 
-  // kInvalidArgument unless page_size is a power of two in [4 KiB, 64 MiB], dirs is non-empty
-  // and capacity_bytes >= page_size.
+  // The region size in use: region_size, or the automatic choice.
+  uint64_t EffectiveRegionSize() const;
+  // The smallest region that holds one page of page_size.
+  uint64_t MinRegionSize() const;
+  uint64_t RegionCount() const { return capacity_bytes / EffectiveRegionSize(); }
+
+  // kInvalidArgument unless page_size is a power of two in [4 KiB, 64 MiB], dirs is non-empty,
+  // region_size (when set) holds a page, and capacity_bytes holds one region.
   Status Validate() const;
 };
 

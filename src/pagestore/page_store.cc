@@ -1,16 +1,16 @@
 #include "pagestore/page_store.h"
 
-#include <unistd.h>
+#include <sys/resource.h>
 
 #include <algorithm>
-#include <cerrno>
+#include <chrono>
+#include <cstring>
 
 #include <xxhash.h>
 
 #include "common/logging.h"
 #include "common/metrics.h"
-#include "common/status_mapping.h"
-#include "pagestore/page_file.h"
+#include "pagestore/page_record.h"
 #include "pagestore/store_dir.h"
 
 namespace alluvium::pagestore {
@@ -42,21 +42,33 @@ Metrics& GlobalMetrics() {
   return m;
 }
 
-// Rounds of "evict, write again" a Put makes on ENOSPC before it gives up.
+// Rounds of "evict a region, write again" a Put makes on ENOSPC before it gives up: bounded, so
+// that a disk another program keeps filling cannot make one Put wipe the whole cache.
 constexpr int kMaxNoSpaceRounds = 32;
 
-// Disk space a page file of `length` data bytes takes: data and footer in whole 4 KiB blocks
-// (what most file systems allocate), so that freeing room for a page is not undone by rounding.
-uint64_t DiskBytes(uint64_t length) {
-  constexpr uint64_t kBlock = 4096;
-  return (length + kPageFooterSize + kBlock - 1) / kBlock * kBlock;
+// Region files stay open for the life of the store; a large store may need more descriptors
+// than the default soft limit allows.
+void EnsureDescriptors(uint64_t wanted) {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, wanted);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted) {
+    ALLUVIUM_LOG(WARN, "page store: {} region files but only {} file descriptors allowed", wanted,
+                 limit.rlim_cur);
+  }
 }
 
 }  // namespace
 
 PageStore::PageStore(PassKey, const PageStoreOptions& options,
-                     std::vector<std::unique_ptr<StoreDir>> dirs)
-    : options_(options), dirs_(std::move(dirs)) {
+                     std::vector<std::unique_ptr<StoreDir>> dirs, std::vector<RegionFile> files,
+                     std::vector<uint32_t> region_dirs)
+    : options_(options),
+      region_size_(options.EffectiveRegionSize()),
+      dirs_(std::move(dirs)),
+      files_(std::move(files)),
+      index_(std::move(region_dirs), region_size_),
+      room_(dirs_.size()) {
   GlobalMetrics().capacity_bytes.Add(static_cast<int64_t>(options_.capacity_bytes));
 }
 
@@ -70,13 +82,30 @@ PageStore::~PageStore() {
 
 Result<std::unique_ptr<PageStore>> PageStore::Open(const PageStoreOptions& options) {
   ALLUVIUM_RETURN_IF_ERROR(options.Validate());
+  const uint64_t region_size = options.EffectiveRegionSize();
+  const uint64_t total = options.RegionCount();
+  EnsureDescriptors(total + 1024);
+
   std::vector<std::unique_ptr<StoreDir>> dirs;
-  for (const auto& path : options.dirs) {
-    ALLUVIUM_ASSIGN_OR_RETURN(auto dir, StoreDir::Open(path, options.page_size));
+  std::vector<RegionFile> files;
+  std::vector<uint32_t> region_dirs;
+  std::vector<std::vector<ScannedRegion>> scans;
+  const auto n = static_cast<uint32_t>(options.dirs.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    ALLUVIUM_ASSIGN_OR_RETURN(auto dir,
+                              StoreDir::Open(options.dirs[i], options.page_size, region_size));
+    const auto count = static_cast<uint32_t>(total / n + (i < total % n ? 1 : 0));
+    ALLUVIUM_ASSIGN_OR_RETURN(std::vector<OpenedRegion> regions, dir->OpenRegions(count));
+    for (OpenedRegion& region : regions) {
+      files.push_back(std::move(region.file));
+      scans.emplace_back().push_back(std::move(region.scan));
+      region_dirs.push_back(i);
+    }
     dirs.push_back(std::move(dir));
   }
-  auto store = std::make_unique<PageStore>(PassKey(), options, std::move(dirs));
-  store->Reindex();
+  auto store = std::make_unique<PageStore>(PassKey(), options, std::move(dirs), std::move(files),
+                                           std::move(region_dirs));
+  store->Restore(std::move(scans));
   return store;
 }
 
@@ -93,76 +122,58 @@ uint32_t PageStore::DirFor(const PageKey& key) const {
   return best;
 }
 
-void PageStore::Reindex() {
-  std::vector<ScannedPage> pages;
-  uint64_t dropped = 0, misplaced = 0;
-  for (uint32_t i = 0; i < dirs_.size(); ++i) {
-    ScanResult scan = dirs_[i]->Scan([&](const PageKey& key) { return DirFor(key) == i; });
-    dropped += scan.dropped;
-    misplaced += scan.misplaced;
-    for (ScannedPage& page : scan.pages) pages.push_back(page);
-  }
-  // Recency is not persisted: the last write is the best guess (reads do not touch the disk).
-  std::sort(pages.begin(), pages.end(),
-            [](const ScannedPage& a, const ScannedPage& b) { return a.mtime_ns < b.mtime_ns; });
-  std::vector<LruIndex::Victim> victims;
-  {
-    std::lock_guard lock(mu_);
-    for (const ScannedPage& page : pages) {
-      const uint32_t dir = DirFor(page.key);
-      index_.Insert(page.key,
-                    {.length = page.length, .dir = dir, .generation = next_generation_++});
-    }
-    // Capacity may have shrunk since the pages were written.
-    EvictForLocked(0, victims);
-    PublishLocked();
-  }
-  DeleteFiles(victims);
-  const PageStoreStats s = stats();
-  ALLUVIUM_LOG(INFO,
-               "page store opened: {} pages, {} of {} bytes in {} dirs; deleted {} damaged and {} "
-               "misplaced files, evicted {} pages over capacity",
-               s.pages, s.used_bytes, s.capacity_bytes, dirs_.size(), dropped, misplaced,
-               victims.size());
-}
-
-void PageStore::EvictForLocked(uint64_t bytes, std::vector<LruIndex::Victim>& victims) {
-  const size_t before = victims.size();
-  while (index_.bytes() + reserved_bytes_ + bytes > options_.capacity_bytes) {
-    std::optional<LruIndex::Victim> victim = index_.PopLeastRecent();
-    if (!victim) break;
-    victims.push_back(*victim);
-  }
-  evictions_.fetch_add(victims.size() - before, std::memory_order_relaxed);
-  GlobalMetrics().evictions.Increment(victims.size() - before);
-}
-
-std::vector<LruIndex::Victim> PageStore::EvictFromDir(uint32_t dir, uint64_t disk_bytes) {
-  std::vector<LruIndex::Victim> victims;
+void PageStore::Restore(std::vector<std::vector<ScannedRegion>> scans) {
+  uint64_t newest = 0, records = 0;
   std::lock_guard lock(mu_);
-  uint64_t freed = 0;
-  while (freed < disk_bytes) {
-    std::optional<LruIndex::Victim> victim = index_.PopLeastRecentIn(dir);
-    if (!victim) break;
-    freed += DiskBytes(victim->entry.length);
-    victims.push_back(*victim);
-  }
-  evictions_.fetch_add(victims.size(), std::memory_order_relaxed);
-  GlobalMetrics().evictions.Increment(victims.size());
-  PublishLocked();
-  return victims;
-}
-
-void PageStore::DeleteFiles(const std::vector<LruIndex::Victim>& victims) {
-  for (const LruIndex::Victim& v : victims) {
-    const std::string path = dirs_[v.entry.dir]->PagePath(v.key);
-    // ENOENT: a concurrent Read found it gone or damaged first. Anything else leaves an
-    // unindexed file, which the next Open re-indexes or drops.
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      ALLUVIUM_LOG(WARN, "page store: cannot delete evicted page {}: {}", path,
-                   FromErrno(errno, "unlink").message());
+  for (uint32_t r = 0; r < scans.size(); ++r) {
+    const ScannedRegion& scan = scans[r].front();
+    if (!scan.header) continue;
+    newest = std::max(newest, scan.header->epoch);
+    if (scan.records.empty()) continue;
+    const ScannedRecord& last = scan.records.back();
+    index_.RestoreRegion(r, scan.header->epoch, last.offset + RecordSpan(last.header.length),
+                         last.header.seq);
+    for (const ScannedRecord& record : scan.records) {
+      const RecordHeader& h = record.header;
+      index_.RestoreRecord(h.key,
+                           {.region = r,
+                            .offset = record.offset,
+                            .length = h.length,
+                            .checksum = h.checksum,
+                            .epoch = h.epoch},
+                           h.seq);
+      newest = std::max(newest, h.seq);
+      ++records;
     }
   }
+  index_.FinishRestore();
+  next_seq_ = newest + 1;
+  PublishLocked();
+  ALLUVIUM_LOG(INFO,
+               "page store opened: {} pages, {} of {} bytes in {} regions of {} bytes over {} "
+               "dirs ({} records read)",
+               index_.pages(), index_.bytes(), options_.capacity_bytes, files_.size(), region_size_,
+               dirs_.size(), records);
+}
+
+bool PageStore::MayGrow(uint32_t dir) {
+  constexpr int64_t kRecheckNs = 20'000'000;
+  DiskRoom& room = room_[dir];
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  const int64_t checked = room.checked_ns.load(std::memory_order_relaxed);
+  if (checked == 0 || now - checked > kRecheckNs) {
+    room.room.store(dirs_[dir]->FreeBytes() >= 2 * region_size_, std::memory_order_relaxed);
+    room.checked_ns.store(now, std::memory_order_relaxed);
+  }
+  return room.room.load(std::memory_order_relaxed);
+}
+
+void PageStore::CountEvictions(uint64_t pages) {
+  if (pages == 0) return;
+  evictions_.fetch_add(pages, std::memory_order_relaxed);
+  GlobalMetrics().evictions.Increment(pages);
 }
 
 void PageStore::PublishLocked() {
@@ -182,105 +193,177 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data) {
         fmt::format("page {} has {} bytes; must be 1..{}", key, length, options_.page_size));
   }
   const uint32_t dir = DirFor(key);
-  std::vector<LruIndex::Victim> victims;
+  const uint64_t checksum = DataChecksum(data);
+  bool disk_full = false;
+  Status status = TryPut(dir, key, data, checksum, disk_full);
+  uint64_t evicted = 0;
+  for (int round = 0; disk_full && round < kMaxNoSpaceRounds; ++round) {
+    // The disk is fuller than our accounting says (other programs, or regions never written to
+    // their end): give the blocks of our least recently used region back (the disk's other
+    // users, the metadata store among them, need room too) and write into one we still hold.
+    std::optional<RegionIndex::Released> released;
+    {
+      std::lock_guard lock(mu_);
+      released = index_.EvictOne(dir);
+      PublishLocked();
+    }
+    if (!released) break;
+    if (Status st = files_[released->region].Truncate(); !st.ok()) {
+      ALLUVIUM_LOG(WARN, "page store: cannot empty an evicted region: {}", st);
+    }
+    {
+      std::lock_guard lock(mu_);
+      index_.FinishRelease(released->region);
+    }
+    room_[dir].checked_ns.store(0, std::memory_order_relaxed);  // ask the disk again
+    ++evicted;
+    CountEvictions(released->pages);
+    status = TryPut(dir, key, data, checksum, disk_full);
+  }
+  if (disk_full) {
+    return ResourceExhausted(
+        fmt::format("page store disk {} is full: page {} not stored after "
+                    "evicting {} regions ({})",
+                    dirs_[dir]->root().string(), key, evicted, status.message()));
+  }
+  return status;
+}
+
+Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
+                         uint64_t checksum, bool& disk_full) {
+  disk_full = false;
+  const uint64_t length = data.size();
+  std::optional<RegionIndex::Allocation> at;
+  uint64_t seq = 0, evicted = 0;
+  const bool may_grow = MayGrow(dir);
   {
     std::lock_guard lock(mu_);
-    // Pages being written cannot be evicted, so they may hold capacity nobody can free now.
-    if (reserved_bytes_ + length > options_.capacity_bytes) {
-      return ResourceExhausted(fmt::format(
-          "page {} ({} bytes) does not fit: {} of {} bytes of capacity are held by writes in "
-          "progress",
-          key, length, reserved_bytes_, options_.capacity_bytes));
-    }
-    EvictForLocked(length, victims);
-    reserved_bytes_ += length;
+    at = index_.Allocate(dir, RecordSpan(length), next_seq_, evicted, may_grow);
+    if (at && at->new_epoch) ++next_seq_;
+    seq = next_seq_++;
     PublishLocked();
   }
-  DeleteFiles(victims);
-
-  const std::string path = dirs_[dir]->PagePath(key);
-  auto temp_path = [&] { return dirs_[dir]->TempPath(key, next_temp_.fetch_add(1)); };
-  Status status = WritePageFile(temp_path(), path, key, data);
-  // The disk is fuller than our accounting says (other users, footers, block rounding), or other
-  // writers took the space freed for us: evict from this disk about what the page needs and
-  // retry, until it fits or none of our pages is left there. Each round frees a little more
-  // (up to 8 pages' worth), so a writer racing many others gets its room. Bounded, so that a disk
-  // another program keeps filling cannot make one Put wipe the whole cache.
-  uint64_t evicted = 0;
-  for (int round = 0; status.code() == Code::kResourceExhausted && round < kMaxNoSpaceRounds;
-       ++round) {
-    const uint64_t want = DiskBytes(length) * std::min<uint64_t>(uint64_t{1} << round, 8);
-    const std::vector<LruIndex::Victim> freed = EvictFromDir(dir, want);
-    if (freed.empty()) break;
-    evicted += freed.size();
-    DeleteFiles(freed);
-    status = WritePageFile(temp_path(), path, key, data);
+  CountEvictions(evicted);
+  if (!at && !may_grow) {
+    disk_full = true;
+    room_[dir].checked_ns.store(0, std::memory_order_relaxed);  // a full store asks every time
+    return ResourceExhausted(fmt::format(
+        "No space left on device for a new region of {} bytes and as much again for the disk's "
+        "other users, and no region of ours to reuse",
+        region_size_));
   }
-  if (status.code() == Code::kResourceExhausted) {
-    status = ResourceExhausted(fmt::format(
-        "page store disk {} is full: page {} not stored after evicting {} of its pages ({})",
-        dirs_[dir]->root().string(), key, evicted, status.message()));
+  if (!at) {
+    return ResourceExhausted(fmt::format(
+        "page {} ({} bytes) does not fit: every region of the disk is being written", key, length));
   }
-
+  const RegionFile& file = files_[at->region];
+  if (at->new_epoch) {
+    const Status st = file.WriteHeader(
+        {.epoch = at->epoch, .region_size = region_size_, .page_size = options_.page_size});
+    std::lock_guard lock(mu_);
+    index_.FinishNewEpoch(at->region, st.ok());
+    disk_full = st.code() == Code::kResourceExhausted;
+    if (!st.ok()) return st;
+  }
+  const RegionIndex::Location location{.region = at->region,
+                                       .offset = at->offset,
+                                       .length = length,
+                                       .checksum = checksum,
+                                       .epoch = at->epoch};
+  const Status st = file.WriteRecord(
+      at->offset,
+      {.key = key, .length = length, .epoch = at->epoch, .seq = seq, .checksum = checksum}, data);
   std::lock_guard lock(mu_);
-  reserved_bytes_ -= length;
-  if (status.ok()) {
-    // A concurrent Put of the same key may have renamed its file after ours; the entry then
-    // describes the other write. Pages of one FileId are immutable, so both hold the same bytes.
-    index_.Insert(key, {.length = length, .dir = dir, .generation = next_generation_++});
+  index_.FinishWrite(at->region);
+  if (st.ok()) {
+    index_.Insert(key, location);
     puts_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().puts.Increment();
+  } else if (st.code() == Code::kResourceExhausted) {
+    index_.Seal(at->region);  // the disk ended inside this region: no more appends to it
+    disk_full = true;
   }
   PublishLocked();
-  return status;
+  return st;
 }
 
 Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
                                std::span<std::byte> out) {
-  uint32_t dir = 0;
-  uint64_t generation = 0;
+  std::optional<RegionIndex::Location> location;
   {
     std::lock_guard lock(mu_);
-    const LruIndex::Entry* entry = index_.Touch(key);
-    if (entry != nullptr) dir = entry->dir, generation = entry->generation;
+    if (const RegionIndex::Location* found = index_.Find(key)) {
+      location = *found;
+      index_.Touch(found->region);
+    }
   }
-  if (generation == 0) {
+  if (!location) {
     misses_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().misses.Increment();
     return NotFound(fmt::format("page {} is not in the page store", key));
   }
 
-  // An eviction or Delete racing with us either unlinks the file after we opened it (POSIX
-  // keeps it readable) or before (ENOENT below: a miss).
-  const std::string path = dirs_[dir]->PagePath(key);
-  Result<size_t> read = ReadPageFile(path, key, options_.page_size, offset_in_page, out);
-  if (read.ok()) {
+  // The whole page is read to verify it. When the caller wants all of it, read straight into
+  // their buffer; otherwise into scratch (uninitialised: every byte is overwritten).
+  const uint64_t length = location->length;
+  std::unique_ptr<std::byte[]> scratch;
+  std::byte* data = out.data();
+  if (offset_in_page != 0 || out.size() < length) {
+    scratch = std::make_unique_for_overwrite<std::byte[]>(length);
+    data = scratch.get();
+  }
+  const std::span<std::byte> bytes(data, length);
+  Status st = files_[location->region].ReadExactly(location->offset + kRecordHeaderSize, bytes);
+  if (st.ok() && DataChecksum(bytes) == location->checksum) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().hits.Increment();
-    return read;
+    if (offset_in_page >= length) return size_t{0};
+    const size_t n = std::min<uint64_t>(out.size(), length - offset_in_page);
+    if (scratch) std::memcpy(out.data(), data + offset_in_page, n);
+    return n;
   }
-  const Code code = read.status().code();
-  if (code != Code::kNotFound && code != Code::kDataLoss) return read.status();  // e.g. EMFILE
+  if (!st.ok() && st.code() != Code::kDataLoss) return st;  // e.g. EMFILE: not the page's fault
 
-  // Drop the entry only if it is still the version we read: a Put may have replaced it since.
-  bool dropped = false;
+  // Either the region was evicted and reused while we read (a miss), or the bytes are damaged:
+  // drop the page, if it is still the one we read, so that it is refetched.
+  bool evicted = false;
   {
     std::lock_guard lock(mu_);
-    dropped = index_.RemoveIfGeneration(key, generation);
+    evicted = !index_.RegionAtEpoch(location->region, location->epoch);
+    if (!evicted) index_.RemoveIf(key, *location);
     PublishLocked();
   }
-  if (code == Code::kNotFound) {
+  if (evicted) {
     misses_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().misses.Increment();
-    return NotFound(fmt::format("page {} is not in the page store (file gone)", key));
+    return NotFound(fmt::format("page {} was evicted while being read", key));
   }
+  const std::string reason = st.ok() ? "checksum mismatch" : st.message();
   checksum_failures_.fetch_add(1, std::memory_order_relaxed);
   GlobalMetrics().checksum_failures.Increment();
-  ALLUVIUM_LOG(WARN, "page checksum mismatch key={} action=refetch: {}", key,
-               read.status().message());
-  if (dropped) ::unlink(path.c_str());  // best effort; the next Open drops it otherwise
-  return DataLoss(fmt::format("page {} failed verification and was dropped; refetch it: {}", key,
-                              read.status().message()));
+  ALLUVIUM_LOG(WARN, "page checksum mismatch key={} region={} action=refetch: {}", key,
+               files_[location->region].path().string(), reason);
+  return DataLoss(
+      fmt::format("page {} failed verification and was dropped; refetch it: {}", key, reason));
+}
+
+Result<PageExtent> PageStore::Locate(const PageKey& key) {
+  std::lock_guard lock(mu_);
+  const RegionIndex::Location* found = index_.Find(key);
+  if (found == nullptr) return NotFound(fmt::format("page {} is not in the page store", key));
+  index_.Touch(found->region);
+  return PageExtent{.fd = files_[found->region].fd(),
+                    .offset = found->offset + kRecordHeaderSize,
+                    .length = found->length,
+                    .checksum = found->checksum,
+                    .region = found->region};
+}
+
+std::vector<int> PageStore::RegionFds() const {
+  std::vector<int> fds;
+  fds.reserve(files_.size());
+  for (const RegionFile& file : files_) fds.push_back(file.fd());
+  return fds;
 }
 
 bool PageStore::Contains(const PageKey& key) const {
@@ -290,23 +373,15 @@ bool PageStore::Contains(const PageKey& key) const {
 
 Result<uint64_t> PageStore::PageLength(const PageKey& key) const {
   std::lock_guard lock(mu_);
-  const LruIndex::Entry* entry = index_.Find(key);
-  if (entry == nullptr) return NotFound(fmt::format("page {} is not in the page store", key));
-  return entry->length;
+  const RegionIndex::Location* found = index_.Find(key);
+  if (found == nullptr) return NotFound(fmt::format("page {} is not in the page store", key));
+  return found->length;
 }
 
 Status PageStore::Delete(const PageKey& key) {
-  std::optional<LruIndex::Entry> entry;
-  {
-    std::lock_guard lock(mu_);
-    entry = index_.Remove(key);
-    PublishLocked();
-  }
-  if (!entry) return OkStatus();
-  const std::string path = dirs_[entry->dir]->PagePath(key);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return FromErrno(errno, fmt::format("delete page {}", key));
-  }
+  std::lock_guard lock(mu_);
+  index_.Remove(key);
+  PublishLocked();
   return OkStatus();
 }
 
@@ -316,8 +391,11 @@ PageStoreStats PageStore::stats() const {
     std::lock_guard lock(mu_);
     s.pages = index_.pages();
     s.used_bytes = index_.bytes();
+    s.regions_in_use = index_.regions_in_use();
   }
   s.capacity_bytes = options_.capacity_bytes;
+  s.region_size = region_size_;
+  s.regions = files_.size();
   s.hits = hits_.load(std::memory_order_relaxed);
   s.misses = misses_.load(std::memory_order_relaxed);
   s.puts = puts_.load(std::memory_order_relaxed);

@@ -1,7 +1,8 @@
-// Fixed-size pages of cached files on the worker's local disks, with LRU eviction under a
-// capacity limit. Each page is one file (see store_dir.h for the layout, page_file.h for the
-// format); pages spread over the dirs by hashing the key. Safe for concurrent use by many
-// threads: one mutex guards the in-memory index and is never held across disk I/O.
+// Fixed-size pages of cached files on the worker's local disks, packed into region files
+// (store_dir.h for the layout, region_file.h and page_record.h for the format), with eviction of
+// the least recently used region under a capacity limit. Pages spread over the dirs by hashing
+// the key. Safe for concurrent use by many threads: one mutex guards the in-memory index and is
+// never held across disk I/O.
 #pragma once
 
 #include <atomic>
@@ -13,9 +14,10 @@
 #include <vector>
 
 #include "common/status.h"
-#include "pagestore/lru_index.h"
 #include "pagestore/options.h"
 #include "pagestore/page_key.h"
+#include "pagestore/region_file.h"
+#include "pagestore/region_index.h"
 
 namespace alluvium::pagestore {
 
@@ -24,13 +26,27 @@ class StoreDir;
 // A snapshot; counters count since Open.
 struct PageStoreStats {
   uint64_t pages = 0;
-  uint64_t used_bytes = 0;  // data bytes of the indexed pages (footers not counted)
+  uint64_t used_bytes = 0;  // data bytes of the indexed pages (headers and padding not counted)
   uint64_t capacity_bytes = 0;
+  uint64_t region_size = 0;
+  uint64_t regions = 0;         // region files, all dirs
+  uint64_t regions_in_use = 0;  // holding pages, or being filled
   uint64_t hits = 0;
   uint64_t misses = 0;
   uint64_t puts = 0;
   uint64_t evictions = 0;  // pages dropped to make room (not Delete, not replacement)
   uint64_t checksum_failures = 0;
+};
+
+// Where a cached page's bytes are, for a reader that reads them itself (short-circuit): the
+// descriptor stays valid for the life of the store, but the bytes at `offset` may be replaced
+// once the region is evicted, so the reader must check `checksum` over all `length` bytes.
+struct PageExtent {
+  int fd = -1;
+  uint64_t offset = 0;  // of the page's data in the file
+  uint64_t length = 0;
+  uint64_t checksum = 0;  // xxh3-64 (DataChecksum) of the data
+  uint32_t region = 0;    // identifies the file within this store
 };
 
 class PageStore {
@@ -40,35 +56,41 @@ class PageStore {
 
  public:
   // Validates the options (kInvalidArgument), prepares each dir (see StoreDir::Open: an in-use
-  // dir is kFailedPrecondition), and re-indexes the pages already there, ordering them by
-  // mtime, dropping damaged ones and evicting down to capacity.
+  // dir is kFailedPrecondition), and re-indexes the pages already there from the region files'
+  // record headers (a record torn by a crash has no header and is dropped).
   static Result<std::unique_ptr<PageStore>> Open(const PageStoreOptions& options);
 
-  PageStore(PassKey, const PageStoreOptions& options, std::vector<std::unique_ptr<StoreDir>> dirs);
+  PageStore(PassKey, const PageStoreOptions& options, std::vector<std::unique_ptr<StoreDir>> dirs,
+            std::vector<RegionFile> files, std::vector<uint32_t> region_dirs);
   ~PageStore();
   PageStore(const PageStore&) = delete;
   PageStore& operator=(const PageStore&) = delete;
 
   // Stores (or replaces) a page of 1..page_size bytes (kInvalidArgument otherwise; an empty file
-  // has no pages). Evicts least recently used pages until it fits. On a full disk (ENOSPC, even
-  // under capacity) it evicts pages of that disk and retries until the page fits.
-  // kResourceExhausted when it cannot fit because writes in progress hold the capacity, or the
-  // disk stays full with none of our pages left on it to evict (or after many rounds); then no
-  // file of the page is left behind and the store stays usable. The page is readable once Put
-  // returns OK, and only then counted as stored.
+  // has no pages), appending it to a region of its dir; when none has room, the least recently
+  // used region of the dir is evicted whole. On a full disk (ENOSPC, even under capacity) it
+  // evicts regions of that disk and retries, a bounded number of times.
+  // kResourceExhausted when every region of the dir is being written, or the disk stays full;
+  // the store stays usable. The page is readable once Put returns OK, and only then counted.
   Status Put(const PageKey& key, std::span<const std::byte> data);
 
   // Copies page bytes [offset_in_page, offset_in_page + out.size()) into `out` and returns the
   // count: short, or 0, past the end of the page's data. Verifies the whole page every time.
   // kNotFound if never written or evicted; kDataLoss if the page is damaged (it is dropped:
-  // refetch it). Makes the page the most recently used.
+  // refetch it). Makes the page's region the most recently used.
   Result<size_t> Read(const PageKey& key, uint64_t offset_in_page, std::span<std::byte> out);
+
+  // Where the page's bytes are, for a short-circuit reader (see PageExtent); kNotFound if absent.
+  // Makes the page's region the most recently used.
+  Result<PageExtent> Locate(const PageKey& key);
+  // All region descriptors, index = PageExtent::region; stable for the life of the store.
+  std::vector<int> RegionFds() const;
 
   // From the index, without disk I/O and without touching recency.
   bool Contains(const PageKey& key) const;
   Result<uint64_t> PageLength(const PageKey& key) const;  // kNotFound if absent
 
-  // Drops the page. OK if it was absent: the caller's goal, no such page, holds.
+  // Drops the page from the index (its bytes stay until the region is reused). OK if absent.
   Status Delete(const PageKey& key);
 
   PageStoreStats stats() const;
@@ -77,28 +99,35 @@ class PageStore {
  private:
   // Index of the dir holding `key`: rendezvous hashing over the dirs' ids.
   uint32_t DirFor(const PageKey& key) const;
-  void Reindex();
-  // Pops least recently used pages until `bytes` more fit under capacity. Caller holds mu_.
-  void EvictForLocked(uint64_t bytes, std::vector<LruIndex::Victim>& victims);
-  // Pops least recently used pages of one dir until they take about `disk_bytes` of its disk,
-  // or none is left there; for a Put that met a full disk. Takes mu_.
-  std::vector<LruIndex::Victim> EvictFromDir(uint32_t dir, uint64_t disk_bytes);
-  // Unlinks evicted pages' files; called without mu_.
-  void DeleteFiles(const std::vector<LruIndex::Victim>& victims);
+  void Restore(std::vector<std::vector<ScannedRegion>> scans);
+  // One attempt to append the page; sets `disk_full` when it failed for lack of disk space
+  // (ENOSPC), which Put answers by evicting a region of the dir and trying again.
+  Status TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
+                uint64_t checksum, bool& disk_full);
+  void CountEvictions(uint64_t pages);
+  // Whether dir's disk has room for a new region's blocks with as much again left over for its
+  // other users (the metadata store often shares it). Asked at most every few milliseconds.
+  bool MayGrow(uint32_t dir);
   // Brings the process-wide gauges in line with this store's index. Caller holds mu_.
   void PublishLocked();
 
   const PageStoreOptions options_;
+  const uint64_t region_size_;
   const std::vector<std::unique_ptr<StoreDir>> dirs_;
+  const std::vector<RegionFile> files_;  // one per region; immutable after Open
 
   mutable std::mutex mu_;
-  LruIndex index_;                // guarded by mu_
-  uint64_t reserved_bytes_ = 0;   // guarded by mu_: capacity held by Puts in progress
-  uint64_t next_generation_ = 1;  // guarded by mu_
-  int64_t published_pages_ = 0;   // guarded by mu_: this store's share of the global gauges
-  int64_t published_bytes_ = 0;   // guarded by mu_
+  RegionIndex index_;            // guarded by mu_
+  uint64_t next_seq_ = 1;        // guarded by mu_: record sequence numbers and region epochs
+  int64_t published_pages_ = 0;  // guarded by mu_: this store's share of the global gauges
+  int64_t published_bytes_ = 0;  // guarded by mu_
 
-  std::atomic<uint64_t> next_temp_{0};
+  struct DiskRoom {
+    std::atomic<int64_t> checked_ns{0};  // 0: never
+    std::atomic<bool> room{true};
+  };
+  std::vector<DiskRoom> room_;  // per dir
+
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};
   std::atomic<uint64_t> puts_{0};

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
@@ -16,14 +18,13 @@
 #include "common/decimal.h"
 #include "common/logging.h"
 #include "common/status_mapping.h"
-#include "pagestore/page_file.h"
 
 namespace alluvium::pagestore {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr int kMetaFormat = 1;
-constexpr int kBuckets = 256;
+// 1: a file per page under pages/; 2: region files.
+constexpr int kMetaFormat = 2;
 
 Status FromErrorCode(const std::error_code& ec, std::string_view context) {
   return FromErrno(ec.value(), context);
@@ -32,6 +33,7 @@ Status FromErrorCode(const std::error_code& ec, std::string_view context) {
 struct Meta {
   int format = 0;
   uint64_t page_size = 0;
+  uint64_t region_size = 0;  // absent in format 1
   uint64_t id = 0;
 };
 
@@ -49,6 +51,8 @@ std::optional<Meta> ReadMeta(const fs::path& path) {
       has_format = static_cast<bool>(in >> meta.format);
     } else if (key == "page_size") {
       has_size = static_cast<bool>(in >> meta.page_size);
+    } else if (key == "region_size") {
+      if (!(in >> meta.region_size)) return std::nullopt;
     } else if (key == "dir_id") {
       has_id = static_cast<bool>(in >> std::hex >> meta.id >> std::dec);
     } else {
@@ -65,8 +69,8 @@ Status WriteMeta(const fs::path& root, const Meta& meta) {
   const fs::path path = root / "store.meta";
   const fs::path temp = root / "store.meta.tmp";
   const std::string text =
-      fmt::format("alluvium page store\nformat {}\npage_size {}\ndir_id {:016x}\n", meta.format,
-                  meta.page_size, meta.id);
+      fmt::format("alluvium page store\nformat {}\npage_size {}\nregion_size {}\ndir_id {:016x}\n",
+                  meta.format, meta.page_size, meta.region_size, meta.id);
   ScopedFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return FromErrno(errno, temp.string());
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
@@ -119,106 +123,127 @@ Result<uint64_t> EmptyDir(const fs::path& dir) {
   return removed;
 }
 
-// Parses "<32 hex>_<decimal>"; nullopt unless it is exactly the name PagePath would produce.
-std::optional<PageKey> ParsePageName(std::string_view name) {
-  if (name.size() < 34 || name[32] != '_') return std::nullopt;
-  auto file = FileId::FromHex(name.substr(0, 32));
-  if (!file.ok()) return std::nullopt;
-  const auto index = ParseDecimal<decltype(PageKey::index)>(name.substr(33));
-  if (!index) return std::nullopt;
-  PageKey key{.file = *file, .index = *index};
-  if (fmt::format("{}", key) != name) return std::nullopt;  // uppercase hex, leading zeros
-  return key;
-}
-
 }  // namespace
 
-StoreDir::StoreDir(PassKey, fs::path root, uint64_t page_size, uint64_t id, ScopedFd lock)
+StoreDir::StoreDir(PassKey, fs::path root, uint64_t page_size, uint64_t region_size, uint64_t id,
+                   ScopedFd lock)
     : root_(std::move(root)),
-      pages_((root_ / "pages").string()),
-      tmp_((root_ / "tmp").string()),
+      regions_(root_ / "regions"),
       page_size_(page_size),
+      region_size_(region_size),
       id_(id),
       lock_(std::move(lock)) {}
 
-Result<std::unique_ptr<StoreDir>> StoreDir::Open(const fs::path& root, uint64_t page_size) {
+Result<std::unique_ptr<StoreDir>> StoreDir::Open(const fs::path& root, uint64_t page_size,
+                                                 uint64_t region_size) {
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) return FromErrorCode(ec, fmt::format("create page store dir {}", root.string()));
   ALLUVIUM_ASSIGN_OR_RETURN(ScopedFd lock, LockDir(root));
 
-  ALLUVIUM_ASSIGN_OR_RETURN(uint64_t temps, EmptyDir(root / "tmp"));
-  if (temps > 0) {
-    ALLUVIUM_LOG(INFO, "page store {}: deleted {} temp files left by an earlier run", root.string(),
-                 temps);
-  }
-
-  const fs::path pages = root / "pages";
   std::optional<Meta> meta = ReadMeta(root / "store.meta");
-  const bool same_layout = meta && meta->format == kMetaFormat && meta->page_size == page_size;
+  const bool same_layout = meta && meta->format == kMetaFormat && meta->page_size == page_size &&
+                           meta->region_size == region_size;
   if (!same_layout) {
-    // Wipe before recording the new size: a crash in between leaves the old size recorded and
-    // an empty (or partly wiped) pages/, which the next Open wipes again.
-    if (fs::exists(pages, ec)) {
-      ALLUVIUM_LOG(INFO, "page store {}: page size changed ({} -> {}), deleting cached pages",
-                   root.string(),
-                   meta ? fmt::format("{}", meta->page_size) : std::string("unknown"), page_size);
-      fs::remove_all(pages, ec);
-      if (ec) return FromErrorCode(ec, fmt::format("wipe {}", pages.string()));
+    // Wipe before recording the new layout: a crash in between leaves the old one recorded and
+    // an empty (or partly wiped) dir, which the next Open wipes again.
+    uint64_t wiped = 0;
+    for (const char* old : {"regions", "pages", "tmp"}) {
+      if (!fs::exists(root / old, ec)) continue;
+      ALLUVIUM_ASSIGN_OR_RETURN(uint64_t n, EmptyDir(root / old));
+      wiped += n;
+      if (std::string_view(old) != "regions") fs::remove(root / old, ec);
+    }
+    if (wiped > 0) {
+      ALLUVIUM_LOG(INFO,
+                   "page store {}: layout changed (format {} -> {}, page size {} -> {}, region "
+                   "size {} -> {}), deleted {} cached files",
+                   root.string(), meta ? meta->format : 0, kMetaFormat, meta ? meta->page_size : 0,
+                   page_size, meta ? meta->region_size : 0, region_size, wiped);
     }
     const uint64_t id = meta ? meta->id : RandomId(root);
-    meta = Meta{.format = kMetaFormat, .page_size = page_size, .id = id};
+    meta =
+        Meta{.format = kMetaFormat, .page_size = page_size, .region_size = region_size, .id = id};
     ALLUVIUM_RETURN_IF_ERROR(WriteMeta(root, *meta));
   }
-  for (int b = 0; b < kBuckets; ++b) {
-    const fs::path bucket = pages / fmt::format("{:02x}", b);
-    fs::create_directories(bucket, ec);
-    if (ec) return FromErrorCode(ec, bucket.string());
-  }
-  return std::make_unique<StoreDir>(PassKey(), root, page_size, meta->id, std::move(lock));
+  fs::create_directories(root / "regions", ec);
+  if (ec) return FromErrorCode(ec, (root / "regions").string());
+  return std::make_unique<StoreDir>(PassKey(), root, page_size, region_size, meta->id,
+                                    std::move(lock));
 }
 
-std::string StoreDir::PagePath(const PageKey& key) const {
-  return fmt::format("{}/{:02x}/{}", pages_, key.file.hi >> 56, key);
+fs::path StoreDir::RegionPath(uint32_t number) const { return regions_ / std::to_string(number); }
+
+uint64_t StoreDir::FreeBytes() const {
+  struct statvfs st;
+  if (::statvfs(root_.c_str(), &st) != 0) return UINT64_MAX;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-std::string StoreDir::TempPath(const PageKey& key, uint64_t seq) const {
-  return fmt::format("{}/{}.{}.tmp", tmp_, key, seq);
-}
-
-ScanResult StoreDir::Scan(const std::function<bool(const PageKey&)>& belongs_here) const {
-  ScanResult result;
-  for (int b = 0; b < kBuckets; ++b) {
-    const std::string bucket = fmt::format("{}/{:02x}", pages_, b);
-    std::error_code ec;
-    for (fs::directory_iterator it(bucket, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      const std::optional<PageKey> key = ParsePageName(name);
-      bool keep = false;
-      if (key && static_cast<int>(key->file.hi >> 56) == b) {
-        if (!belongs_here(*key)) {
-          ++result.misplaced;
-          ::unlink(it->path().c_str());
-          continue;
-        }
-        auto info = InspectPageFile(it->path(), *key, page_size_);
-        if (info.ok()) {
-          result.pages.push_back({.key = *key, .length = info->length, .mtime_ns = info->mtime_ns});
-          keep = true;
-        }
-      }
-      if (!keep) {
-        ++result.dropped;
-        std::error_code remove_ec;
-        fs::remove_all(it->path(), remove_ec);  // best effort: a stray dir or unreadable file
-      }
+Result<std::vector<OpenedRegion>> StoreDir::OpenRegions(uint32_t count) const {
+  // Every file already there, scanned; anything not named like a region file goes.
+  std::vector<std::pair<uint32_t, OpenedRegion>> found;
+  std::error_code ec;
+  for (fs::directory_iterator it(regions_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto number = ParseDecimal<uint32_t>(name);
+    if (!number || std::to_string(*number) != name || !it->is_regular_file()) {
+      std::error_code remove_ec;
+      fs::remove_all(it->path(), remove_ec);  // best effort: a stray file or dir
+      continue;
     }
-    if (ec) {
-      ALLUVIUM_LOG(WARN, "page store: cannot list {}: {}; its pages are ignored", bucket,
-                   ec.message());
+    ALLUVIUM_ASSIGN_OR_RETURN(RegionFile file, RegionFile::Open(it->path(), region_size_));
+    ScannedRegion scan = file.Scan(page_size_);
+    found.emplace_back(*number, OpenedRegion{std::move(file), std::move(scan)});
+  }
+  if (ec) return FromErrorCode(ec, regions_.string());
+
+  // Keep the `count` regions with the newest records; drop the rest (the capacity shrank).
+  auto newest = [](const OpenedRegion& r) {
+    return r.scan.records.empty() ? 0 : r.scan.records.back().header.seq;
+  };
+  std::sort(found.begin(), found.end(),
+            [&](const auto& a, const auto& b) { return newest(a.second) > newest(b.second); });
+  uint64_t dropped_pages = 0;
+  while (found.size() > count) {
+    dropped_pages += found.back().second.scan.records.size();
+    ::unlink(found.back().second.file.path().c_str());
+    found.pop_back();
+  }
+  if (dropped_pages > 0) {
+    ALLUVIUM_LOG(INFO, "page store {}: capacity now holds {} regions; dropped {} older pages",
+                 root_.string(), count, dropped_pages);
+  }
+
+  // Kept files stay at their numbers when those are in range; the others fill the gaps.
+  std::vector<std::optional<OpenedRegion>> slots(count);
+  std::vector<OpenedRegion> movers;
+  for (auto& [number, region] : found) {
+    if (number < count && !slots[number]) {
+      slots[number] = std::move(region);
+    } else {
+      movers.push_back(std::move(region));
     }
   }
-  return result;
+  std::vector<OpenedRegion> out;
+  out.reserve(count);
+  for (uint32_t n = 0; n < count; ++n) {
+    if (!slots[n] && !movers.empty()) {
+      OpenedRegion region = std::move(movers.back());
+      movers.pop_back();
+      if (::rename(region.file.path().c_str(), RegionPath(n).c_str()) != 0) {
+        return FromErrno(errno, fmt::format("rename {}", region.file.path().string()));
+      }
+      ALLUVIUM_ASSIGN_OR_RETURN(RegionFile file, RegionFile::Open(RegionPath(n), region_size_));
+      slots[n] = OpenedRegion{std::move(file), std::move(region.scan)};
+    }
+    if (!slots[n]) {
+      ALLUVIUM_ASSIGN_OR_RETURN(RegionFile file, RegionFile::Open(RegionPath(n), region_size_));
+      slots[n] = OpenedRegion{std::move(file), {}};
+    }
+    out.push_back(std::move(*slots[n]));
+  }
+  return out;
 }
 
 }  // namespace alluvium::pagestore

@@ -1,39 +1,29 @@
 // The layout of one cache directory (one disk) and its lifecycle at startup:
 //
-//   <dir>/store.lock            flock()ed while a PageStore uses the dir
-//   <dir>/store.meta            format, page size and a random dir id (see below)
-//   <dir>/tmp/                  pages being written; emptied at Open
-//   <dir>/pages/<hh>/<id>_<n>   page n of file id <id> (32 hex), in bucket <hh> = id[0:2]
+//   <dir>/store.lock       flock()ed while a PageStore uses the dir
+//   <dir>/store.meta       format, page size, region size and a random dir id (see below)
+//   <dir>/regions/<n>      region files 0..count-1 (region_file.h), pages packed inside
 //
-// 256 buckets pre-created at Open keep directories small without a directory per file, so small
-// files cost one inode each. The page size is recorded because pages written under another size
-// would be misread (page n would cover other bytes): a change wipes the pages.
-// Immutable after Open, so path helpers are safe from many threads; Scan runs once, at Open.
+// A few large files hold every page, so caching many small files creates no inode per file.
+// Page and region sizes are recorded because records written under other sizes would be misread:
+// a change wipes the regions. So does the older one-file-per-page layout (format 1).
+// Immutable after Open; OpenRegions runs once, at store Open.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "common/scoped_fd.h"
 #include "common/status.h"
-#include "pagestore/page_key.h"
+#include "pagestore/region_file.h"
 
 namespace alluvium::pagestore {
 
-struct ScannedPage {
-  PageKey key;
-  uint64_t length = 0;
-  int64_t mtime_ns = 0;
-};
-
-struct ScanResult {
-  std::vector<ScannedPage> pages;  // valid pages that belong in this dir
-  uint64_t dropped = 0;            // damaged or foreign files deleted
-  uint64_t misplaced = 0;          // valid pages that now hash to another dir, deleted
+struct OpenedRegion {
+  RegionFile file;
+  ScannedRegion scan;
 };
 
 class StoreDir {
@@ -42,32 +32,33 @@ class StoreDir {
   };
 
  public:
-  // Creates the layout, locks the dir (kFailedPrecondition if another store holds it), empties
-  // tmp/, and wipes pages/ when store.meta is missing, unreadable or records another page size.
+  // Creates the layout, locks the dir (kFailedPrecondition if another store holds it), and wipes
+  // the regions when store.meta is missing, unreadable or records another format or size.
   static Result<std::unique_ptr<StoreDir>> Open(const std::filesystem::path& root,
-                                                uint64_t page_size);
+                                                uint64_t page_size, uint64_t region_size);
 
   const std::filesystem::path& root() const { return root_; }
-  // Random, created with store.meta and kept across page-size wipes: pages are placed by
-  // rendezvous hashing over dir ids, so renaming a mount point moves no pages and adding a disk
-  // moves only the pages that now hash to it.
+  // Random, created with store.meta and kept across wipes: pages are placed by rendezvous hashing
+  // over dir ids, so renaming a mount point moves no pages and adding a disk moves only the
+  // pages that now hash to it.
   uint64_t id() const { return id_; }
+  std::filesystem::path RegionPath(uint32_t number) const;
+  // Bytes the disk has free for us (statvfs), or UINT64_MAX if it cannot tell.
+  uint64_t FreeBytes() const;
 
-  std::string PagePath(const PageKey& key) const;
-  // Unique per (key, seq): concurrent writers of one key never share a temp file.
-  std::string TempPath(const PageKey& key, uint64_t seq) const;
+  // Opens `count` region files and scans them. Of the region files already there, the `count`
+  // with the newest records are kept (renumbered into 0..count-1 if the count shrank) and the
+  // rest deleted, as are stray files; missing ones are created empty.
+  Result<std::vector<OpenedRegion>> OpenRegions(uint32_t count) const;
 
-  // Lists the pages on disk, checking each file's name, size and footer (not its checksum) and
-  // deleting those that fail, or for which `belongs_here` says false.
-  ScanResult Scan(const std::function<bool(const PageKey&)>& belongs_here) const;
-
-  StoreDir(PassKey, std::filesystem::path root, uint64_t page_size, uint64_t id, ScopedFd lock);
+  StoreDir(PassKey, std::filesystem::path root, uint64_t page_size, uint64_t region_size,
+           uint64_t id, ScopedFd lock);
 
  private:
   const std::filesystem::path root_;
-  const std::string pages_;  // root_/pages
-  const std::string tmp_;    // root_/tmp
+  const std::filesystem::path regions_;  // root_/regions
   const uint64_t page_size_;
+  const uint64_t region_size_;
   const uint64_t id_;
   const ScopedFd lock_;  // held for the life of the store
 };

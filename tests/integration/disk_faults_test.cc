@@ -1,9 +1,10 @@
-// Disk faults end to end (issue 5, "nothing lost"): pages on a worker's disk damaged behind its
-// back (bytes flipped, truncated, deleted, replaced by another page, zeroed; while running, while
-// read, while the worker is down) are never served and are refetched from the UFS; a worker whose
-// cache disk is really full (a small tmpfs) or whose configured capacity is small keeps loading
-// by eviction, reports true per-file errors when nothing can be evicted, and stays up.
-// Real processes on 127.0.0.1; the tmpfs tests need root (CI runs as root) and skip otherwise.
+// Disk faults end to end (issue 5, "nothing lost"): pages in a worker's region files damaged
+// behind its back (data bytes flipped, zeroed or replaced by another page's, a record replaced by
+// another whole record, a record header torn, a region file truncated or deleted; while running,
+// while read, while the worker is down) are never served and are refetched from the UFS; a worker
+// whose cache disk is really full (a small tmpfs) or whose configured capacity is small keeps
+// loading by eviction, reports true per-file errors when nothing can be evicted, and stays up. Real
+// processes on 127.0.0.1; the tmpfs tests need root (CI runs as root) and skip otherwise.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,15 +17,18 @@
 #include <latch>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/process.h"
 #include "integration/local_cluster.h"
-#include "pagestore/page_file.h"
 #include "pagestore/page_key.h"
+#include "pagestore/page_record.h"
+#include "pagestore/region_file.h"
 #include "testing/eventually.h"
 #include "testing/scoped_tmpfs.h"
 
@@ -36,7 +40,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr uint64_t kPage = 64 << 10;
-constexpr uint64_t kFooter = pagestore::kPageFooterSize;  // the test reads page files raw
+constexpr uint64_t kRecordHeader = pagestore::kRecordHeaderSize;  // the test reads records raw
 
 // Totals over the whole run, printed once at the end (see SummaryEnvironment).
 struct Totals {
@@ -140,72 +144,88 @@ std::string ReadWholeFile(const fs::path& path) {
 void WriteInPlace(const fs::path& path, uint64_t offset, std::string_view bytes,
                   bool truncate = false) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (truncate ? O_TRUNC : 0));
-  if (fd < 0) return;  // the worker replaced or dropped it meanwhile: nothing to damage
+  if (fd < 0) return;  // gone (a deleted region): nothing to damage
   (void)!::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
   ::close(fd);
 }
 
-enum class Damage {
-  kFlipMiddle,    // a few bytes in the middle of the data inverted
-  kTruncateZero,  // file emptied
-  kTruncateHalf,  // file cut in half (footer gone)
-  kDelete,        // file unlinked
-  kReplaceWhole,  // another page's whole file (valid footer, but for another key)
-  kReplaceData,   // another page's data under this page's own footer
-  kZeroFill,      // same size, all zeros (stale blocks after a power loss)
-};
-constexpr Damage kAllDamages[] = {Damage::kFlipMiddle, Damage::kTruncateZero, Damage::kTruncateHalf,
-                                  Damage::kDelete,     Damage::kReplaceWhole, Damage::kReplaceData,
-                                  Damage::kZeroFill};
-
-// Applies the damage to `victim`; `donor` is another page file of the same size.
-void Apply(Damage damage, const fs::path& victim, const std::string& donor) {
-  std::error_code ec;
-  const uint64_t size = fs::file_size(victim, ec);
-  if (ec) return;
-  switch (damage) {
-    case Damage::kFlipMiddle: {
-      std::string bytes = ReadWholeFile(victim);
-      if (bytes.size() <= kFooter) return;
-      const uint64_t data = bytes.size() - kFooter;
-      const uint64_t mid = data / 2;
-      std::string flipped = bytes.substr(mid, std::min<uint64_t>(4, data - mid));
-      for (char& c : flipped) c = static_cast<char>(~c);
-      WriteInPlace(victim, mid, flipped);
-      break;
-    }
-    case Damage::kTruncateZero:
-      (void)::truncate(victim.c_str(), 0);
-      break;
-    case Damage::kTruncateHalf:
-      (void)::truncate(victim.c_str(), static_cast<off_t>(size / 2));
-      break;
-    case Damage::kDelete:
-      (void)::unlink(victim.c_str());
-      break;
-    case Damage::kReplaceWhole:
-      WriteInPlace(victim, 0, donor, /*truncate=*/true);
-      break;
-    case Damage::kReplaceData:
-      WriteInPlace(victim, 0, std::string_view(donor).substr(0, donor.size() - kFooter));
-      break;
-    case Damage::kZeroFill:
-      WriteInPlace(victim, 0, std::string(size, '\0'));
-      break;
-  }
+std::string ReadRange(const fs::path& path, uint64_t offset, uint64_t length) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string bytes(length, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(length));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
 }
 
-// Damages that the worker's startup scan (size and footer only) cannot see: found on read.
-bool FoundOnlyByChecksum(Damage d) { return d == Damage::kFlipMiddle || d == Damage::kReplaceData; }
+// The records of a region file that a worker's startup scan would index.
+std::vector<pagestore::ScannedRecord> ScanRegion(const fs::path& path) {
+  const std::string head = ReadRange(path, 0, pagestore::kRegionHeaderSize);
+  if (head.size() != pagestore::kRegionHeaderSize) return {};
+  const auto header =
+      pagestore::DecodeRegionHeader(std::span<const std::byte, pagestore::kRegionHeaderSize>(
+          reinterpret_cast<const std::byte*>(head.data()), head.size()));
+  if (!header) return {};
+  auto file = pagestore::RegionFile::Open(path, header->region_size);
+  if (!file.ok()) return {};
+  return file->Scan(kPage).records;
+}
 
-// One page file of one worker, and what it holds.
-struct PageFile {
+enum class Damage {
+  kFlipMiddle,    // a few bytes in the middle of the data inverted
+  kZeroData,      // the data zeroed (stale blocks after a power loss)
+  kReplaceData,   // another page's data under this record's header
+  kReplaceWhole,  // another page's whole record (header and data) in this one's place
+  kTruncate,      // the region file cut at this record: it and every later record lose bytes
+  kZeroHeader,    // the record header zeroed, as a torn write leaves it
+  kDelete,        // the region file unlinked
+};
+constexpr Damage kAllDamages[] = {Damage::kFlipMiddle,   Damage::kZeroData, Damage::kReplaceData,
+                                  Damage::kReplaceWhole, Damage::kTruncate, Damage::kZeroHeader,
+                                  Damage::kDelete};
+
+// One page record in one region file of one worker, and what it holds.
+struct PageRecord {
   int worker = 0;
-  fs::path path;
+  fs::path region;
+  uint64_t offset = 0;     // of the record header in the region file
   std::string cache_path;  // the file it is a page of
   uint64_t index = 0;
   uint64_t length = 0;  // data bytes
 };
+
+// Applies the damage to `victim`; `donor` is another full page's whole record.
+void Apply(Damage damage, const PageRecord& victim, const std::string& donor) {
+  const uint64_t data = victim.offset + kRecordHeader;
+  switch (damage) {
+    case Damage::kFlipMiddle: {
+      const uint64_t mid = data + victim.length / 2;
+      std::string flipped =
+          ReadRange(victim.region, mid, std::min<uint64_t>(4, victim.length / 2 + 1));
+      for (char& c : flipped) c = static_cast<char>(~c);
+      WriteInPlace(victim.region, mid, flipped);
+      break;
+    }
+    case Damage::kZeroData:
+      WriteInPlace(victim.region, data, std::string(victim.length, '\0'));
+      break;
+    case Damage::kReplaceData:
+      WriteInPlace(victim.region, data, std::string_view(donor).substr(kRecordHeader));
+      break;
+    case Damage::kReplaceWhole:
+      WriteInPlace(victim.region, victim.offset, donor);
+      break;
+    case Damage::kTruncate:
+      (void)::truncate(victim.region.c_str(), static_cast<off_t>(victim.offset));
+      break;
+    case Damage::kZeroHeader:
+      WriteInPlace(victim.region, victim.offset, std::string(kRecordHeader, '\0'));
+      break;
+    case Damage::kDelete:
+      (void)::unlink(victim.region.c_str());
+      break;
+  }
+}
 
 class DiskFaultsTest : public ::testing::Test {
  protected:
@@ -334,9 +354,11 @@ class DiskFaultsTest : public ::testing::Test {
 
   fs::path PagesRoot(int i) const { return cluster_->worker_dir(i) / "pages"; }
 
-  // Every page file of the given workers, attributed to the dataset's files.
-  std::vector<PageFile> ListPageFiles(const std::map<std::string, std::string>& files,
-                                      const std::vector<int>& workers) {
+  // Every page record of the given workers that a startup scan would index, attributed to the
+  // dataset's files, in region and offset order.
+  std::vector<PageRecord> ListPageRecords(const std::map<std::string, std::string>& files,
+                                          const std::vector<int>& workers,
+                                          const fs::path& pages_root = {}) {
     std::map<std::string, std::string>& path_of_id = path_of_id_;
     if (path_of_id.size() < files.size()) {
       path_of_id.clear();
@@ -346,55 +368,112 @@ class DiskFaultsTest : public ::testing::Test {
         if (info.ok()) path_of_id[pagestore::FileIdOf(info->uri, info->version).ToHex()] = path;
       }
     }
-    std::vector<PageFile> pages;
+    std::vector<PageRecord> records;
     for (int w : workers) {
       std::error_code ec;
-      for (fs::recursive_directory_iterator it(PagesRoot(w) / "pages", ec), end; !ec && it != end;
+      const fs::path root = pages_root.empty() ? PagesRoot(w) : pages_root;
+      for (fs::directory_iterator it(root / "regions", ec), end; !ec && it != end;
            it.increment(ec)) {
-        if (!it->is_regular_file()) continue;
-        const std::string name = it->path().filename().string();
-        if (name.size() < 34 || name[32] != '_') continue;
-        auto owner = path_of_id.find(name.substr(0, 32));
-        if (owner == path_of_id.end()) continue;
-        const uint64_t index = std::stoull(name.substr(33));
-        const uint64_t size = files.at(owner->second).size();
-        pages.push_back({.worker = w,
-                         .path = it->path(),
-                         .cache_path = owner->second,
-                         .index = index,
-                         .length = std::min<uint64_t>(kPage, size - index * kPage)});
+        for (const pagestore::ScannedRecord& r : ScanRegion(it->path())) {
+          auto owner = path_of_id.find(r.header.key.file.ToHex());
+          if (owner == path_of_id.end()) continue;
+          records.push_back({.worker = w,
+                             .region = it->path(),
+                             .offset = r.offset,
+                             .cache_path = owner->second,
+                             .index = r.header.key.index,
+                             .length = r.header.length});
+        }
       }
     }
-    std::sort(pages.begin(), pages.end(),
-              [](const PageFile& a, const PageFile& b) { return a.path < b.path; });
-    return pages;
+    std::sort(records.begin(), records.end(), [](const PageRecord& a, const PageRecord& b) {
+      return std::tie(a.region, a.offset) < std::tie(b.region, b.offset);
+    });
+    return records;
   }
 
-  // Damages `count` of the pages with every kind of damage in turn (a fixed shuffle), donors
-  // taken from undamaged full pages. Returns per file the bytes that must now come from the UFS
-  // and, in `by_checksum`, how many damaged pages only a checksum can catch.
-  std::map<std::string, uint64_t> DamagePages(std::vector<PageFile> pages, size_t count,
-                                              uint32_t seed, uint64_t* by_checksum = nullptr,
+  // Damages `count` of the records with every kind of damage in turn (a fixed shuffle), donors
+  // taken from undamaged full pages of other regions. Returns per file the bytes that must now
+  // come from the UFS, with the worker running (`worker_down` false: it reads through its open
+  // descriptors and its in-memory index) or restarted after the damage (true: its startup scan
+  // stops at a torn, replaced or cut record and loses the rest of that region, and a deleted
+  // region whole). `by_checksum`: pages whose bytes only a failed read can reveal.
+  std::map<std::string, uint64_t> DamagePages(std::vector<PageRecord> records, size_t count,
+                                              uint32_t seed, bool worker_down,
+                                              uint64_t* by_checksum = nullptr,
                                               uint64_t* damaged_files = nullptr) {
     std::mt19937 random(seed);
-    std::shuffle(pages.begin(), pages.end(), random);
-    count = std::min(count, pages.size());
-    // Donors: full pages beyond the damaged ones, read before anything is touched.
-    std::vector<std::string> donors;
-    for (size_t i = count; i < pages.size() && donors.size() < 4; ++i) {
-      if (pages[i].length == kPage) donors.push_back(ReadWholeFile(pages[i].path));
+    std::vector<PageRecord> shuffled = records;
+    std::shuffle(shuffled.begin(), shuffled.end(), random);
+    count = std::min(count, shuffled.size());
+    struct Planned {
+      PageRecord victim;
+      Damage damage;
+      std::string donor;
+    };
+    std::vector<Planned> plan;
+    for (size_t i = 0; i < count; ++i) {
+      const PageRecord& victim = shuffled[i];
+      Damage d = kAllDamages[i % std::size(kAllDamages)];
+      std::string donor;
+      if (d == Damage::kReplaceWhole || d == Damage::kReplaceData) {
+        // A full page beyond the damaged ones, in another region (so another epoch).
+        for (size_t j = count; j < shuffled.size() && donor.empty(); ++j) {
+          if (shuffled[j].length == kPage && shuffled[j].region != victim.region) {
+            donor = ReadRange(shuffled[j].region, shuffled[j].offset, kRecordHeader + kPage);
+          }
+        }
+        if (donor.size() != kRecordHeader + kPage || victim.length != kPage)
+          d = Damage::kFlipMiddle;
+      }
+      plan.push_back({victim, d, std::move(donor)});
+    }
+    // Deletions last: damage aimed at a deleted file would be lost, not applied.
+    std::stable_partition(plan.begin(), plan.end(),
+                          [](const Planned& p) { return p.damage != Damage::kDelete; });
+    for (const Planned& p : plan) Apply(p.damage, p.victim, p.donor);
+
+    // Where each region's records stop being served, and which single pages fail verification.
+    std::map<fs::path, uint64_t> cut;  // region -> first offset lost
+    std::set<std::pair<fs::path, uint64_t>> bad_data;
+    for (const Planned& p : plan) {
+      const auto at = [&](uint64_t offset) {
+        auto [it, fresh] = cut.try_emplace(p.victim.region, offset);
+        if (!fresh) it->second = std::min(it->second, offset);
+      };
+      switch (p.damage) {
+        case Damage::kTruncate:
+          at(p.victim.offset);
+          break;
+        case Damage::kDelete:
+          if (worker_down) at(0);
+          break;
+        case Damage::kZeroHeader:
+          if (worker_down) at(p.victim.offset);
+          break;
+        case Damage::kReplaceWhole:
+          if (worker_down) {
+            at(p.victim.offset);
+          } else {
+            bad_data.insert({p.victim.region, p.victim.offset});
+          }
+          break;
+        default:
+          bad_data.insert({p.victim.region, p.victim.offset});
+      }
     }
     std::map<std::string, uint64_t> expect_ufs;
+    std::set<std::string> files;
     uint64_t checksum_only = 0;
-    size_t donor = 0;
-    for (size_t i = 0; i < count; ++i) {
-      Damage d = kAllDamages[i % std::size(kAllDamages)];
-      const bool needs_donor = d == Damage::kReplaceWhole || d == Damage::kReplaceData;
-      if (needs_donor && (pages[i].length != kPage || donors.empty())) d = Damage::kFlipMiddle;
-      Apply(d, pages[i].path,
-            needs_donor && !donors.empty() ? donors[donor++ % donors.size()] : "");
-      expect_ufs[pages[i].cache_path] += pages[i].length;
-      checksum_only += FoundOnlyByChecksum(d) ? 1 : 0;
+    for (const PageRecord& r : records) {
+      auto c = cut.find(r.region);
+      const bool cut_off = c != cut.end() && r.offset >= c->second;
+      const bool bad = bad_data.contains({r.region, r.offset});
+      if (!cut_off && !bad) continue;
+      expect_ufs[r.cache_path] += r.length;
+      // A running worker finds cut-off pages by a failed read too; a restarted one never indexes
+      // them.
+      checksum_only += !worker_down || !cut_off ? 1 : 0;
     }
     SuiteTotals().pages_damaged.fetch_add(count);
     if (by_checksum != nullptr) *by_checksum = checksum_only;
@@ -432,19 +511,20 @@ TEST_F(DiskFaultsTest, DamagedPagesAreNeverServedAndAreRefetchedFromUfs) {
   ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
   EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u) << "everything should be cached after the load";
 
-  const std::vector<PageFile> pages = ListPageFiles(files, {0, 1});
+  const std::vector<PageRecord> pages = ListPageRecords(files, {0, 1});
   ASSERT_GE(pages.size(), 60u);
   const uint64_t failures_before = SumMetric("alluvium_worker_page_store_checksum_failures_total");
   const uint64_t ufs_bytes_before = SumMetric("alluvium_worker_read_ufs_bytes_total");
   uint64_t by_checksum = 0, damaged_files = 0;
-  const auto expect_ufs = DamagePages(pages, 42, 11, &by_checksum, &damaged_files);
+  const auto expect_ufs =
+      DamagePages(pages, 42, 11, /*worker_down=*/false, &by_checksum, &damaged_files);
   EXPECT_GT(damaged_files, 5u);
 
   ExpectRefetchedThenCached(files, expect_ufs);
-  // Every damaged page that was still there (all but the deleted ones) failed verification once.
-  const uint64_t deleted = 42 / std::size(kAllDamages);
+  // Every page whose bytes changed failed verification once (torn headers and deleted region
+  // files change nothing a running worker reads: it keeps its index and its descriptors).
   EXPECT_EQ(SumMetric("alluvium_worker_page_store_checksum_failures_total") - failures_before,
-            42 - deleted);
+            by_checksum);
   EXPECT_EQ(SumMetric("alluvium_worker_read_ufs_bytes_total") - ufs_bytes_before, Sum(expect_ufs));
   EXPECT_TRUE(WorkerUp(0));
   EXPECT_TRUE(WorkerUp(1));
@@ -496,22 +576,22 @@ TEST_F(DiskFaultsTest, PagesDamagedDuringConcurrentReadsAreNeverServed) {
     std::mt19937 random(99);
     for (int round = 0; round < kDamageRounds; ++round) {
       // Relisted each round: pages come back (refetched) under the same names.
-      std::vector<PageFile> pages = ListPageFiles(files, {0, 1});
+      std::vector<PageRecord> pages = ListPageRecords(files, {0, 1});
       if (pages.size() < 2) continue;
-      const PageFile& victim = pages[random() % pages.size()];
+      const PageRecord& victim = pages[random() % pages.size()];
       std::string donor;
-      for (const PageFile& p : pages) {
-        if (p.length == kPage && p.path != victim.path) {
-          donor = ReadWholeFile(p.path);
+      for (const PageRecord& p : pages) {
+        if (p.length == kPage && p.region != victim.region) {
+          donor = ReadRange(p.region, p.offset, kRecordHeader + kPage);
           break;
         }
       }
       Damage d = kAllDamages[round % std::size(kAllDamages)];
       if ((d == Damage::kReplaceWhole || d == Damage::kReplaceData) &&
-          (donor.size() != kPage + kFooter || victim.length != kPage)) {
+          (donor.size() != kRecordHeader + kPage || victim.length != kPage)) {
         d = Damage::kFlipMiddle;
       }
-      Apply(d, victim.path, donor);
+      Apply(d, victim, donor);
       ++damaged;
       std::this_thread::sleep_for(3ms);
     }
@@ -538,22 +618,24 @@ TEST_F(DiskFaultsTest, WorkerRestartedAfterItsPagesWereDamagedWhileDownServesNoB
 
   // Down hard, damaged while down, back up: its startup scan and its reads must catch it all.
   cluster_->SignalWorker(0, SIGKILL);
-  const std::vector<PageFile> pages = ListPageFiles(files, {0});
+  const std::vector<PageRecord> pages = ListPageRecords(files, {0});
   ASSERT_GE(pages.size(), 20u);
   uint64_t by_checksum = 0;
-  const auto expect_ufs = DamagePages(pages, pages.size() / 2, 12, &by_checksum);
+  const auto expect_ufs =
+      DamagePages(pages, pages.size() / 4, 12, /*worker_down=*/true, &by_checksum);
   ASSERT_TRUE(cluster_->StartWorker(0).ok());
   ASSERT_TRUE(cluster_->WaitForLiveWorkers(2, 10s).ok());
   ExpectRefetchedThenCached(files, expect_ufs);
-  // Damage the startup scan sees (sizes, footers) is dropped there; the rest fails on read.
+  // Damage the startup scan sees (record headers, region files) is dropped there with the rest
+  // of its region; damaged data fails on read.
   EXPECT_EQ(WorkerMetric(0, "alluvium_worker_page_store_checksum_failures_total"), by_checksum);
 
   // Down again; this time its store.meta and its metadata store (RocksDB) are damaged too.
   cluster_->SignalWorker(0, SIGKILL);
-  const std::vector<PageFile> left = ListPageFiles(files, {0});
+  const std::vector<PageRecord> left = ListPageRecords(files, {0});
   uint64_t worker0_bytes = 0;
-  for (const PageFile& p : left) worker0_bytes += p.length;
-  DamagePages(left, 6, 13);
+  for (const PageRecord& p : left) worker0_bytes += p.length;
+  DamagePages(left, 6, 13, /*worker_down=*/true);
   WriteInPlace(PagesRoot(0) / "store.meta", 0, "garbage\n", /*truncate=*/true);
   for (const auto& entry : fs::directory_iterator(cluster_->worker_dir(0) / "metastore")) {
     const std::string name = entry.path().filename().string();
@@ -567,7 +649,8 @@ TEST_F(DiskFaultsTest, WorkerRestartedAfterItsPagesWereDamagedWhileDownServesNoB
   ASSERT_TRUE(cluster_->WaitForLiveWorkers(2, 10s).ok());
   // It came up by starting its metadata store afresh, not by missing the damage.
   EXPECT_NE(ReadWholeFile(log).find("is damaged"), std::string::npos);
-  // An unreadable store.meta means unknown page size: every page of worker 0 is dropped, so its
+  // An unreadable store.meta means unknown page and region sizes: every page of worker 0 is
+  // dropped, so its
   // files come from the UFS again; nothing wrong is served, and the cache fills up again.
   const std::map<std::string, uint64_t> first = ReadAll(*client_, files);
   EXPECT_EQ(Sum(first), worker0_bytes);
@@ -592,9 +675,9 @@ TEST_F(DiskFaultsTest, ConfiguredCapacitySmallerThanTheDatasetEvictsAndReadsStay
   EXPECT_GT(Sum(from_ufs), 0u) << "not everything fits, so some reads go to the UFS";
   ReadAll(*client_, files);  // and again, evicting as it goes
   // On disk: within capacity, and exactly the pages the index holds.
-  const std::vector<PageFile> pages = ListPageFiles(files, {0, 1});
+  const std::vector<PageRecord> pages = ListPageRecords(files, {0, 1});
   uint64_t bytes_on[2] = {0, 0}, pages_on[2] = {0, 0};
-  for (const PageFile& p : pages) bytes_on[p.worker] += p.length, ++pages_on[p.worker];
+  for (const PageRecord& p : pages) bytes_on[p.worker] += p.length, ++pages_on[p.worker];
   for (int w = 0; w < 2; ++w) {
     EXPECT_LE(bytes_on[w], uint64_t{2} << 20) << "worker " << w;
     EXPECT_EQ(pages_on[w], IndexedPages(w)) << "worker " << w;
@@ -608,22 +691,18 @@ TEST_F(DiskFaultsTest, ConfiguredCapacitySmallerThanTheDatasetEvictsAndReadsStay
 class FullDiskTest : public DiskFaultsTest {
  protected:
   static constexpr uint64_t kDiskBytes = 16 << 20;
+  // Regions of 1 MiB, not the automatic 1/64 of 1 GiB, which would be the whole disk.
+  static constexpr const char* kRegionSize = "alluvium.worker.page.store.region.size=1MB";
 
   void StartOnTmpfs(int workers) {
     if (!tmpfs_.mounted()) GTEST_SKIP() << tmpfs_.skip_reason();
-    Start(workers, {"alluvium.worker.page.store.size=1GB"},
+    Start(workers, {"alluvium.worker.page.store.size=1GB", kRegionSize},
           {{0, {"alluvium.worker.page.store.dirs=" + tmpfs_.path().string()}}});
   }
 
-  // Page files and temp files on the tmpfs, as the disk sees them.
-  size_t FilesOnDisk(const std::string& sub) const {
-    size_t n = 0;
-    std::error_code ec;
-    for (fs::recursive_directory_iterator it(tmpfs_.path() / sub, ec), end; !ec && it != end;
-         it.increment(ec)) {
-      n += it->is_regular_file() ? 1 : 0;
-    }
-    return n;
+  // Page records on the tmpfs that a startup scan would index, as the disk holds them.
+  size_t RecordsOnDisk(const std::map<std::string, std::string>& files) {
+    return ListPageRecords(files, {0}, tmpfs_.path()).size();
   }
 
   // Fills the tmpfs with a file of our own, leaving less than one page free.
@@ -660,10 +739,9 @@ TEST_F(FullDiskTest, LoadingMoreThanTheDiskHoldsEvictsOlderPages) {
   EXPECT_EQ(WorkerMetric(0, "alluvium_worker_load_failures_total"), 0u);
   EXPECT_EQ(progress.value("mRetrySubTasksPercentage", -1.0), 0.0) << progress.dump(1);
 
-  // The index and the disk agree: no half-written page, no temp file, nothing counted twice.
-  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
-  EXPECT_EQ(IndexedPages(0), FilesOnDisk("pages"));
-  EXPECT_GT(FilesOnDisk("pages"), 100u) << "the disk should be mostly full of pages";
+  // The index and the disk agree: no half-written page, nothing counted twice.
+  EXPECT_EQ(IndexedPages(0), RecordsOnDisk(files));
+  EXPECT_GT(RecordsOnDisk(files), 100u) << "the disk should be mostly full of pages";
 
   // It keeps serving: what it holds from the cache, the rest from the UFS, all correct.
   // Newest first: in load order, each miss would evict the next file to read (an LRU scan).
@@ -673,8 +751,7 @@ TEST_F(FullDiskTest, LoadingMoreThanTheDiskHoldsEvictsOlderPages) {
   EXPECT_LT(Sum(from_ufs), total) << "some reads should hit the cache";
   EXPECT_GT(Sum(from_ufs), 0u);
   EXPECT_TRUE(WorkerUp(0));
-  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
-  EXPECT_EQ(IndexedPages(0), FilesOnDisk("pages"));
+  EXPECT_EQ(IndexedPages(0), RecordsOnDisk(files));
 }
 
 TEST_F(FullDiskTest, DiskFullOfOtherDataFailsTheLoadClearlyAndRecoversOnceFreed) {
@@ -698,8 +775,7 @@ TEST_F(FullDiskTest, DiskFullOfOtherDataFailsTheLoadClearlyAndRecoversOnceFreed)
   const CommandResult report = cluster_->Cli("job load /nospace --progress --verbose");
   EXPECT_NE(report.output.find("No space left on device"), std::string::npos) << report.output;
   EXPECT_TRUE(WorkerUp(0));
-  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
-  EXPECT_EQ(FilesOnDisk("pages"), 0u);
+  EXPECT_EQ(RecordsOnDisk(files), 0u);
   EXPECT_EQ(IndexedPages(0), 0u);
 
   // Reads still work (from the UFS, uncached).
@@ -730,13 +806,12 @@ TEST_F(FullDiskTest, FullDiskOnOneWorkerIsRoutedAroundByRetries) {
   EXPECT_TRUE(WorkerUp(0));
   EXPECT_TRUE(WorkerUp(1));
   ReadAll(*client_, files);  // correct bytes, wherever they come from
-  EXPECT_EQ(FilesOnDisk("tmp"), 0u);
-  EXPECT_EQ(FilesOnDisk("pages"), 0u);
+  EXPECT_EQ(RecordsOnDisk(files), 0u);
 }
 
 TEST_F(FullDiskTest, WholeDataDirOnAFullDiskKeepsTheWorkerUpAndSurvivesACrash) {
   // The default layout: pages and the metadata store (RocksDB) share the worker's data disk.
-  Start(1, {"alluvium.worker.page.store.size=1GB"}, {}, [&](LocalCluster& cluster) {
+  Start(1, {"alluvium.worker.page.store.size=1GB", kRegionSize}, {}, [&](LocalCluster& cluster) {
     data_disk_ = std::make_unique<ScopedTmpfs>(kDiskBytes, cluster.worker_dir(0));
     if (!data_disk_->mounted()) GTEST_SKIP() << data_disk_->skip_reason();
   });

@@ -14,8 +14,10 @@
 #include <gtest/gtest.h>
 
 #include "pagestore/page_key.h"
+#include "pagestore/page_record.h"
 #include "pagestore/page_store.h"
 #include "testing/scoped_temp_dir.h"
+#include "testing/scoped_tmpfs.h"
 #include "ufs/local_ufs.h"
 #include "worker/counting_ufs.h"
 #include "worker/ufs_registry.h"
@@ -25,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::alluvium::testing::ScopedTempDir;
+using ::alluvium::testing::ScopedTmpfs;
 using ::alluvium::worker::testing::CountingFileSystem;
 using namespace std::chrono_literals;
 
@@ -76,13 +79,15 @@ class ReadThroughTest : public ::testing::Test {
     registry_.Install("file://", std::move(counting));
   }
 
-  // (Re)creates the page store and the reader over it.
-  void OpenStore(uint64_t capacity_pages = 64) {
+  // (Re)creates the page store, one page per region, and the reader over it.
+  void OpenStore(uint64_t capacity_pages = 64, const fs::path& dir = {}) {
     reader_.reset();
     store_.reset();
+    constexpr uint64_t kRegion = pagestore::kRegionHeaderSize + pagestore::RecordSpan(kPage);
     auto store = pagestore::PageStore::Open({.page_size = kPage,
-                                             .dirs = {store_dir_.path()},
-                                             .capacity_bytes = capacity_pages * kPage});
+                                             .dirs = {dir.empty() ? store_dir_.path() : dir},
+                                             .capacity_bytes = capacity_pages * kRegion,
+                                             .region_size = kRegion});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
     reader_ = std::make_unique<ReadThrough>(*store_, registry_);
@@ -113,14 +118,13 @@ class ReadThroughTest : public ::testing::Test {
     return d;
   }
 
-  fs::path PageFilePath(const ufs::FileStatus& file, uint64_t index) {
+  // Where a cached page's data is: its region file and the offset in it.
+  std::pair<fs::path, uint64_t> PageBytesAt(const ufs::FileStatus& file, uint64_t index) {
     const pagestore::PageKey key{pagestore::FileIdOf(file.uri, file.version), index};
-    const std::string name = fmt::format("{}", key);
-    for (const auto& entry : fs::recursive_directory_iterator(store_dir_.path() / "pages")) {
-      if (entry.path().filename() == name) return entry.path();
-    }
-    ADD_FAILURE() << "no page file " << name;
-    return {};
+    auto extent = store_->Locate(key);
+    EXPECT_TRUE(extent.ok()) << extent.status();
+    if (!extent.ok()) return {};
+    return {store_dir_.path() / "regions" / std::to_string(extent->region), extent->offset};
   }
 
   ScopedTempDir ufs_dir_;
@@ -312,15 +316,15 @@ TEST_F(ReadThroughTest, CorruptedCachedPageIsRefetchedFromUfsAndServedCorrectly)
   const auto file = MakeFile("a.bin", content);
   ASSERT_TRUE(Read(file, 0, kFileSize).status.ok());
 
-  const fs::path page = PageFilePath(file, 2);
+  const auto [page, at] = PageBytesAt(file, 2);
   ASSERT_FALSE(page.empty());
   {
     std::fstream f(page, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(123);
+    f.seekg(static_cast<std::streamoff>(at + 123));
     char c = 0;
     f.read(&c, 1);
     c = static_cast<char>(c ^ 0x5a);
-    f.seekp(123);
+    f.seekp(static_cast<std::streamoff>(at + 123));
     f.write(&c, 1);
     ASSERT_TRUE(f.good()) << page;
   }
@@ -356,11 +360,12 @@ TEST_F(ReadThroughTest, PageStoreSmallerThanTheFileStillServesCorrectBytes) {
 }
 
 TEST_F(ReadThroughTest, PageStoreWriteFailureDoesNotFailTheRead) {
-  OpenStore();
+  ScopedTmpfs disk(1 << 20);
+  if (!disk.mounted()) GTEST_SKIP() << disk.skip_reason();
+  OpenStore(64, disk.path() / "store");
   const auto content = Pattern(kFileSize);
   const auto file = MakeFile("a.bin", content);
-  // Pages are written to tmp/ and renamed into place: without it every Put fails.
-  fs::remove_all(store_dir_.path() / "tmp");
+  disk.Fill();  // every Put now fails with ENOSPC
 
   for (int round = 0; round < 2; ++round) {
     const Delivery d = Read(file, 0, kFileSize);
@@ -369,6 +374,8 @@ TEST_F(ReadThroughTest, PageStoreWriteFailureDoesNotFailTheRead) {
     EXPECT_EQ(d.CountFrom(PageSource::kUfs), 5) << "round " << round;
   }
   EXPECT_EQ(ufs_->open_calls.load(), 10);
+  reader_.reset();
+  store_.reset();  // before the disk goes
 }
 
 TEST_F(ReadThroughTest, SinkErrorStopsTheReadAndIsReturned) {

@@ -1,0 +1,96 @@
+#include "pagestore/region_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+
+#include "common/status_mapping.h"
+
+namespace alluvium::pagestore {
+
+Result<RegionFile> RegionFile::Open(std::filesystem::path path, uint64_t region_size) {
+  ScopedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return FromErrno(errno, path.string());
+  return RegionFile(std::move(path), region_size, std::move(fd));
+}
+
+Status RegionFile::WriteExactly(uint64_t offset, std::span<const std::byte> data) const {
+  while (!data.empty()) {
+    const ssize_t n = ::pwrite(fd_.get(), data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FromErrno(errno, path_.string());
+    }
+    data = data.subspan(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return OkStatus();
+}
+
+Status RegionFile::ReadExactly(uint64_t offset, std::span<std::byte> out) const {
+  while (!out.empty()) {
+    const ssize_t n = ::pread(fd_.get(), out.data(), out.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FromErrno(errno, path_.string());
+    }
+    if (n == 0) {
+      return DataLoss(fmt::format("{}: region file ends at {}", path_.string(), offset));
+    }
+    out = out.subspan(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return OkStatus();
+}
+
+Status RegionFile::Truncate() const {
+  if (::ftruncate(fd_.get(), 0) != 0) return FromErrno(errno, path_.string());
+  return OkStatus();
+}
+
+Status RegionFile::WriteHeader(const RegionHeader& header) const {
+  std::array<std::byte, kRegionHeaderSize> bytes;
+  EncodeRegionHeader(header, bytes);
+  return WriteExactly(0, bytes);
+}
+
+Status RegionFile::WriteRecord(uint64_t offset, const RecordHeader& header,
+                               std::span<const std::byte> data) const {
+  ALLUVIUM_RETURN_IF_ERROR(WriteExactly(offset + kRecordHeaderSize, data));
+  std::array<std::byte, kRecordHeaderSize> bytes;
+  EncodeRecordHeader(header, bytes);
+  return WriteExactly(offset, bytes);
+}
+
+ScannedRegion RegionFile::Scan(uint64_t max_length) const {
+  ScannedRegion scan;
+  std::array<std::byte, kRegionHeaderSize> region_bytes;
+  if (!ReadExactly(0, region_bytes).ok()) return scan;
+  scan.header = DecodeRegionHeader(region_bytes);
+  if (!scan.header || scan.header->region_size != region_size_) {
+    scan.header.reset();
+    return scan;
+  }
+  // A record cut off by a truncated file is not indexed; one damaged in place is caught on read.
+  struct stat st;
+  if (::fstat(fd_.get(), &st) != 0) return scan;
+  const uint64_t file_end = std::min<uint64_t>(region_size_, static_cast<uint64_t>(st.st_size));
+  std::array<std::byte, kRecordHeaderSize> bytes;
+  for (uint64_t offset = kRegionHeaderSize; offset + kRecordHeaderSize <= file_end;) {
+    if (!ReadExactly(offset, bytes).ok()) break;
+    const std::optional<RecordHeader> record = DecodeRecordHeader(bytes);
+    if (!record || record->epoch != scan.header->epoch || record->length == 0 ||
+        record->length > max_length || offset + kRecordHeaderSize + record->length > file_end) {
+      break;
+    }
+    scan.records.push_back({.header = *record, .offset = offset});
+    offset += RecordSpan(record->length);
+  }
+  return scan;
+}
+
+}  // namespace alluvium::pagestore

@@ -1,0 +1,212 @@
+#include "pagestore/region_index.h"
+
+#include <algorithm>
+
+#include "pagestore/page_record.h"
+
+namespace alluvium::pagestore {
+
+RegionIndex::RegionIndex(std::vector<uint32_t> region_dirs, uint64_t region_size)
+    : region_size_(region_size), regions_(region_dirs.size()) {
+  uint32_t dirs = 0;
+  for (uint32_t dir : region_dirs) dirs = std::max(dirs, dir + 1);
+  lru_.resize(dirs);
+  open_.resize(dirs);
+  free_.resize(dirs);
+  // Free lists are popped from the back: reversed, so region files fill in number order.
+  for (uint32_t r = static_cast<uint32_t>(region_dirs.size()); r-- > 0;) {
+    regions_[r].dir = region_dirs[r];
+    free_[region_dirs[r]].push_back(r);
+  }
+}
+
+void RegionIndex::RestoreRegion(uint32_t region, uint64_t epoch, uint64_t end,
+                                uint64_t newest_seq) {
+  Region& r = regions_[region];
+  auto& list = free_[r.dir];
+  list.erase(std::remove(list.begin(), list.end(), region), list.end());
+  // Sealed: appending after a restart could meet a record a crash left without its header
+  // beyond `end`, whose stale header a later scan would mistake for part of the chain.
+  r.state = State::kSealed;
+  r.epoch = epoch;
+  r.end = end;
+  r.newest_seq = newest_seq;
+  r.lru = lru_[r.dir].insert(lru_[r.dir].end(), region);
+}
+
+void RegionIndex::RestoreRecord(const PageKey& key, const Location& location, uint64_t seq) {
+  auto [seq_it, fresh] = restore_seq_.try_emplace(key, seq);
+  if (!fresh) {
+    if (seq_it->second > seq) return;
+    seq_it->second = seq;
+  }
+  Insert(key, location);
+}
+
+void RegionIndex::FinishRestore() {
+  restore_seq_.clear();
+  for (auto& list : lru_) {
+    list.sort(
+        [&](uint32_t a, uint32_t b) { return regions_[a].newest_seq < regions_[b].newest_seq; });
+    for (auto it = list.begin(); it != list.end(); ++it) regions_[*it].lru = it;
+  }
+}
+
+const RegionIndex::Location* RegionIndex::Find(const PageKey& key) const {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : &it->second;
+}
+
+void RegionIndex::Touch(uint32_t region) {
+  Region& r = regions_[region];
+  if (r.state == State::kFree || r.state == State::kReleasing) return;
+  auto& list = lru_[r.dir];
+  list.splice(list.end(), list, r.lru);
+}
+
+std::optional<RegionIndex::Allocation> RegionIndex::Allocate(uint32_t dir, uint64_t span,
+                                                             uint64_t epoch,
+                                                             uint64_t& evicted_pages,
+                                                             bool may_grow) {
+  auto& open = open_[dir];
+  for (size_t i = 0; i < open.size();) {
+    Region& r = regions_[open[i]];
+    if (r.state == State::kOpen && r.end + span <= region_size_) {
+      const uint64_t offset = r.end;
+      r.end += span;
+      ++r.writers;
+      return Allocation{.region = open[i], .offset = offset, .epoch = r.epoch};
+    }
+    if (r.state == State::kOpen) {  // too full for this record: no more appends
+      r.state = State::kSealed;
+      open.erase(open.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    ++i;  // opening: its first writer is still writing the header
+  }
+
+  uint32_t region = 0;
+  if (may_grow && !free_[dir].empty()) {
+    region = free_[dir].back();
+    free_[dir].pop_back();
+    regions_[region].lru = lru_[dir].insert(lru_[dir].end(), region);
+  } else {
+    auto victim = std::find_if(lru_[dir].begin(), lru_[dir].end(), [&](uint32_t r) {
+      return regions_[r].state == State::kSealed && regions_[r].writers == 0;
+    });
+    if (victim == lru_[dir].end()) return std::nullopt;
+    region = *victim;
+    DropPages(region, evicted_pages);
+    Touch(region);
+  }
+  Region& r = regions_[region];
+  r.state = State::kOpening;
+  r.epoch = epoch;
+  r.end = kRegionHeaderSize + span;
+  r.writers = 1;
+  r.keys.clear();
+  open.push_back(region);
+  return Allocation{
+      .region = region, .offset = kRegionHeaderSize, .epoch = epoch, .new_epoch = true};
+}
+
+void RegionIndex::FinishNewEpoch(uint32_t region, bool ok) {
+  Region& r = regions_[region];
+  if (ok) {
+    r.state = State::kOpen;
+    return;
+  }
+  // Likely a full disk: the region goes back to the free list, tried again only after the
+  // others, so that the store recovers once space is freed.
+  auto& open = open_[r.dir];
+  open.erase(std::remove(open.begin(), open.end(), region), open.end());
+  lru_[r.dir].erase(r.lru);
+  r.state = State::kFree;
+  r.writers = 0;
+  free_[r.dir].insert(free_[r.dir].begin(), region);
+}
+
+void RegionIndex::FinishWrite(uint32_t region) { --regions_[region].writers; }
+
+void RegionIndex::Seal(uint32_t region) {
+  Region& r = regions_[region];
+  if (r.state != State::kOpen) return;
+  r.state = State::kSealed;
+  auto& open = open_[r.dir];
+  open.erase(std::remove(open.begin(), open.end(), region), open.end());
+}
+
+std::optional<RegionIndex::Released> RegionIndex::EvictOne(uint32_t dir) {
+  auto victim = std::find_if(lru_[dir].begin(), lru_[dir].end(), [&](uint32_t r) {
+    return regions_[r].state == State::kSealed && regions_[r].writers == 0;
+  });
+  if (victim == lru_[dir].end()) return std::nullopt;
+  const uint32_t region = *victim;
+  uint64_t dropped = 0;
+  DropPages(region, dropped);
+  lru_[dir].erase(victim);
+  regions_[region].state = State::kReleasing;
+  return Released{.region = region, .pages = dropped};
+}
+
+void RegionIndex::FinishRelease(uint32_t region) {
+  Region& r = regions_[region];
+  r.state = State::kFree;
+  free_[r.dir].push_back(region);
+}
+
+void RegionIndex::DropPages(uint32_t region, uint64_t& dropped) {
+  Region& r = regions_[region];
+  for (const PageKey& key : r.keys) {
+    auto it = by_key_.find(key);
+    // A key rewritten since lives in another region (or later in this one): keep it.
+    if (it != by_key_.end() && it->second.region == region && it->second.epoch == r.epoch) {
+      Erase(it);
+      ++dropped;
+    }
+  }
+  r.keys.clear();
+}
+
+void RegionIndex::Erase(std::unordered_map<PageKey, Location, PageKeyHash>::iterator it) {
+  bytes_ -= it->second.length;
+  by_key_.erase(it);
+}
+
+void RegionIndex::Insert(const PageKey& key, const Location& location) {
+  auto [it, fresh] = by_key_.try_emplace(key, location);
+  if (!fresh) {
+    bytes_ -= it->second.length;
+    it->second = location;
+  }
+  bytes_ += location.length;
+  regions_[location.region].keys.push_back(key);
+}
+
+bool RegionIndex::RemoveIf(const PageKey& key, const Location& location) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end() || !(it->second == location)) return false;
+  Erase(it);
+  return true;
+}
+
+std::optional<RegionIndex::Location> RegionIndex::Remove(const PageKey& key) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return std::nullopt;
+  const Location location = it->second;
+  Erase(it);
+  return location;
+}
+
+bool RegionIndex::RegionAtEpoch(uint32_t region, uint64_t epoch) const {
+  const Region& r = regions_[region];
+  return r.epoch == epoch && r.state != State::kFree && r.state != State::kReleasing;
+}
+
+uint32_t RegionIndex::regions_in_use() const {
+  uint32_t n = 0;
+  for (const Region& r : regions_) n += r.state != State::kFree && r.state != State::kReleasing;
+  return n;
+}
+
+}  // namespace alluvium::pagestore

@@ -1,0 +1,114 @@
+// The page store's in-memory state: where each page is, and the regions that hold them, with
+// what allocation and eviction need. Eviction is by region, least recently used first: a read of
+// any page of a region makes the region the most recently used of its dir, and making room drops
+// a whole region (all its pages) at once, the way CacheLib's navy BlockCache reclaims regions.
+// Not thread-safe: PageStore guards it with its mutex and does no I/O while holding it.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "pagestore/page_key.h"
+
+namespace alluvium::pagestore {
+
+class RegionIndex {
+ public:
+  struct Location {
+    uint32_t region = 0;
+    uint64_t offset = 0;  // of the record header in the region file
+    uint64_t length = 0;  // bytes of data
+    uint64_t checksum = 0;
+    uint64_t epoch = 0;  // the region's epoch the record was written in
+
+    friend bool operator==(const Location&, const Location&) = default;
+  };
+
+  struct Allocation {
+    uint32_t region = 0;
+    uint64_t offset = 0;
+    uint64_t epoch = 0;
+    bool new_epoch = false;  // the caller writes the region header first, then FinishNewEpoch
+  };
+
+  // `region_dirs[r]` is the dir of region r; every region starts free.
+  RegionIndex(std::vector<uint32_t> region_dirs, uint64_t region_size);
+
+  // --- Rebuilding after a restart: regions first, then their records, then Finish.
+  void RestoreRegion(uint32_t region, uint64_t epoch, uint64_t end, uint64_t newest_seq);
+  // Keeps the record unless a newer one (higher seq) of the same key is already restored.
+  void RestoreRecord(const PageKey& key, const Location& location, uint64_t seq);
+  // Orders each dir's regions by their newest record, oldest first.
+  void FinishRestore();
+
+  const Location* Find(const PageKey& key) const;
+  // Makes the region the most recently used of its dir.
+  void Touch(uint32_t region);
+
+  // Room for a record of `span` bytes in `dir`: in a region being appended to, else (when
+  // `may_grow`: the disk has room for a new region's blocks) in a free region, else in the least
+  // recently used region nobody is writing, whose pages are dropped (counted in
+  // `evicted_pages`) and whose blocks the new records reuse. A region taken anew gets `epoch`.
+  // nullopt when no region can be had. The caller writes the record and then calls FinishWrite.
+  std::optional<Allocation> Allocate(uint32_t dir, uint64_t span, uint64_t epoch,
+                                     uint64_t& evicted_pages, bool may_grow);
+  // After the region header of a new epoch is written (ok), or failed to be: then the region is
+  // free again and the caller's write is over (no FinishWrite).
+  void FinishNewEpoch(uint32_t region, bool ok);
+  void FinishWrite(uint32_t region);
+  // No more appends to the region (its disk ran out of space at the end of it).
+  void Seal(uint32_t region);
+  // Drops the least recently used region of `dir` that nobody is writing, to give its disk
+  // space back after the disk ran full: the caller empties its file, then calls FinishRelease,
+  // which makes it free. nullopt when there is none.
+  struct Released {
+    uint32_t region = 0;
+    uint64_t pages = 0;  // dropped from the index
+  };
+  std::optional<Released> EvictOne(uint32_t dir);
+  void FinishRelease(uint32_t region);
+
+  // Adds or replaces the page.
+  void Insert(const PageKey& key, const Location& location);
+  // Removes the page if it is still at `location`.
+  bool RemoveIf(const PageKey& key, const Location& location);
+  std::optional<Location> Remove(const PageKey& key);
+  // Whether the region still holds the epoch `epoch` (a reader that failed verification asks
+  // this to tell an eviction race from damage).
+  bool RegionAtEpoch(uint32_t region, uint64_t epoch) const;
+
+  uint64_t pages() const { return by_key_.size(); }
+  uint64_t bytes() const { return bytes_; }
+  uint32_t regions() const { return static_cast<uint32_t>(regions_.size()); }
+  uint32_t regions_in_use() const;
+
+ private:
+  enum class State { kFree, kOpening, kOpen, kSealed, kReleasing };
+  struct Region {
+    uint32_t dir = 0;
+    State state = State::kFree;
+    uint64_t epoch = 0;
+    uint64_t end = 0;  // next append offset
+    uint32_t writers = 0;
+    uint64_t newest_seq = 0;            // only for ordering at restore
+    std::vector<PageKey> keys;          // pages written in this epoch (some may since be elsewhere)
+    std::list<uint32_t>::iterator lru;  // valid unless free
+  };
+
+  void DropPages(uint32_t region, uint64_t& dropped);
+  void Erase(std::unordered_map<PageKey, Location, PageKeyHash>::iterator it);
+
+  const uint64_t region_size_;
+  std::vector<Region> regions_;
+  std::vector<std::list<uint32_t>> lru_;     // per dir: front is least recently used
+  std::vector<std::vector<uint32_t>> open_;  // per dir: regions taking appends
+  std::vector<std::vector<uint32_t>> free_;  // per dir
+  std::unordered_map<PageKey, Location, PageKeyHash> by_key_;
+  std::unordered_map<PageKey, uint64_t, PageKeyHash> restore_seq_;  // until FinishRestore
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace alluvium::pagestore
