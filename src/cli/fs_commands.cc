@@ -113,9 +113,11 @@ Status Copy(client::Client& client, const FsArgs& args) {
     std::remove(temp.c_str());
     return FromErrno(err, "rename to " + args.second);
   }
-  fmt::print("Copied {} to {}: {} bytes ({} from cache, {} from UFS, {} worker failovers)\n",
-             args.path, args.second, stats->bytes, stats->bytes_from_cache, stats->bytes_from_ufs,
-             stats->worker_failovers);
+  fmt::print(
+      "Copied {} to {}: {} bytes ({} from cache, {} of them short-circuit; {} from UFS, {} worker "
+      "failovers)\n",
+      args.path, args.second, stats->bytes, stats->bytes_from_cache, stats->bytes_short_circuit,
+      stats->bytes_from_ufs, stats->worker_failovers);
   return OkStatus();
 }
 

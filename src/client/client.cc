@@ -7,9 +7,11 @@
 
 #include "alluvium.grpc.pb.h"
 #include "client/cluster_view.h"
+#include "client/short_circuit.h"
 #include "common/logging.h"
 #include "common/paths.h"
 #include "common/status_mapping.h"
+#include "pagestore/page_key.h"
 #include "proto/channel.h"
 #include "proto/grpc_status.h"
 
@@ -17,6 +19,9 @@ namespace alluvium::client {
 namespace {
 
 constexpr int kMaxMessageBytes = 80 << 20;  // above the largest page (64 MiB) plus framing
+// A worker found not to be on this host (or without a short-circuit service) is asked again
+// after this long: it may have restarted with one.
+constexpr auto kShortCircuitRecheck = std::chrono::seconds(30);
 
 FileInfo ToFileInfo(const rpc::FileStatus& s, std::string path) {
   return {.path = std::move(path),
@@ -39,6 +44,7 @@ ClientOptions ClientOptions::FromConfig(const Config& config) {
                                       config.GetInt(keys::kCoordinatorRpcPort));
   o.rpc_timeout = config.GetDuration(keys::kUserRpcTimeout);
   o.workers_tried = std::max<int>(1, static_cast<int>(config.GetInt(keys::kUserReadWorkersTried)));
+  o.short_circuit = config.GetBool(keys::kUserShortCircuitEnabled);
   return o;
 }
 
@@ -50,6 +56,11 @@ struct Client::Impl {
   std::shared_ptr<const ClusterView> view;                                 // guarded by mu
   std::chrono::steady_clock::time_point view_time;                         // guarded by mu
   std::map<std::string, std::unique_ptr<rpc::WorkerService::Stub>> stubs;  // guarded by mu
+  struct LocalWorker {
+    std::shared_ptr<ShortCircuitChannel> channel;  // null: not on this host
+    std::chrono::steady_clock::time_point checked;
+  };
+  std::map<std::string, LocalWorker> local;  // guarded by mu; by worker address
 
   std::unique_ptr<grpc::ClientContext> Context() const {
     auto context = std::make_unique<grpc::ClientContext>();
@@ -91,6 +102,43 @@ struct Client::Impl {
     auto& stub = stubs[address];
     if (!stub) stub = rpc::WorkerService::NewStub(NewChannel(address));
     return *stub;
+  }
+
+  // The short-circuit channel to the worker at `address` if it is on this host, else null. The
+  // answer is kept (a negative one for kShortCircuitRecheck).
+  std::shared_ptr<ShortCircuitChannel> LocalChannel(const std::string& address) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mu);
+      auto it = local.find(address);
+      if (it != local.end() &&
+          (it->second.channel || now - it->second.checked < kShortCircuitRecheck)) {
+        return it->second.channel;
+      }
+    }
+    std::shared_ptr<ShortCircuitChannel> channel;
+    rpc::WorkerDescription description;
+    Status st = FromGrpc(Worker(address).Describe(Context().get(), {}, &description));
+    if (st.ok() && !description.short_circuit_socket().empty()) {
+      auto connected =
+          ShortCircuitChannel::Connect(description.short_circuit_socket(), description.id());
+      if (connected.ok()) {
+        channel = std::move(*connected);
+      } else {
+        st = connected.status();
+      }
+    }
+    ALLUVIUM_LOG(
+        DEBUG, "worker {}: short-circuit {}", address,
+        channel ? "connected" : fmt::format("not used: {}", st.ok() ? "no socket" : st.ToString()));
+    std::lock_guard lock(mu);
+    local[address] = {.channel = channel, .checked = now};
+    return channel;
+  }
+
+  void DropChannel(const std::string& address) {
+    std::lock_guard lock(mu);
+    local.erase(address);
   }
 
   // Runs attempt(worker stub, address) on the workers of `key` in ring preference order until
@@ -207,12 +255,38 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
   if (offset >= info.length) return stats;
   const uint64_t end = offset + std::min(length, info.length - offset);
   const uint64_t segment_size = view->segment_size;
+  const pagestore::FileId file_id = pagestore::FileIdOf(info.uri, info.version);
   uint64_t pos = offset;
   bool reached_eof = false;
   while (pos < end && !reached_eof) {
     const uint64_t segment = pos / segment_size;
     const uint64_t segment_end = std::min(end, (segment + 1) * segment_size);
     Status sink_status;
+    if (impl_->options.short_circuit) {
+      // The owner's cached pages, read here if it is on this host; the rest through gRPC.
+      const std::vector<std::string> owner =
+          view->Candidates(ring::PlacementKey(info.uri, segment), 1);
+      std::shared_ptr<ShortCircuitChannel> channel =
+          owner.empty() ? nullptr : impl_->LocalChannel(owner.front());
+      if (channel) {
+        auto read = channel->Read(file_id, pos, segment_end, [&](std::span<const std::byte> d) {
+          sink_status = sink(d);
+          return sink_status;
+        });
+        if (!sink_status.ok()) return sink_status;
+        if (read.ok()) {
+          pos += *read;
+          stats.bytes += *read;
+          stats.bytes_from_cache += *read;
+          stats.bytes_short_circuit += *read;
+          if (pos >= segment_end) continue;
+        } else {
+          ALLUVIUM_LOG(DEBUG, "short-circuit to {} failed: {}; reading through gRPC", owner.front(),
+                       read.status());
+          impl_->DropChannel(owner.front());
+        }
+      }
+    }
     Status st = impl_->OnWorkers(
         ring::PlacementKey(info.uri, segment), &stats,
         [&](rpc::WorkerService::Stub& stub, const std::string& address) -> Status {

@@ -1,7 +1,9 @@
 // The Alluvium client: reads files through the cache cluster. It asks the coordinator for the
 // cluster (live workers, hash ring settings, mount table), maps each (file, segment) to its
 // workers with the same consistent-hash ring the coordinator uses for loads, and streams data
-// from the owner, falling back to the next worker of the ring when one fails mid-read.
+// from the owner, falling back to the next worker of the ring when one fails mid-read. Cached
+// pages of a worker on the client's own host are read straight from its page store files
+// (short-circuit, see short_circuit.h), the rest through gRPC.
 // Public header: no gRPC types. A Client is safe for concurrent use.
 #pragma once
 
@@ -27,6 +29,8 @@ struct ClientOptions {
   int workers_tried = 3;  // per segment, in ring preference order
   // Membership is re-read at most this often, and at once after a worker fails.
   std::chrono::milliseconds cluster_info_ttl{2000};
+  // Read cached pages of workers on this host straight from their page store files.
+  bool short_circuit = true;
 
   static ClientOptions FromConfig(const Config& config);
 };
@@ -58,9 +62,10 @@ struct MountInfo {
 
 struct ReadStats {
   uint64_t bytes = 0;
-  uint64_t bytes_from_cache = 0;  // served from worker page stores
-  uint64_t bytes_from_ufs = 0;    // fetched from the UFS by this read
-  uint64_t worker_failovers = 0;  // times a segment moved to the next worker of the ring
+  uint64_t bytes_from_cache = 0;     // served from worker page stores
+  uint64_t bytes_short_circuit = 0;  // of those, read by this client from the files itself
+  uint64_t bytes_from_ufs = 0;       // fetched from the UFS by this read
+  uint64_t worker_failovers = 0;     // times a segment moved to the next worker of the ring
 };
 
 class Client {

@@ -37,12 +37,19 @@ const KeyInfo kWorkerRpcPort{"alluvium.worker.rpc.port", KeyType::kInt, "29999",
     "Worker gRPC port; 0 picks a free port (written to the data dir)."};
 const KeyInfo kWorkerDataDir{"alluvium.worker.data.dir", KeyType::kString, "",
     "Worker state (identity, metadata store). Empty: <alluvium.work.dir>/worker."};
+const KeyInfo kWorkerShortCircuitSocket{"alluvium.worker.short.circuit.socket", KeyType::kString,
+    "", "Unix socket on which the worker serves short-circuit reads to clients on its host. Empty: "
+    "<worker data dir>/short-circuit.sock; \"none\" turns the service off."};
 const KeyInfo kWorkerHeartbeatInterval{"alluvium.worker.heartbeat.interval", KeyType::kDuration,
     "1s", "How often a worker tells the coordinator it is alive."};
 const KeyInfo kWorkerPageStoreDirs{"alluvium.worker.page.store.dirs", KeyType::kString, "",
     "Cache directories, comma separated, one per disk. Empty: <worker data dir>/pages."};
+const KeyInfo kWorkerPageStoreRegionSize{"alluvium.worker.page.store.region.size", KeyType::kSize,
+    "0", "Pages are packed into region files of this size, the unit of LRU eviction. 0: 1/64 of "
+    "the store's size, between one page and 64MB."};
 const KeyInfo kWorkerPageStoreSize{"alluvium.worker.page.store.size", KeyType::kSize, "4GB",
-    "Total bytes of cached pages across the cache directories; LRU eviction beyond it."};
+    "Bytes of disk the page store uses across the cache directories (at least one region per "
+    "directory); eviction of the least recently used region beyond it."};
 const KeyInfo kWorkerPageSize{"alluvium.worker.page.store.page.size", KeyType::kSize, "1MB",
     "Unit of caching: power of two from 4KB to 64MB."};
 const KeyInfo kWorkerMetadataSyncInterval{"alluvium.worker.metadata.sync.interval",
@@ -95,6 +102,9 @@ const KeyInfo kUserSelectionPolicy{"alluvium.user.worker.selection.policy", KeyT
     "ketama", "Consistent hashing policy: ketama, jump or maglev (see docs/hashing.md)."};
 const KeyInfo kUserVirtualNodes{"alluvium.user.consistent.hash.virtual.node.count.per.worker",
     KeyType::kInt, "0", "Virtual nodes per worker for ketama; 0 uses the built-in default."};
+const KeyInfo kUserShortCircuitEnabled{"alluvium.user.short.circuit.enabled", KeyType::kBool,
+    "true", "Read cached pages of workers on the client's own host straight from their page "
+    "store files (descriptors passed over a Unix socket), not through gRPC."};
 const KeyInfo kUserReadWorkersTried{"alluvium.user.read.workers.tried", KeyType::kInt, "3",
     "How many workers of a segment's preference list a read tries before failing."};
 const KeyInfo kUserRpcTimeout{"alluvium.user.rpc.timeout", KeyType::kDuration, "60s",
@@ -142,7 +152,9 @@ std::span<const KeyInfo* const> AllKeys() {
       &kWorkerRpcPort,
       &kWorkerDataDir,
       &kWorkerHeartbeatInterval,
+      &kWorkerShortCircuitSocket,
       &kWorkerPageStoreDirs,
+      &kWorkerPageStoreRegionSize,
       &kWorkerPageStoreSize,
       &kWorkerPageSize,
       &kWorkerMetadataSyncInterval,
@@ -166,6 +178,7 @@ std::span<const KeyInfo* const> AllKeys() {
       &kUserSelectionPolicy,
       &kUserVirtualNodes,
       &kUserReadWorkersTried,
+      &kUserShortCircuitEnabled,
       &kUserRpcTimeout,
       &kJobRetentionTime,
       &kJobMaxActive,

@@ -35,7 +35,9 @@ extern const KeyInfo kWorkerBindHost;
 extern const KeyInfo kWorkerRpcPort;
 extern const KeyInfo kWorkerDataDir;
 extern const KeyInfo kWorkerHeartbeatInterval;
+extern const KeyInfo kWorkerShortCircuitSocket;
 extern const KeyInfo kWorkerPageStoreDirs;
+extern const KeyInfo kWorkerPageStoreRegionSize;
 extern const KeyInfo kWorkerPageStoreSize;
 extern const KeyInfo kWorkerPageSize;
 extern const KeyInfo kWorkerMetadataSyncInterval;
@@ -61,6 +63,7 @@ extern const KeyInfo kUserSegmentSize;
 extern const KeyInfo kUserSelectionPolicy;
 extern const KeyInfo kUserVirtualNodes;
 extern const KeyInfo kUserReadWorkersTried;
+extern const KeyInfo kUserShortCircuitEnabled;
 extern const KeyInfo kUserRpcTimeout;
 
 extern const KeyInfo kJobRetentionTime;

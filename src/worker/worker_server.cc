@@ -14,6 +14,7 @@
 #include "worker/heartbeat.h"
 #include "worker/mount_options_source.h"
 #include "worker/read_through.h"
+#include "worker/short_circuit_server.h"
 #include "worker/status_cache.h"
 #include "worker/ufs_registry.h"
 #include "worker/worker_service.h"
@@ -52,6 +53,15 @@ Result<WorkerOptions> WorkerOptions::FromConfig(const Config& config) {
   o.page_store.page_size = config.GetSize(keys::kWorkerPageSize);
   o.page_store.capacity_bytes = config.GetSize(keys::kWorkerPageStoreSize);
   o.page_store.dirs = SplitDirs(config.GetString(keys::kWorkerPageStoreDirs));
+  o.page_store.region_size = config.GetSize(keys::kWorkerPageStoreRegionSize);
+  o.short_circuit_socket = config.GetString(keys::kWorkerShortCircuitSocket);
+  if (o.short_circuit_socket.empty()) {
+    o.short_circuit_socket = (o.data_dir / "short-circuit.sock").string();
+  } else if (o.short_circuit_socket == "none") {
+    o.short_circuit_socket.clear();
+  } else {
+    o.short_circuit_socket = ExpandHome(o.short_circuit_socket);
+  }
   if (o.page_store.dirs.empty()) o.page_store.dirs.push_back(o.data_dir / "pages");
   o.load.threads = static_cast<int>(
       std::clamp<int64_t>(config.GetInt(keys::kWorkerUfsReadThreads), -1, 1 << 16));
@@ -92,6 +102,7 @@ struct WorkerServer::State {
   std::unique_ptr<ReadThrough> reads;
   std::unique_ptr<LoadExecutor> loads;  // started before the server, stopped after it
   std::unique_ptr<grpc::Service> service;
+  std::unique_ptr<ShortCircuitServer> short_circuit;  // null when off or its socket failed
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<Heartbeat> heartbeat;
   bool stopped = false;
@@ -117,7 +128,24 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
   s->reads = std::make_unique<ReadThrough>(*s->store, *s->ufs);
   s->loads = std::make_unique<LoadExecutor>(options.load, *s->store, *s->ufs, *s->meta);
   s->loads->Start();
-  s->service = NewWorkerService({*s->store, *s->ufs, *s->statuses, *s->reads, *s->loads});
+  if (!options.short_circuit_socket.empty()) {
+    // Reads still work without it (through gRPC), so a socket that cannot be made only warns.
+    auto sc = ShortCircuitServer::Listen(options.short_circuit_socket, s->id, *s->store);
+    if (sc.ok()) {
+      s->short_circuit = std::move(*sc);
+      s->short_circuit->Start();
+    } else {
+      ALLUVIUM_LOG(WARN, "worker {}: no short-circuit reads: {}", s->id, sc.status());
+    }
+  }
+  s->service = NewWorkerService(
+      {.store = *s->store,
+       .ufs = *s->ufs,
+       .statuses = *s->statuses,
+       .reads = *s->reads,
+       .loads = *s->loads,
+       .worker_id = s->id,
+       .short_circuit_socket = s->short_circuit ? s->short_circuit->path() : std::string()});
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(fmt::format("{}:{}", options.bind_host, options.rpc_port),
@@ -151,6 +179,7 @@ void WorkerServer::Stop() {
   // Load handlers still running see their calls cancelled at the deadline and return within
   // a page; only then does the executor stop.
   state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (state_->short_circuit) state_->short_circuit->Stop();
   state_->loads->Stop();
   ALLUVIUM_LOG(INFO, "worker {} stopped", state_->id);
 }

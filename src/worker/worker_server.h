@@ -1,6 +1,7 @@
-// One worker process: page store, metadata store, read-through, load executor and the gRPC server,
-// plus the heartbeat that keeps it in the coordinator's ring. Start() brings everything up in
-// dependency order; Stop() takes it down in reverse.
+// One worker process: page store, metadata store, read-through, load executor, the gRPC server and
+// the short-circuit service for clients on its host, plus the heartbeat that keeps it in the
+// coordinator's ring. Start() brings everything up in dependency order; Stop() takes it down in
+// reverse.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,8 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds metadata_sync_interval{0};
   pagestore::PageStoreOptions page_store;
+  // Unix socket of the short-circuit service; empty: none.
+  std::string short_circuit_socket;
   LoadExecutorOptions load;
   // alluvium.underfs.* settings; a mount's options override them for its root.
   std::map<std::string, std::string> ufs_properties;

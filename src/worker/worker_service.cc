@@ -137,6 +137,13 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Describe(grpc::ServerContext*, const rpc::DescribeRequest*,
+                        rpc::WorkerDescription* response) override {
+    response->set_id(deps_.worker_id);
+    response->set_short_circuit_socket(deps_.short_circuit_socket);
+    return grpc::Status::OK;
+  }
+
   grpc::Status GetMetrics(grpc::ServerContext*, const rpc::GetMetricsRequest*,
                           rpc::GetMetricsResponse* response) override {
     response->set_prometheus_text(metrics::RenderPrometheus());

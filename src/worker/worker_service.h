@@ -1,9 +1,10 @@
 // The worker's gRPC surface: reads through the cache, load (cache preloading) and its verify
-// check, file status, listing and metrics.
+// check, file status, listing, metrics, and who the worker is.
 // Handlers run on gRPC's thread pool; everything they use is safe for concurrent use.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "pagestore/page_store.h"
 #include "worker/load_executor.h"
@@ -23,6 +24,8 @@ struct WorkerServiceDeps {
   StatusCache& statuses;
   ReadThrough& reads;
   LoadExecutor& loads;  // started before the service is served
+  std::string worker_id;
+  std::string short_circuit_socket;  // empty: no short-circuit service
 };
 
 // The gRPC service object; register it with a grpc::ServerBuilder.

@@ -13,17 +13,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Reads a whole range into a string.
 Result<std::string> ReadAll(client::Client& client, const std::string& path, uint64_t offset,
                             uint64_t length, client::ReadStats* stats = nullptr) {
-  std::string out;
-  auto result = client.Read(path, offset, length, [&](std::span<const std::byte> data) {
-    out.append(reinterpret_cast<const char*>(data.data()), data.size());
-    return OkStatus();
-  });
-  if (!result.ok()) return result.status();
-  if (stats != nullptr) *stats = *result;
-  return out;
+  return ReadToString(client, path, offset, length, stats);
 }
 
 class ClusterTest : public ::testing::Test {

@@ -39,6 +39,18 @@ int FreePort() {
   return port;
 }
 
+Result<std::string> ReadToString(client::Client& client, const std::string& path,
+                                 uint64_t offset, uint64_t length, client::ReadStats* stats) {
+  std::string out;
+  auto result = client.Read(path, offset, length, [&](std::span<const std::byte> data) {
+    out.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return OkStatus();
+  });
+  if (!result.ok()) return result.status();
+  if (stats != nullptr) *stats = *result;
+  return out;
+}
+
 std::string WriteRandomFile(const fs::path& path, size_t size, uint32_t seed) {
   std::mt19937_64 random(seed);
   std::string bytes(size, '\0');
@@ -185,8 +197,9 @@ Status LocalCluster::Start() {
   return WaitForLiveWorkers(options_.workers, std::chrono::seconds(30));
 }
 
-Result<std::unique_ptr<client::Client>> LocalCluster::NewClient() const {
+Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(bool short_circuit) const {
   client::ClientOptions options;
+  options.short_circuit = short_circuit;
   options.coordinator_address = fmt::format("127.0.0.1:{}", rpc_port_);
   options.rpc_timeout = std::chrono::seconds(20);
   options.cluster_info_ttl = std::chrono::milliseconds(200);

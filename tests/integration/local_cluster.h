@@ -48,7 +48,8 @@ class LocalCluster {
   std::filesystem::path worker_dir(int i) const;
   int worker_count() const { return static_cast<int>(worker_pids_.size()); }
 
-  Result<std::unique_ptr<client::Client>> NewClient() const;
+  // A client of the cluster; on this host, so it reads cached pages short-circuit unless told not.
+  Result<std::unique_ptr<client::Client>> NewClient(bool short_circuit = true) const;
 
   void SignalWorker(int i, int signal);
   // (Re)starts worker i with its old data dir and waits until the coordinator routes to it.
@@ -106,5 +107,11 @@ int FreePort();
 
 // Writes `size` deterministic pseudo-random bytes (seeded) to path; returns them.
 std::string WriteRandomFile(const std::filesystem::path& path, size_t size, uint32_t seed);
+
+// Reads [offset, offset + length) of a file through the client into a string; its read
+// statistics go to `stats` if given.
+Result<std::string> ReadToString(client::Client& client, const std::string& path,
+                                 uint64_t offset = 0, uint64_t length = UINT64_MAX,
+                                 client::ReadStats* stats = nullptr);
 
 }  // namespace alluvium::testing

@@ -1,0 +1,134 @@
+#include "client/short_circuit.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/logging.h"
+#include "pagestore/page_record.h"
+#include "shortcircuit/protocol.h"
+#include "shortcircuit/seqpacket.h"
+
+namespace alluvium::client {
+namespace sc = shortcircuit;
+
+Result<std::unique_ptr<ShortCircuitChannel>> ShortCircuitChannel::Connect(
+    const std::string& path, std::string_view worker_id) {
+  ALLUVIUM_ASSIGN_OR_RETURN(ScopedFd socket, sc::Connect(path));
+  sc::Hello hello;
+  std::byte buffer[sizeof(hello) + 1];
+  ALLUVIUM_ASSIGN_OR_RETURN(size_t n, sc::Receive(socket.get(), buffer));
+  if (n != sizeof(hello)) return Unavailable(fmt::format("{}: not a short-circuit service", path));
+  std::memcpy(&hello, buffer, sizeof(hello));
+  hello.worker_id[sizeof(hello.worker_id) - 1] = '\0';
+  if (hello.magic != sc::kMagic || hello.version != sc::kVersion) {
+    return Unavailable(
+        fmt::format("{}: short-circuit protocol {} not spoken here", path, hello.version));
+  }
+  if (std::string_view(hello.worker_id) != worker_id) {
+    return Unavailable(fmt::format("{} belongs to worker {}, not {}: another host's worker", path,
+                                   hello.worker_id, worker_id));
+  }
+  return std::make_unique<ShortCircuitChannel>(std::move(socket), hello.page_size);
+}
+
+Result<int> ShortCircuitChannel::RegionFdLocked(uint32_t region) {
+  if (auto it = regions_.find(region); it != regions_.end()) return it->second.get();
+  const sc::Request request{.type = sc::kGetFd, .region = region};
+  ALLUVIUM_RETURN_IF_ERROR(sc::Send(socket_.get(), sc::BytesOf(request)));
+  sc::FdReply reply;
+  std::byte buffer[sizeof(reply)];
+  ScopedFd fd;
+  ALLUVIUM_ASSIGN_OR_RETURN(size_t n, sc::Receive(socket_.get(), buffer, &fd));
+  if (n != sizeof(reply)) return Unavailable("short-circuit: bad descriptor reply");
+  std::memcpy(&reply, buffer, sizeof(reply));
+  if (reply.ok != 1 || !fd.valid()) {
+    return Unavailable(fmt::format("short-circuit: no descriptor for region {}", region));
+  }
+  const int raw = fd.get();
+  regions_.emplace(region, std::move(fd));
+  return raw;
+}
+
+Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::Locate(
+    const pagestore::FileId& file, uint64_t first, uint32_t count) {
+  const sc::Request request{.type = sc::kLocate,
+                            .count = count,
+                            .file_hi = file.hi,
+                            .file_lo = file.lo,
+                            .first_page = first};
+  std::vector<std::byte> buffer(sizeof(sc::LocateReplyHeader) + count * sizeof(sc::PageLocation));
+  std::vector<Extent> extents(count);
+  std::lock_guard lock(mu_);
+  ALLUVIUM_RETURN_IF_ERROR(sc::Send(socket_.get(), sc::BytesOf(request)));
+  ALLUVIUM_ASSIGN_OR_RETURN(size_t n, sc::Receive(socket_.get(), buffer));
+  sc::LocateReplyHeader header;
+  if (n != buffer.size()) return Unavailable("short-circuit: bad locate reply");
+  std::memcpy(&header, buffer.data(), sizeof(header));
+  if (header.count != count) return Unavailable("short-circuit: bad locate reply");
+  for (uint32_t i = 0; i < count; ++i) {
+    sc::PageLocation location;
+    std::memcpy(&location, buffer.data() + sizeof(header) + i * sizeof(location), sizeof(location));
+    if (location.found != 1 || location.length == 0 || location.length > page_size_) continue;
+    ALLUVIUM_ASSIGN_OR_RETURN(int fd, RegionFdLocked(location.region));
+    extents[i] = {.fd = fd,
+                  .offset = location.offset,
+                  .length = location.length,
+                  .checksum = location.checksum};
+  }
+  return extents;
+}
+
+Result<uint64_t> ShortCircuitChannel::Read(const pagestore::FileId& file, uint64_t offset,
+                                           uint64_t end, const Sink& sink) {
+  if (offset >= end) return uint64_t{0};
+  // A page is read whole to be verified; one buffer per thread, reused across reads.
+  thread_local std::unique_ptr<std::byte[]> buffer;
+  thread_local uint64_t buffer_size = 0;
+  if (buffer_size < page_size_) {
+    buffer = std::make_unique_for_overwrite<std::byte[]>(page_size_);
+    buffer_size = page_size_;
+  }
+  uint64_t pos = offset;
+  uint64_t page = offset / page_size_;
+  const uint64_t last_page = (end - 1) / page_size_;
+  while (pos < end) {
+    const auto count =
+        static_cast<uint32_t>(std::min<uint64_t>(sc::kMaxPagesPerLocate, last_page - page + 1));
+    ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> extents, Locate(file, page, count));
+    for (const Extent& extent : extents) {
+      if (extent.fd < 0) return pos - offset;  // not cached: read through the worker
+      const std::span<std::byte> bytes(buffer.get(), extent.length);
+      uint64_t got = 0;
+      while (got < extent.length) {
+        const ssize_t n = ::pread(extent.fd, bytes.data() + got, extent.length - got,
+                                  static_cast<off_t>(extent.offset + got));
+        if (n <= 0) break;
+        got += static_cast<uint64_t>(n);
+      }
+      if (got != extent.length || pagestore::DataChecksum(bytes) != extent.checksum) {
+        ALLUVIUM_LOG(DEBUG, "short-circuit page {} of {} failed verification (evicted?)", page,
+                     file.ToHex());
+        return pos - offset;
+      }
+      const uint64_t page_start = page * page_size_;
+      const uint64_t from = pos - page_start;
+      const uint64_t to = std::min(end - page_start, extent.length);
+      if (to > from) {
+        ALLUVIUM_RETURN_IF_ERROR(sink(bytes.subspan(from, to - from)));
+        pos += to - from;
+      }
+      if (extent.length < page_size_) return pos - offset;  // the file's last page
+      ++page;
+      if (pos >= end) break;
+    }
+  }
+  return pos - offset;
+}
+
+}  // namespace alluvium::client

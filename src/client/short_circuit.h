@@ -1,0 +1,65 @@
+// The client's end of short-circuit reads (shortcircuit/protocol.h): one connection to the
+// short-circuit socket of a worker on this host, through which it learns where cached pages are
+// in the worker's page store files and gets their descriptors, then reads the bytes itself.
+// Every page is verified against its checksum before any of its bytes are passed on, since the
+// worker may evict and reuse a region at any moment; a page that is missing or fails is left to
+// the caller to read through gRPC. Safe for concurrent use: requests on the connection take
+// turns, reads of the files run in parallel.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/scoped_fd.h"
+#include "common/status.h"
+#include "pagestore/page_key.h"
+
+namespace alluvium::client {
+
+class ShortCircuitChannel {
+ public:
+  // Connects to the socket at `path` and checks that the worker there is `worker_id` (the same
+  // path on another host belongs to another worker). kUnavailable if nothing answers there (the
+  // worker is not on this host) or it is another worker.
+  static Result<std::unique_ptr<ShortCircuitChannel>> Connect(const std::string& path,
+                                                              std::string_view worker_id);
+
+  ShortCircuitChannel(ScopedFd socket, uint64_t page_size)
+      : socket_(std::move(socket)), page_size_(page_size) {}
+
+  using Sink = std::function<Status(std::span<const std::byte> data)>;
+  // Passes bytes [offset, end) of the file whose pages are keyed by `file` to `sink`, in order,
+  // a verified page at a time, and returns how many it passed: fewer than asked when a page is
+  // not cached, fails verification or ends the file; the caller reads the rest another way.
+  // Fails with the sink's error, or kUnavailable when the connection broke (drop the channel).
+  Result<uint64_t> Read(const pagestore::FileId& file, uint64_t offset, uint64_t end,
+                        const Sink& sink);
+
+  uint64_t page_size() const { return page_size_; }
+
+ private:
+  struct Extent {
+    int fd = -1;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    uint64_t checksum = 0;
+  };
+  // Where pages [first, first + count) are; fd -1 for a page that is not cached. Takes mu_.
+  Result<std::vector<Extent>> Locate(const pagestore::FileId& file, uint64_t first, uint32_t count);
+  // The descriptor of a region file, asked for once. Caller holds mu_.
+  Result<int> RegionFdLocked(uint32_t region);
+
+  std::mutex mu_;
+  const ScopedFd socket_;
+  const uint64_t page_size_;
+  // Never erased while the channel lives, so a descriptor handed out stays open.
+  std::unordered_map<uint32_t, ScopedFd> regions_;  // guarded by mu_
+};
+
+}  // namespace alluvium::client

@@ -1,0 +1,143 @@
+#include "worker/short_circuit_server.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "shortcircuit/protocol.h"
+#include "shortcircuit/seqpacket.h"
+
+namespace alluvium::worker {
+namespace sc = shortcircuit;
+namespace {
+
+constexpr size_t kMaxConnections = 256;
+
+metrics::Counter& connections_total = metrics::NewCounter(
+    "alluvium_worker_short_circuit_connections_total", "Short-circuit connections accepted.");
+metrics::Counter& pages_located =
+    metrics::NewCounter("alluvium_worker_short_circuit_pages_total",
+                        "Cached pages whose location was handed to short-circuit readers.");
+
+}  // namespace
+
+Result<std::unique_ptr<ShortCircuitServer>> ShortCircuitServer::Listen(
+    const std::string& path, std::string worker_id, pagestore::PageStore& store) {
+  ALLUVIUM_ASSIGN_OR_RETURN(ScopedFd listener, sc::Listen(path, 64));
+  return std::make_unique<ShortCircuitServer>(std::move(listener), path, std::move(worker_id),
+                                              store);
+}
+
+ShortCircuitServer::ShortCircuitServer(ScopedFd listener, std::string path, std::string worker_id,
+                                       pagestore::PageStore& store)
+    : listener_(std::move(listener)),
+      path_(std::move(path)),
+      worker_id_(std::move(worker_id)),
+      store_(store) {}
+
+void ShortCircuitServer::Start() {
+  acceptor_ = std::jthread([this](std::stop_token stop) { Accept(stop); });
+}
+
+void ShortCircuitServer::Stop() {
+  std::vector<std::unique_ptr<Connection>> connections;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    connections.swap(connections_);
+  }
+  // shutdown() wakes the threads blocked in accept() and recvmsg(); then they are joined.
+  ::shutdown(listener_.get(), SHUT_RDWR);
+  acceptor_ = {};
+  for (auto& c : connections) ::shutdown(c->fd.get(), SHUT_RDWR);
+  connections.clear();
+  ::unlink(path_.c_str());
+}
+
+void ShortCircuitServer::Accept(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    ScopedFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // shut down by Stop, or the socket is broken: clients read through gRPC
+    }
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    // Join the threads of connections that have ended.
+    std::erase_if(connections_, [](const std::unique_ptr<Connection>& c) { return c->done; });
+    if (connections_.size() >= kMaxConnections) {
+      ALLUVIUM_LOG(WARN, "short-circuit: {} connections open, refusing one more", kMaxConnections);
+      continue;  // closed: that client reads through gRPC
+    }
+    connections_total.Increment();
+    auto connection = std::make_unique<Connection>();
+    connection->fd = std::move(fd);
+    Connection& c = *connection;
+    connections_.push_back(std::move(connection));
+    c.thread = std::jthread([this, &c] { Serve(c); });
+  }
+}
+
+void ShortCircuitServer::Serve(Connection& connection) {
+  const int fd = connection.fd.get();
+  sc::Hello hello;
+  hello.page_size = store_.page_size();
+  hello.regions = static_cast<uint32_t>(store_.RegionFds().size());
+  std::memcpy(hello.worker_id, worker_id_.data(),
+              std::min(worker_id_.size(), sizeof(hello.worker_id) - 1));
+  Status st = sc::Send(fd, sc::BytesOf(hello));
+  std::byte request[sizeof(sc::Request) + 1];
+  while (st.ok()) {
+    auto n = sc::Receive(fd, request);
+    if (!n.ok()) break;  // closed by the client or by Stop
+    st = Answer(fd, std::span(request, *n));
+  }
+  if (!st.ok()) ALLUVIUM_LOG(DEBUG, "short-circuit connection ended: {}", st);
+  std::lock_guard lock(mu_);
+  connection.done = true;
+}
+
+Status ShortCircuitServer::Answer(int fd, std::span<const std::byte> bytes) {
+  sc::Request request;
+  if (bytes.size() != sizeof(request)) {
+    return InvalidArgument(fmt::format("short-circuit request of {} bytes", bytes.size()));
+  }
+  std::memcpy(&request, bytes.data(), sizeof(request));
+  if (request.type == sc::kGetFd) {
+    const std::vector<int> fds = store_.RegionFds();
+    const bool ok = request.region < fds.size();
+    return sc::Send(fd, sc::BytesOf(sc::FdReply{.ok = ok ? 1u : 0u}),
+                    ok ? fds[request.region] : -1);
+  }
+  if (request.type != sc::kLocate || request.count == 0 || request.count > sc::kMaxPagesPerLocate) {
+    return InvalidArgument(
+        fmt::format("short-circuit request type {} count {}", request.type, request.count));
+  }
+  std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) +
+                               request.count * sizeof(sc::PageLocation));
+  const sc::LocateReplyHeader header{.count = request.count};
+  std::memcpy(reply.data(), &header, sizeof(header));
+  uint64_t found = 0;
+  for (uint32_t i = 0; i < request.count; ++i) {
+    const pagestore::PageKey key{.file = {.hi = request.file_hi, .lo = request.file_lo},
+                                 .index = request.first_page + i};
+    sc::PageLocation location;
+    if (auto extent = store_.Locate(key); extent.ok()) {
+      location = {.found = 1,
+                  .region = extent->region,
+                  .offset = extent->offset,
+                  .length = extent->length,
+                  .checksum = extent->checksum};
+      ++found;
+    }
+    std::memcpy(reply.data() + sizeof(header) + i * sizeof(location), &location, sizeof(location));
+  }
+  pages_located.Increment(found);
+  return sc::Send(fd, reply);
+}
+
+}  // namespace alluvium::worker

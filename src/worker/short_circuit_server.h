@@ -1,0 +1,58 @@
+// Serves short-circuit reads to clients on this host (shortcircuit/protocol.h): over a Unix
+// domain socket, it tells a client where cached pages are in the page store's region files and
+// hands it their descriptors, so the client reads cached bytes itself instead of through gRPC.
+// One thread accepts; each connection gets a thread of its own (clients keep one connection per
+// worker, so there are few), up to a bound beyond which connections are refused and the client
+// reads through gRPC. Start/Stop from one thread; Stop wakes and joins every thread.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/scoped_fd.h"
+#include "common/status.h"
+#include "pagestore/page_store.h"
+
+namespace alluvium::worker {
+
+class ShortCircuitServer {
+ public:
+  // Binds the socket at `path` (no thread yet).
+  static Result<std::unique_ptr<ShortCircuitServer>> Listen(const std::string& path,
+                                                            std::string worker_id,
+                                                            pagestore::PageStore& store);
+  ShortCircuitServer(ScopedFd listener, std::string path, std::string worker_id,
+                     pagestore::PageStore& store);
+  ~ShortCircuitServer() { Stop(); }
+  ShortCircuitServer(const ShortCircuitServer&) = delete;
+  ShortCircuitServer& operator=(const ShortCircuitServer&) = delete;
+
+  void Start();
+  void Stop();  // idempotent: stops accepting, closes connections, joins, removes the socket
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Connection {
+    ScopedFd fd;
+    std::jthread thread;
+    bool done = false;  // guarded by mu_
+  };
+
+  void Accept(std::stop_token stop);
+  void Serve(Connection& connection);
+  Status Answer(int fd, std::span<const std::byte> request);
+
+  const ScopedFd listener_;
+  const std::string path_;
+  const std::string worker_id_;
+  pagestore::PageStore& store_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> connections_;  // guarded by mu_
+  bool stopped_ = false;                                  // guarded by mu_
+  std::jthread acceptor_;  // last: joined before the members it uses die
+};
+
+}  // namespace alluvium::worker

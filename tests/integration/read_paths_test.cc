@@ -1,0 +1,130 @@
+// How reads reach cached data, with real processes on loopback: a client on the workers' host
+// reads cached pages straight from the page store files (short-circuit), everything else (and
+// everything when short-circuit is off) through the workers' gRPC service, and a worker that
+// dies under short-circuit readers costs no wrong byte.
+#include <signal.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/local_cluster.h"
+#include "testing/eventually.h"
+
+namespace alluvium::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+Result<std::string> ReadAll(client::Client& client, const std::string& path,
+                            client::ReadStats* stats = nullptr) {
+  return ReadToString(client, path, 0, UINT64_MAX, stats);
+}
+
+class ReadPathsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<LocalCluster>(
+        LocalClusterOptions{.workers = 3,
+                            .conf = {"alluvium.worker.page.store.page.size=64KB",
+                                     "alluvium.user.file.segment.size=256KB"}});
+    ASSERT_TRUE(cluster_->Start().ok());
+    for (int i = 0; i < 6; ++i) {
+      const std::string name = fmt::format("data/f{}.bin", i);
+      files_["/" + name] = WriteRandomFile(cluster_->ufs_root() / name, 100'000 + i * 300'000, i);
+    }
+    const CommandResult load = cluster_->Cli("job load /data --wait");
+    ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+  std::map<std::string, std::string> files_;
+};
+
+TEST_F(ReadPathsTest, LoadedDataIsReadShortCircuitOnTheWorkersHost) {
+  auto client = cluster_->NewClient();
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (const auto& [path, bytes] : files_) {
+    client::ReadStats stats;
+    auto got = ReadAll(**client, path, &stats);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes) << path;
+    EXPECT_EQ(stats.bytes_short_circuit, bytes.size()) << path;
+    EXPECT_EQ(stats.bytes_from_cache, bytes.size()) << path;
+    EXPECT_EQ(stats.bytes_from_ufs, 0u) << path;
+  }
+}
+
+TEST_F(ReadPathsTest, ShortCircuitOffReadsThroughTheWorkers) {
+  auto client = cluster_->NewClient(/*short_circuit=*/false);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (const auto& [path, bytes] : files_) {
+    client::ReadStats stats;
+    auto got = ReadAll(**client, path, &stats);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes) << path;
+    EXPECT_EQ(stats.bytes_short_circuit, 0u) << path;
+    EXPECT_EQ(stats.bytes_from_cache, bytes.size()) << path;
+  }
+}
+
+TEST_F(ReadPathsTest, UncachedPagesComeThroughTheWorkerThenShortCircuit) {
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "cold.bin", 700'000, 99);
+  auto client = cluster_->NewClient();
+  ASSERT_TRUE(client.ok()) << client.status();
+  client::ReadStats first, second;
+  auto got = ReadAll(**client, "/cold.bin", &first);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, bytes);
+  EXPECT_EQ(first.bytes_from_ufs, bytes.size());
+  got = ReadAll(**client, "/cold.bin", &second);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, bytes);
+  EXPECT_EQ(second.bytes_short_circuit, bytes.size());
+}
+
+// Readers keep reading while a worker is SIGKILLed: its channel breaks (or its pages become
+// unreachable through it), and the reads go on through the other workers, every byte right.
+TEST_F(ReadPathsTest, WorkerKilledUnderShortCircuitReadersCostsNoWrongByte) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, wrong{0}, failed{0}, short_circuit{0};
+  std::vector<std::jthread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      auto client = cluster_->NewClient();
+      if (!client.ok()) {
+        ADD_FAILURE() << client.status();
+        return;
+      }
+      while (!stop.load()) {
+        for (const auto& [path, bytes] : files_) {
+          client::ReadStats stats;
+          auto got = ReadAll(**client, path, &stats);
+          if (!got.ok()) {
+            ++failed;
+            ADD_FAILURE() << path << ": " << got.status();
+            continue;
+          }
+          ++reads;
+          short_circuit += stats.bytes_short_circuit;
+          if (*got != bytes) ++wrong;
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return reads.load() >= 30; }, 60s));
+  cluster_->SignalWorker(1, SIGKILL);
+  const uint64_t at_kill = reads.load();
+  EXPECT_TRUE(Eventually([&] { return reads.load() >= at_kill + 60; }, 90s));
+  stop = true;
+  readers.clear();
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_EQ(failed.load(), 0u);
+  EXPECT_GT(short_circuit.load(), 0u);
+}
+
+}  // namespace
+}  // namespace alluvium::testing
