@@ -38,7 +38,6 @@ extern const KeyInfo kWorkerHeartbeatInterval;
 extern const KeyInfo kWorkerPageStoreDirs;
 extern const KeyInfo kWorkerPageStoreSize;
 extern const KeyInfo kWorkerPageSize;
-extern const KeyInfo kWorkerMetadataSyncInterval;
 extern const KeyInfo kWorkerUfsReadThreads;
 
 extern const KeyInfo kUnderfsS3Endpoint;
@@ -62,6 +61,8 @@ extern const KeyInfo kUserSelectionPolicy;
 extern const KeyInfo kUserVirtualNodes;
 extern const KeyInfo kUserReadWorkersTried;
 extern const KeyInfo kUserRpcTimeout;
+extern const KeyInfo kUserCacheFilterConfigFile;
+extern const KeyInfo kUserCacheFilterConfigCheckInterval;
 
 extern const KeyInfo kJobRetentionTime;
 extern const KeyInfo kJobMaxActive;

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/cache_filter.h"
 #include "pagestore/page_store.h"
 #include "worker/load_executor.h"
 #include "worker/read_through.h"
@@ -23,6 +24,7 @@ struct WorkerServiceDeps {
   StatusCache& statuses;
   ReadThrough& reads;
   LoadExecutor& loads;  // started before the service is served
+  CacheFilter& filter;  // the data rules of reads
 };
 
 // The gRPC service object; register it with a grpc::ServerBuilder.
