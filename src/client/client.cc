@@ -294,6 +294,14 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
           request.set_uri(info.uri);
           request.set_offset(pos);
           request.set_length(segment_end - pos);
+          // The status just fetched, so the worker need not look it up again (zero UFS
+          // requests for cached data under an immutable data rule).
+          rpc::FileStatus* status = request.mutable_status();
+          status->set_uri(info.uri);
+          status->set_is_directory(info.is_directory);
+          status->set_length(info.length);
+          status->set_mtime_ms(info.mtime_ms);
+          status->set_version(info.version);
           auto context = impl_->Context();
           auto reader = stub.Read(context.get(), request);
           rpc::ReadChunk chunk;

@@ -52,10 +52,6 @@ const KeyInfo kWorkerPageStoreSize{"alluvium.worker.page.store.size", KeyType::k
     "directory); eviction of the least recently used region beyond it."};
 const KeyInfo kWorkerPageSize{"alluvium.worker.page.store.page.size", KeyType::kSize, "1MB",
     "Unit of caching: power of two from 4KB to 64MB."};
-const KeyInfo kWorkerMetadataSyncInterval{"alluvium.worker.metadata.sync.interval",
-    KeyType::kDuration, "0",
-    "How long a cached file status is trusted before the UFS is asked again. 0: every open "
-    "checks the UFS, so a changed file is never served stale."};
 const KeyInfo kWorkerUfsReadThreads{"alluvium.worker.ufs.read.threads", KeyType::kInt, "16",
     "Concurrent UFS reads per worker."};
 
@@ -109,6 +105,14 @@ const KeyInfo kUserReadWorkersTried{"alluvium.user.read.workers.tried", KeyType:
     "How many workers of a segment's preference list a read tries before failing."};
 const KeyInfo kUserRpcTimeout{"alluvium.user.rpc.timeout", KeyType::kDuration, "60s",
     "Deadline of one RPC from a client."};
+const KeyInfo kUserCacheFilterConfigFile{"alluvium.user.client.cache.filter.config.file",
+    KeyType::kString, "",
+    "Cache filter rules (Alluxio's JSON format, see docs/metadata.md), read by the workers: which "
+    "UFS URIs have immutable, maxAge or skipCache metadata and data. Empty: everything is "
+    "immutable once cached (a load job refreshes what it lists)."};
+const KeyInfo kUserCacheFilterConfigCheckInterval{
+    "alluvium.user.client.cache.filter.config.check.interval", KeyType::kDuration, "1min",
+    "How often a worker re-reads the cache filter file; a bad file then keeps the last good rules."};
 
 const KeyInfo kJobRetentionTime{"alluvium.job.retention.time", KeyType::kDuration, "7d",
     "Finished and stopped jobs are forgotten this long after they end."};
@@ -157,7 +161,6 @@ std::span<const KeyInfo* const> AllKeys() {
       &kWorkerPageStoreRegionSize,
       &kWorkerPageStoreSize,
       &kWorkerPageSize,
-      &kWorkerMetadataSyncInterval,
       &kWorkerUfsReadThreads,
       &kUnderfsS3Endpoint,
       &kUnderfsS3Region,
@@ -180,6 +183,8 @@ std::span<const KeyInfo* const> AllKeys() {
       &kUserReadWorkersTried,
       &kUserShortCircuitEnabled,
       &kUserRpcTimeout,
+      &kUserCacheFilterConfigFile,
+      &kUserCacheFilterConfigCheckInterval,
       &kJobRetentionTime,
       &kJobMaxActive,
       &kJobLoadMaxAttempts,

@@ -40,7 +40,6 @@ extern const KeyInfo kWorkerPageStoreDirs;
 extern const KeyInfo kWorkerPageStoreRegionSize;
 extern const KeyInfo kWorkerPageStoreSize;
 extern const KeyInfo kWorkerPageSize;
-extern const KeyInfo kWorkerMetadataSyncInterval;
 extern const KeyInfo kWorkerUfsReadThreads;
 
 extern const KeyInfo kUnderfsS3Endpoint;
@@ -65,6 +64,8 @@ extern const KeyInfo kUserVirtualNodes;
 extern const KeyInfo kUserReadWorkersTried;
 extern const KeyInfo kUserShortCircuitEnabled;
 extern const KeyInfo kUserRpcTimeout;
+extern const KeyInfo kUserCacheFilterConfigFile;
+extern const KeyInfo kUserCacheFilterConfigCheckInterval;
 
 extern const KeyInfo kJobRetentionTime;
 extern const KeyInfo kJobMaxActive;

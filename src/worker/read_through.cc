@@ -18,7 +18,7 @@ metrics::Counter& ufs_pages = metrics::NewCounter("alluvium_worker_ufs_fetched_p
 }  // namespace
 
 Status ReadThrough::Read(const ufs::FileStatus& file, uint64_t offset, uint64_t length,
-                         const Sink& sink) {
+                         const Sink& sink, bool use_cache) {
   if (offset >= file.length || length == 0) return OkStatus();
   const uint64_t end = std::min(file.length, offset + std::min(length, file.length - offset));
   const uint64_t page_size = store_.page_size();
@@ -30,21 +30,24 @@ Status ReadThrough::Read(const ufs::FileStatus& file, uint64_t offset, uint64_t 
     const uint64_t in_page = pos % page_size;
     const uint64_t want = std::min(end - pos, page_size - in_page);
 
-    auto cached = store_.Read(key, in_page, std::span(buffer.data(), want));
-    if (cached.ok() && *cached == want) {
-      ALLUVIUM_LOG(DEBUG, "page served uri={} page={} source=cache", file.uri, key.index);
-      cache_bytes.Increment(want);
-      ALLUVIUM_RETURN_IF_ERROR(sink(pos, std::span(buffer.data(), want), PageSource::kCache));
-      pos += want;
-      continue;
-    }
-    if (!cached.ok() && cached.status().code() != Code::kNotFound &&
-        cached.status().code() != Code::kDataLoss) {
-      ALLUVIUM_LOG(WARN, "page store read failed uri={} page={} error={} action=refetch", file.uri,
-                   key.index, cached.status());
+    if (use_cache) {
+      auto cached = store_.Read(key, in_page, std::span(buffer.data(), want));
+      if (cached.ok() && *cached == want) {
+        ALLUVIUM_LOG(DEBUG, "page served uri={} page={} source=cache", file.uri, key.index);
+        cache_bytes.Increment(want);
+        ALLUVIUM_RETURN_IF_ERROR(sink(pos, std::span(buffer.data(), want), PageSource::kCache));
+        pos += want;
+        continue;
+      }
+      if (!cached.ok() && cached.status().code() != Code::kNotFound &&
+          cached.status().code() != Code::kDataLoss) {
+        ALLUVIUM_LOG(WARN, "page store read failed uri={} page={} error={} action=refetch",
+                     file.uri, key.index, cached.status());
+      }
     }
 
-    auto page = inflight_.Do(key, [&] { return FetchPage(file, key); });
+    auto page = use_cache ? inflight_.Do(key, [&] { return FetchPage(file, key); })
+                          : ReadFromUfs(file, key);
     if (!page.ok()) return page.status();
     const std::vector<std::byte>& bytes = **page;
     if (bytes.size() < in_page + want) {
@@ -59,17 +62,31 @@ Status ReadThrough::Read(const ufs::FileStatus& file, uint64_t offset, uint64_t 
   return OkStatus();
 }
 
+uint64_t ReadThrough::PageLength(const ufs::FileStatus& file, uint64_t index) const {
+  return std::min(store_.page_size(), file.length - index * store_.page_size());
+}
+
 Result<ReadThrough::PageBytes> ReadThrough::FetchPage(const ufs::FileStatus& file,
                                                       const pagestore::PageKey& key) {
-  const uint64_t page_size = store_.page_size();
-  const uint64_t page_offset = key.index * page_size;
-  const uint64_t expected = std::min(page_size, file.length - page_offset);
-
+  const uint64_t expected = PageLength(file, key.index);
   auto bytes = std::make_shared<std::vector<std::byte>>(expected);
   // Another reader may have fetched and stored the page between our miss and this call.
   if (auto cached = store_.Read(key, 0, *bytes); cached.ok() && *cached == expected) {
     return PageBytes(std::move(bytes));
   }
+  ALLUVIUM_ASSIGN_OR_RETURN(PageBytes fetched, ReadFromUfs(file, key));
+  // The read is served even if caching fails (disk full, nothing evictable).
+  if (Status st = store_.Put(key, *fetched); !st.ok()) {
+    ALLUVIUM_LOG(WARN, "page not cached uri={} page={} error={}", file.uri, key.index, st);
+  }
+  return fetched;
+}
+
+Result<ReadThrough::PageBytes> ReadThrough::ReadFromUfs(const ufs::FileStatus& file,
+                                                        const pagestore::PageKey& key) {
+  const uint64_t page_offset = key.index * store_.page_size();
+  const uint64_t expected = PageLength(file, key.index);
+  auto bytes = std::make_shared<std::vector<std::byte>>(expected);
   ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<ufs::FileSystem> fs, ufs_.For(file.uri));
   ALLUVIUM_ASSIGN_OR_RETURN(auto reader, fs->Open(file.uri, {.expected_version = file.version}));
   uint64_t got = 0;
@@ -84,10 +101,6 @@ Result<ReadThrough::PageBytes> ReadThrough::FetchPage(const ufs::FileStatus& fil
                                file.uri, expected, page_offset, got));
   }
   ufs_pages.Increment();
-  // The read is served even if caching fails (disk full, nothing evictable).
-  if (Status st = store_.Put(key, *bytes); !st.ok()) {
-    ALLUVIUM_LOG(WARN, "page not cached uri={} page={} error={}", file.uri, key.index, st);
-  }
   return PageBytes(std::move(bytes));
 }
 

@@ -30,13 +30,19 @@ class ReadThrough {
 
   // Serves [offset, offset + length) clipped to the file's length. kAborted if the UFS file no
   // longer matches `file` (it changed underneath); UFS errors as the UFS reports them.
-  Status Read(const ufs::FileStatus& file, uint64_t offset, uint64_t length, const Sink& sink);
+  // use_cache false (a skipCache data rule): every page comes from the UFS and none is stored.
+  Status Read(const ufs::FileStatus& file, uint64_t offset, uint64_t length, const Sink& sink,
+              bool use_cache = true);
 
  private:
   using PageBytes = std::shared_ptr<const std::vector<std::byte>>;
 
   // The whole page, from the UFS, stored in the page store on the way.
   Result<PageBytes> FetchPage(const ufs::FileStatus& file, const pagestore::PageKey& key);
+  // Bytes of page `index` of the file: the page size, or less for the last page.
+  uint64_t PageLength(const ufs::FileStatus& file, uint64_t index) const;
+  // The whole page, from the UFS only.
+  Result<PageBytes> ReadFromUfs(const ufs::FileStatus& file, const pagestore::PageKey& key);
 
   pagestore::PageStore& store_;
   UfsRegistry& ufs_;

@@ -48,7 +48,8 @@ Result<WorkerOptions> WorkerOptions::FromConfig(const Config& config) {
   o.coordinator_address = fmt::format("{}:{}", config.GetString(keys::kCoordinatorHostname),
                                       config.GetInt(keys::kCoordinatorRpcPort));
   o.heartbeat_interval = config.GetDuration(keys::kWorkerHeartbeatInterval);
-  o.metadata_sync_interval = config.GetDuration(keys::kWorkerMetadataSyncInterval);
+  o.cache_filter.file = config.GetPath(keys::kUserCacheFilterConfigFile);
+  o.cache_filter.check_interval = config.GetDuration(keys::kUserCacheFilterConfigCheckInterval);
   o.ufs_properties = config.ValuesWithPrefix("alluvium.underfs.");
   o.page_store.page_size = config.GetSize(keys::kWorkerPageSize);
   o.page_store.capacity_bytes = config.GetSize(keys::kWorkerPageStoreSize);
@@ -98,6 +99,7 @@ struct WorkerServer::State {
   std::unique_ptr<pagestore::PageStore> store;
   std::unique_ptr<metastore::MetaStore> meta;
   std::unique_ptr<UfsRegistry> ufs;
+  std::unique_ptr<CacheFilter> filter;
   std::unique_ptr<StatusCache> statuses;
   std::unique_ptr<ReadThrough> reads;
   std::unique_ptr<LoadExecutor> loads;  // started before the server, stopped after it
@@ -115,6 +117,8 @@ WorkerServer::~WorkerServer() { Stop(); }
 Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& options) {
   auto s = std::make_unique<State>();
   s->options = options;
+  // First: a bad rules file is a configuration error, reported before anything is opened.
+  ALLUVIUM_ASSIGN_OR_RETURN(s->filter, CacheFilter::Open(options.cache_filter));
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return FromErrno(ec.value(), "create worker data dir " + options.data_dir.string());
@@ -124,7 +128,7 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
                             metastore::MetaStore::OpenOrReset(options.data_dir / "metastore"));
   s->ufs = std::make_unique<UfsRegistry>(
       MountOptionsSource(options.coordinator_address, options.ufs_properties));
-  s->statuses = std::make_unique<StatusCache>(*s->meta, *s->ufs, options.metadata_sync_interval);
+  s->statuses = std::make_unique<StatusCache>(*s->meta, *s->ufs, *s->filter);
   s->reads = std::make_unique<ReadThrough>(*s->store, *s->ufs);
   s->loads = std::make_unique<LoadExecutor>(options.load, *s->store, *s->ufs, *s->meta);
   s->loads->Start();
@@ -144,6 +148,7 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
        .statuses = *s->statuses,
        .reads = *s->reads,
        .loads = *s->loads,
+       .filter = *s->filter,
        .worker_id = s->id,
        .short_circuit_socket = s->short_circuit ? s->short_circuit->path() : std::string()});
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "common/cache_filter.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "pagestore/page_store.h"
@@ -24,7 +25,7 @@ struct WorkerOptions {
   std::filesystem::path data_dir;
   std::string coordinator_address;
   std::chrono::milliseconds heartbeat_interval{1000};
-  std::chrono::milliseconds metadata_sync_interval{0};
+  CacheFilterOptions cache_filter;  // which metadata and data are immutable, maxAge, skipCache
   pagestore::PageStoreOptions page_store;
   // Unix socket of the short-circuit service; empty: none.
   std::string short_circuit_socket;

@@ -11,6 +11,10 @@ namespace {
 
 constexpr size_t kListBatch = 1000;  // entries per streamed ListStatus message
 
+metrics::Counter& reads_with_status = metrics::NewCounter(
+    "alluvium_worker_read_status_from_client_total",
+    "Reads served with the file status the client sent, without looking it up.");
+
 // The items as executor structs; kInvalidArgument, naming the item, for one the worker cannot
 // act on: that is a coordinator bug, not a per-file outcome.
 Result<std::vector<LoadItem>> ItemsFromProto(
@@ -43,7 +47,8 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
 
   grpc::Status Read(grpc::ServerContext* context, const rpc::ReadRequest* request,
                     grpc::ServerWriter<rpc::ReadChunk>* writer) override {
-    auto status = deps_.statuses.Get(request->uri());
+    const CacheRule data_rule = deps_.filter.ForData(request->uri());
+    auto status = StatusForRead(*request, data_rule);
     if (!status.ok()) return ToGrpc(status.status());
     if (status->is_directory) {
       return ToGrpc(InvalidArgument(fmt::format("{} is a directory", request->uri())));
@@ -63,13 +68,31 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
           chunk.clear_status();
           sent_any = true;
           return OkStatus();
-        });
+        },
+        data_rule.type != CacheRuleType::kSkipCache);
+    if (st.code() == Code::kAborted || st.code() == Code::kNotFound) {
+      // The UFS file is not the one the status names: the next GetStatus must ask the UFS.
+      deps_.statuses.Forget(request->uri());
+    }
     if (!st.ok()) return ToGrpc(st);
     if (!sent_any) {  // empty range or past EOF: the reader still learns the status
       chunk.set_offset(request->offset());
       writer->Write(chunk);
     }
     return grpc::Status::OK;
+  }
+
+  // The status the read serves. The reader's own (from GetStatus) is trusted, so a read of
+  // cached data makes no lookup at all, unless the data rule is maxAge: then the version is
+  // checked against the UFS once the cached status is older than the age, and a changed file
+  // reaches the reader as a new status in the first chunk.
+  Result<ufs::FileStatus> StatusForRead(const rpc::ReadRequest& request, const CacheRule& rule) {
+    if (rule.type == CacheRuleType::kMaxAge) return deps_.statuses.Get(request.uri(), rule.max_age);
+    if (request.has_status() && request.status().uri() == request.uri()) {
+      reads_with_status.Increment();
+      return FromProto(request.status());
+    }
+    return deps_.statuses.Get(request.uri());
   }
 
   grpc::Status Load(grpc::ServerContext* context, const rpc::LoadRequest* request,

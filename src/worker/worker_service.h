@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "common/cache_filter.h"
 #include "pagestore/page_store.h"
 #include "worker/load_executor.h"
 #include "worker/read_through.h"
@@ -24,6 +25,7 @@ struct WorkerServiceDeps {
   StatusCache& statuses;
   ReadThrough& reads;
   LoadExecutor& loads;  // started before the service is served
+  CacheFilter& filter;  // the data rules of reads
   std::string worker_id;
   std::string short_circuit_socket;  // empty: no short-circuit service
 };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/file_util.h"
 #include "integration/local_cluster.h"
 #include "testing/eventually.h"
 
@@ -20,11 +21,17 @@ Result<std::string> ReadAll(client::Client& client, const std::string& path, uin
 
 class ClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    cluster_ = std::make_unique<LocalCluster>(
-        LocalClusterOptions{.workers = 3,
-                            .conf = {"alluvium.worker.page.store.page.size=64KB",
-                                     "alluvium.user.file.segment.size=256KB"}});
+  void SetUp() override { StartCluster(""); }
+
+  // `cache_filter`: the rules file's JSON; empty for the default (all immutable). Workers
+  // re-read it every 200 ms.
+  void StartCluster(std::string cache_filter) {
+    cluster_ = std::make_unique<LocalCluster>(LocalClusterOptions{
+        .workers = 3,
+        .conf = {"alluvium.worker.page.store.page.size=64KB",
+                 "alluvium.user.file.segment.size=256KB",
+                 "alluvium.user.client.cache.filter.config.check.interval=200ms"},
+        .cache_filter = std::move(cache_filter)});
     ASSERT_TRUE(cluster_->Start().ok());
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
@@ -139,14 +146,84 @@ TEST_F(ClusterTest, CachedPagesSurviveAWorkerRestart) {
   EXPECT_EQ(stats.bytes_from_cache, bytes.size());
 }
 
-TEST_F(ClusterTest, AChangedFileIsNeverServedStale) {
-  WriteRandomFile(cluster_->ufs_root() / "v.bin", 100'000, 8);
-  ASSERT_TRUE(ReadAll(*client_, "/v.bin", 0, UINT64_MAX).ok());
-  std::this_thread::sleep_for(10ms);  // a distinct mtime
-  const std::string v2 = WriteRandomFile(cluster_->ufs_root() / "v.bin", 120'000, 9);
-  auto got = ReadAll(*client_, "/v.bin", 0, UINT64_MAX);
+// The default rules say metadata and data never change once cached (Alluxio's default): a file
+// changed in the UFS is served as cached, without asking the UFS, until a load lists it anew.
+TEST_F(ClusterTest, AChangedFileIsServedAsCachedUntilALoadRefreshesIt) {
+  const std::string v1 = WriteRandomFile(cluster_->ufs_root() / "chg/v.bin", 100'000, 8);
+  ASSERT_TRUE(ReadAll(*client_, "/chg/v.bin", 0, UINT64_MAX).ok());
+  const std::string v2 = WriteRandomFile(cluster_->ufs_root() / "chg/v.bin", 120'000, 9);
+  client::ReadStats stats;
+  auto got = ReadAll(*client_, "/chg/v.bin", 0, UINT64_MAX, &stats);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, v1);
+  EXPECT_EQ(stats.bytes_from_cache, v1.size());
+
+  auto load = cluster_->Cli("job load /chg --wait");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  got = ReadAll(*client_, "/chg/v.bin", 0, UINT64_MAX, &stats);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(*got, v2);
+  EXPECT_EQ(stats.bytes_from_cache, v2.size());  // loaded at its new version
+}
+
+class ClusterWithRulesTest : public ClusterTest {
+ protected:
+  void SetUp() override {
+    StartCluster(R"({"apiVersion": 1,
+                     "metadata": {"skipCache": [".*/live/.*"], "maxAge": {".*/hourly/.*": "1h"}},
+                     "data": {"skipCache": [".*/live/nocache/.*"]}})");
+  }
+};
+
+TEST_F(ClusterWithRulesTest, AnEditedRulesFileTakesEffectWhileTheWorkersRun) {
+  const std::string v1 = WriteRandomFile(cluster_->ufs_root() / "frozen/v.bin", 100'000, 8);
+  ASSERT_TRUE(ReadAll(*client_, "/frozen/v.bin", 0, UINT64_MAX).ok());
+  const std::string v2 = WriteRandomFile(cluster_->ufs_root() / "frozen/v.bin", 120'000, 9);
+  auto got = ReadAll(*client_, "/frozen/v.bin", 0, UINT64_MAX);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(*got, v1);  // immutable by default
+
+  ASSERT_TRUE(WriteFileAtomically(
+                  cluster_->cache_filter_file(),
+                  R"({"apiVersion": 1, "metadata": {"skipCache": [".*/live/.*", ".*/frozen/.*"]}})")
+                  .ok());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        got = ReadAll(*client_, "/frozen/v.bin", 0, UINT64_MAX);
+        return got.ok() && *got == v2;
+      },
+      20s));
+}
+
+TEST_F(ClusterWithRulesTest, AChangedFileWithSkipCacheMetadataIsNeverServedStale) {
+  WriteRandomFile(cluster_->ufs_root() / "live/v.bin", 100'000, 8);
+  ASSERT_TRUE(ReadAll(*client_, "/live/v.bin", 0, UINT64_MAX).ok());
+  const std::string v2 = WriteRandomFile(cluster_->ufs_root() / "live/v.bin", 120'000, 9);
+  auto got = ReadAll(*client_, "/live/v.bin", 0, UINT64_MAX);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, v2);
+}
+
+TEST_F(ClusterWithRulesTest, SkipCacheDataIsAlwaysReadFromTheUfs) {
+  const std::string bytes =
+      WriteRandomFile(cluster_->ufs_root() / "live/nocache/a.bin", 300'000, 3);
+  for (int i = 0; i < 2; ++i) {
+    client::ReadStats stats;
+    auto got = ReadAll(*client_, "/live/nocache/a.bin", 0, UINT64_MAX, &stats);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes);
+    EXPECT_EQ(stats.bytes_from_ufs, bytes.size());
+  }
+  EXPECT_EQ(StableCachedPages(*client_), 0u);
+}
+
+TEST_F(ClusterWithRulesTest, MaxAgeMetadataIsServedAsCachedWhileYoung) {
+  const std::string v1 = WriteRandomFile(cluster_->ufs_root() / "hourly/v.bin", 100'000, 8);
+  ASSERT_TRUE(ReadAll(*client_, "/hourly/v.bin", 0, UINT64_MAX).ok());
+  WriteRandomFile(cluster_->ufs_root() / "hourly/v.bin", 120'000, 9);
+  auto got = ReadAll(*client_, "/hourly/v.bin", 0, UINT64_MAX);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, v1);  // within the hour: the cached status and pages
 }
 
 TEST_F(ClusterTest, MountsRouteReadsAndSurviveACoordinatorRestart) {

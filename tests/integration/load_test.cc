@@ -77,6 +77,14 @@ class LoadTest : public ::testing::Test {
 
   uint64_t CachedPages() { return StableCachedPages(*client_); }
 
+  // UFS requests made by the workers, over all of them: file statuses, and pages fetched by reads.
+  uint64_t UfsStatusRequests() {
+    return SumOfWorkerMetric(*client_, "alluvium_worker_status_ufs_requests_total");
+  }
+  uint64_t UfsFetchedPages() {
+    return SumOfWorkerMetric(*client_, "alluvium_worker_ufs_fetched_pages_total");
+  }
+
   static uint64_t PagesOf(const std::map<std::string, std::string>& files) {
     uint64_t pages = 0;
     for (const auto& [p, b] : files) pages += (b.size() + kPage - 1) / kPage;
@@ -100,7 +108,17 @@ TEST_F(LoadTest, LoadedFilesAreReadWhollyFromTheCache) {
   EXPECT_EQ(done["mProcessedInodesCount"], files.size());
   EXPECT_EQ(done["mLoadedByteCount"], TotalBytes(files));
   EXPECT_EQ(done["mTotalByteCount"], TotalBytes(files));
+  // Reading loaded data asks the UFS nothing: statuses from the metadata stores (the load
+  // recorded them), bytes from the page stores.
+  const uint64_t statuses_before = UfsStatusRequests(), pages_before = UfsFetchedPages();
   EXPECT_EQ(ReadBack(files), 0u) << "every byte should come from the page stores";
+  for (const auto& [path, bytes] : files) {
+    auto status = client_->GetStatus(path);
+    ASSERT_TRUE(status.ok()) << path << ": " << status.status();
+    EXPECT_EQ(status->length, bytes.size()) << path;
+  }
+  EXPECT_EQ(UfsStatusRequests(), statuses_before);
+  EXPECT_EQ(UfsFetchedPages(), pages_before);
 }
 
 TEST_F(LoadTest, ReferenceCurlExamplesWorkAsWritten) {
@@ -164,6 +182,14 @@ TEST_F(LoadTest, MetadataOnlyCachesNoData) {
   EXPECT_EQ(done["mProcessedInodesCount"], files.size());
   EXPECT_EQ(done["mLoadedByteCount"], 0u);
   EXPECT_EQ(CachedPages(), 0u);
+  // The statuses are cached, so stat needs no UFS request.
+  const uint64_t statuses_before = UfsStatusRequests();
+  for (const auto& [path, bytes] : files) {
+    auto status = client_->GetStatus(path);
+    ASSERT_TRUE(status.ok()) << path << ": " << status.status();
+    EXPECT_EQ(status->length, bytes.size()) << path;
+  }
+  EXPECT_EQ(UfsStatusRequests(), statuses_before);
 }
 
 TEST_F(LoadTest, FileFilterLoadsOnlyMatchingPaths) {

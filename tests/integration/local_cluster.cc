@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -79,6 +81,11 @@ LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(opt
        << "alluvium.coordinator.worker.timeout=3s\n"
        << "alluvium.worker.page.store.size=1GB\n"
        << "alluvium.log.level=info\n";
+  if (!options_.cache_filter.empty()) {
+    cache_filter_file_ = dir_.path() / "cache_filter.json";
+    std::ofstream(cache_filter_file_) << options_.cache_filter;
+    conf << "alluvium.user.client.cache.filter.config.file=" << cache_filter_file_.string() << "\n";
+  }
   for (const std::string& line : options_.conf) conf << line << "\n";
   worker_pids_.assign(options_.workers, -1);
 }
@@ -333,6 +340,31 @@ uint64_t StableCachedPages(client::Client& client) {
       },
       std::chrono::seconds(10)));
   return pages;
+}
+
+uint64_t SumOfWorkerMetric(client::Client& client, std::string_view name) {
+  auto workers = client.ListWorkers();
+  EXPECT_TRUE(workers.ok()) << workers.status();
+  if (!workers.ok()) return 0;
+  uint64_t sum = 0;
+  for (const client::WorkerInfo& w : *workers) {
+    if (!w.live) continue;
+    auto text = client.WorkerMetrics(w.address);
+    EXPECT_TRUE(text.ok()) << w.address << ": " << text.status();
+    if (!text.ok()) continue;
+    std::istringstream lines(*text);
+    std::string line;
+    bool found = false;
+    while (std::getline(lines, line)) {
+      if (line.size() > name.size() && line.compare(0, name.size(), name) == 0 &&
+          line[name.size()] == ' ') {
+        sum += std::strtoull(line.c_str() + name.size() + 1, nullptr, 10);
+        found = true;
+      }
+    }
+    EXPECT_TRUE(found) << w.address << " reports no " << name;
+  }
+  return sum;
 }
 
 }  // namespace alluvium::testing

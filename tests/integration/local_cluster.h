@@ -24,6 +24,9 @@ struct LocalClusterOptions {
   std::vector<std::string> conf;  // extra "key=value" lines for every process
   // Extra "key=value" settings for worker i only (passed as -D flags, so they beat `conf`).
   std::map<int, std::vector<std::string>> worker_conf;
+  // Cache filter rules (Alluxio's JSON, docs/metadata.md) written to a file in the cluster's dir
+  // and named by alluvium.user.client.cache.filter.config.file. Empty: the default, immutable.
+  std::string cache_filter;
 };
 
 struct CommandResult {
@@ -42,6 +45,9 @@ class LocalCluster {
 
   const std::filesystem::path& ufs_root() const { return ufs_root_; }
   const std::filesystem::path& conf_file() const { return conf_file_; }
+  // Where options.cache_filter was written (empty path without one); rewrite it to change the
+  // rules of running workers (they re-read it every check interval).
+  const std::filesystem::path& cache_filter_file() const { return cache_filter_file_; }
   int web_port() const { return web_port_; }
   pid_t worker_pid(int i) const { return worker_pids_.at(i); }
   pid_t coordinator_pid() const { return coordinator_pid_; }
@@ -88,6 +94,7 @@ class LocalCluster {
   ScopedTempDir dir_;
   std::filesystem::path ufs_root_;
   std::filesystem::path conf_file_;
+  std::filesystem::path cache_filter_file_;
   int rpc_port_ = 0;
   int web_port_ = 0;
   pid_t coordinator_pid_ = -1;
@@ -101,6 +108,10 @@ uint64_t ReadBackAndCompare(client::Client& client,
 
 // Pages cached over all workers, once two heartbeat snapshots 400 ms apart agree.
 uint64_t StableCachedPages(client::Client& client);
+
+// A counter summed over every live worker's metrics (GetMetrics, Prometheus text); a gtest
+// failure if a worker's metrics cannot be had or lack it.
+uint64_t SumOfWorkerMetric(client::Client& client, std::string_view name);
 
 // A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 int FreePort();

@@ -1,6 +1,7 @@
 // Distributed load from S3 end to end: a real cluster loading from a real S3-compatible server
-// (s3rver), with the credentials given once, on the mount; reads through the cache afterwards,
-// an object replaced after its load, a missing bucket, and a server failing requests.
+// (s3rver), with the credentials given once, on the mount; reads through the cache afterwards
+// (sending nothing to S3), an object replaced after its load (under the default cache filter
+// rules and under skipCache metadata), a missing bucket, and a server failing requests.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -26,11 +27,13 @@ class S3LoadTest : public ::testing::Test {
     server_ = std::move(*server);
     cluster_ = std::make_unique<LocalCluster>(LocalClusterOptions{
         .workers = 3,
-        .conf = {
-            "alluvium.worker.page.store.page.size=64KB", "alluvium.user.file.segment.size=256KB",
-            // Small blocks and pages, so a 700 kB object takes several ranged GETs.
-            "alluvium.underfs.s3.read.block.size=128KB", "alluvium.underfs.s3.list.page.size=3",
-            "alluvium.underfs.s3.retry.base.delay=5ms"}});
+        .conf = {"alluvium.worker.page.store.page.size=64KB",
+                 "alluvium.user.file.segment.size=256KB",
+                 // Small blocks and pages, so a 700 kB object takes several ranged GETs.
+                 "alluvium.underfs.s3.read.block.size=128KB",
+                 "alluvium.underfs.s3.list.page.size=3",
+                 "alluvium.underfs.s3.retry.base.delay=5ms"},
+        .cache_filter = cache_filter_});
     ASSERT_TRUE(cluster_->Start().ok());
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
@@ -47,12 +50,12 @@ class S3LoadTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st;
   }
 
-  // Objects of assorted sizes under data/: empty, one byte, page-sized, multi-segment.
-  std::map<std::string, std::string> PutDataset(int files = 8) {
+  // Objects of assorted sizes under <prefix>/: empty, one byte, page-sized, multi-segment.
+  std::map<std::string, std::string> PutDataset(int files = 8, const std::string& prefix = "data") {
     std::map<std::string, std::string> out;  // key -> bytes
     const size_t sizes[] = {0, 1, kPage, kPage + 1, 300'000, 700'000};
     for (int i = 0; i < files; ++i) {
-      const std::string key = fmt::format("data/sub{}/f{}.bin", i % 2, i);
+      const std::string key = fmt::format("{}/sub{}/f{}.bin", prefix, i % 2, i);
       out[key] = S3TestServer::SeededData(i, sizes[i % 6], 7);
       out[key].resize(sizes[i % 6], 'z');
       EXPECT_TRUE(server_->PutObject(kBucket, key, out[key]).ok());
@@ -66,6 +69,20 @@ class S3LoadTest : public ::testing::Test {
 
   json WaitEnded(const std::string& path, std::chrono::milliseconds deadline = 90s) {
     return cluster_->WaitLoadEnded({{"path", path}}, deadline);
+  }
+
+  // Loads the cache path and expects the job to succeed.
+  void LoadAndWait(const std::string& path) {
+    ASSERT_EQ(Submit({{"path", path}}).status, 200);
+    ASSERT_EQ(WaitEnded(path)["mJobState"], "SUCCEEDED");
+  }
+
+  // Same key, same size, new bytes (only the ETag tells); returns them.
+  std::string ReplaceObject(const std::string& key, const std::string& old_bytes) {
+    std::string replaced = old_bytes;
+    for (char& c : replaced) c = static_cast<char>(c ^ 0x5a);
+    EXPECT_TRUE(server_->PutObject(kBucket, key, replaced).ok());
+    return replaced;
   }
 
   // Reads each object through the cache at /s3/<key>; returns the bytes that came from S3.
@@ -83,6 +100,7 @@ class S3LoadTest : public ::testing::Test {
 
   uint64_t CachedPages() { return StableCachedPages(*client_); }
 
+  std::string cache_filter_;  // the cluster's cache filter rules; empty: all immutable
   std::unique_ptr<S3TestServer> server_;
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<client::Client> client_;
@@ -130,18 +148,68 @@ TEST_F(S3LoadTest, ReplicasAndSkipIfExists) {
   EXPECT_EQ(ReadBack(objects), 0u);
 }
 
-TEST_F(S3LoadTest, ReplacedObjectIsReloadedNeverServedStale) {
+// The point of preloading: an epoch over loaded data costs the object store nothing. Every
+// request that reaches s3rver passes the proxy, which records it.
+TEST_F(S3LoadTest, ReadingLoadedObjectsSendsNothingToTheObjectStore) {
+  auto proxy = FaultProxy::Start(server_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  MountBucket((*proxy)->endpoint());
+  auto objects = PutDataset(12);
+  LoadAndWait("/s3/data");
+  const int before = (*proxy)->requests();
+  ASSERT_GT(before, 0);  // the load went through the proxy
+
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    EXPECT_EQ(ReadBack(objects), 0u) << "epoch " << epoch;
+    for (const auto& [key, bytes] : objects) {
+      auto status = client_->GetStatus("/s3/" + key);
+      ASSERT_TRUE(status.ok()) << key << ": " << status.status();
+      EXPECT_EQ(status->length, bytes.size()) << key;
+    }
+  }
+  auto stat = cluster_->Cli("fs stat /s3/data/sub1/f5.bin");
+  EXPECT_EQ(stat.exit_code, 0) << stat.errors;
+  EXPECT_NE(stat.output.find("700000"), std::string::npos) << stat.output;
+
+  const std::vector<std::string> targets = (*proxy)->targets();
+  std::string during;
+  for (size_t i = static_cast<size_t>(before); i < targets.size(); ++i) during += targets[i] + " ";
+  EXPECT_EQ((*proxy)->requests(), before) << "requests that reached S3 during reads: " << during;
+}
+
+// Under the default rules (immutable) a replaced object is served as it was loaded, without
+// asking S3, until a load lists it again and caches the new version.
+TEST_F(S3LoadTest, ReplacedObjectIsServedAsLoadedUntilALoadRefreshesIt) {
   MountBucket(server_->endpoint());
   auto objects = PutDataset(4);
-  ASSERT_EQ(Submit({{"path", "/s3/data"}}).status, 200);
-  ASSERT_EQ(WaitEnded("/s3/data")["mJobState"], "SUCCEEDED");
+  LoadAndWait("/s3/data");
   ASSERT_EQ(ReadBack(objects), 0u);
 
-  // Same key, same size, new bytes: only the ETag tells.
   const std::string key = "data/sub1/f3.bin";
-  std::string replaced = objects[key];
-  for (char& c : replaced) c = static_cast<char>(c ^ 0x5a);
-  ASSERT_TRUE(server_->PutObject(kBucket, key, replaced).ok());
+  const std::string replaced = ReplaceObject(key, objects[key]);
+  EXPECT_EQ(ReadBack({{key, objects[key]}}), 0u);  // as loaded
+
+  LoadAndWait("/s3/data");
+  EXPECT_EQ(ReadBack({{key, replaced}}), 0u);  // the new version, loaded
+}
+
+class S3LoadWithRulesTest : public S3LoadTest {
+ protected:
+  S3LoadWithRulesTest() {
+    cache_filter_ = R"({"apiVersion": 1, "metadata": {"skipCache": [".*/live/.*"]}})";
+  }
+};
+
+// With skipCache metadata every read checks the object's ETag, so a replaced object is never
+// served stale: its new version is fetched and cached.
+TEST_F(S3LoadWithRulesTest, ReplacedObjectWithSkipCacheMetadataIsNeverServedStale) {
+  MountBucket(server_->endpoint());
+  auto objects = PutDataset(4, "live");
+  LoadAndWait("/s3/live");
+  ASSERT_EQ(ReadBack(objects), 0u);
+
+  const std::string key = "live/sub1/f3.bin";
+  const std::string replaced = ReplaceObject(key, objects[key]);
   EXPECT_EQ(ReadBack({{key, replaced}}), replaced.size());  // fetched anew from S3
   EXPECT_EQ(ReadBack({{key, replaced}}), 0u);               // and cached as the new version
 }

@@ -23,11 +23,13 @@ constexpr char kBucket[] = "faults";
 
 class UfsFaultsTest : public ::testing::Test {
  protected:
-  void StartCluster(std::vector<std::string> extra = {}) {
+  // `cache_filter`: the cache filter rules' JSON; empty for the default (all immutable).
+  void StartCluster(std::vector<std::string> extra = {}, std::string cache_filter = "") {
     std::vector<std::string> conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB"};
     conf.insert(conf.end(), extra.begin(), extra.end());
-    cluster_ = std::make_unique<LocalCluster>(LocalClusterOptions{.workers = 3, .conf = conf});
+    cluster_ = std::make_unique<LocalCluster>(
+        LocalClusterOptions{.workers = 3, .conf = conf, .cache_filter = std::move(cache_filter)});
     ASSERT_TRUE(cluster_->Start().ok());
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
@@ -62,7 +64,9 @@ bool Contains(const std::string& text, const std::string& part) {
 }
 
 TEST_F(UfsFaultsTest, LocalFilesDeletedOrReplacedMidLoadFailWithTrueReasons) {
-  StartCluster();
+  // Files that change are what skipCache metadata is for: with the default (immutable), a
+  // segment loaded before the change would leave the old status cached, as the rule allows.
+  StartCluster({}, R"({"apiVersion": 1, "metadata": {"skipCache": [".*/mid/.*"]}})");
   // Two big files first in listing order: 32 segments each, far more than the segment loads in
   // flight, so each is listed and partly loaded, but not all opened, when it changes.
   const std::string deleted = "/mid/a-deleted.bin", replaced = "/mid/b-replaced.bin";

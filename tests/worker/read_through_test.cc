@@ -359,6 +359,32 @@ TEST_F(ReadThroughTest, PageStoreSmallerThanTheFileStillServesCorrectBytes) {
   }
 }
 
+TEST_F(ReadThroughTest, WithoutTheCacheEveryPageComesFromTheUfsAndNoneIsStored) {
+  OpenStore();
+  const std::vector<std::byte> content = Pattern(kFileSize);
+  const ufs::FileStatus file = MakeFile("a", content);
+  ASSERT_TRUE(Read(file, 0, kFileSize).status.ok());  // cached, as reads normally are
+  const uint64_t pages = store_->stats().pages;
+  ASSERT_EQ(pages, 5u);
+  const int reads_before = ufs_->read_calls.load();
+
+  Delivery d;
+  d.status = reader_->Read(
+      file, kPage / 2, 2 * kPage,
+      [&](uint64_t, std::span<const std::byte> data, PageSource source) {
+        d.bytes.insert(d.bytes.end(), data.begin(), data.end());
+        d.chunks.push_back({0, data.size(), source});
+        return OkStatus();
+      },
+      /*use_cache=*/false);
+  ASSERT_TRUE(d.status.ok()) << d.status;
+  EXPECT_EQ(d.bytes, Slice(content, kPage / 2, 2 * kPage));
+  EXPECT_EQ(d.CountFrom(PageSource::kUfs), 3);  // even though all three pages are cached
+  EXPECT_GT(ufs_->read_calls.load(), reads_before);
+  EXPECT_EQ(store_->stats().pages, pages);
+  EXPECT_EQ(store_->stats().puts, pages);  // nothing written
+}
+
 TEST_F(ReadThroughTest, PageStoreWriteFailureDoesNotFailTheRead) {
   ScopedTmpfs disk(1 << 20);
   if (!disk.mounted()) GTEST_SKIP() << disk.skip_reason();
