@@ -50,34 +50,14 @@ avail_kib=$(df -Pk "$bench_base" | awk 'NR == 2 { print $4 }')
 gen_start=$(bench_now_ns)
 mkdir -p "$ufs/big" "$ufs/small"
 gen_big() {
-  local i=$1 f
-  f=$(printf '%s/big/part-%03d.bin' "$ufs" "$i")
-  if command -v openssl >/dev/null; then
-    # AES-CTR keystream: incompressible, distinct per file, ~3x faster than /dev/urandom here.
-    openssl enc -aes-128-ctr -pass "pass:alluvium-$i-$$" -nosalt -pbkdf2 < /dev/zero 2>/dev/null |
-      head -c $((big_mib << 20)) > "$f" || true
-  else
-    head -c $((big_mib << 20)) /dev/urandom > "$f"
-  fi
-  [ "$(stat -c %s "$f")" = $((big_mib << 20)) ] || bench_die "could not write $f"
+  bench_random_file "$(printf '%s/big/part-%03d.bin' "$ufs" "$1")" $((big_mib << 20)) "$1-$$"
 }
 if [[ " $sets " == *" big "* ]]; then
   for i in $(seq 0 $((big_count - 1))); do gen_big "$i" & done
   wait
 fi
 if [[ " $sets " == *" small "* ]]; then
-  python3 - "$ufs/small" "$small_count" "$small_kib" "$small_dirs" <<'PY'
-import os, sys
-root, count, kib, dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-blob = os.urandom(kib * 1024 + count)  # each file a different window of one random blob
-for d in range(dirs):
-    os.makedirs(os.path.join(root, f"d{d:02d}"), exist_ok=True)
-for i in range(count):
-    path = os.path.join(root, f"d{i % dirs:02d}", f"f{i:06d}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.write(fd, blob[i:i + kib * 1024])
-    os.close(fd)
-PY
+  bench_small_files "$ufs/small" "$small_count" "$small_kib" "$small_dirs"
 fi
 sync
 bench_log "dataset in $ufs ($(du -sh "$ufs" | cut -f1)) generated in $(bench_secs "$gen_start" "$(bench_now_ns)") s"
