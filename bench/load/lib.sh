@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared helpers for bench/load/run.sh and bench/load-metadata/run.sh (sourced, not run).
+# Shared helpers for the benchmarks that run a local cluster: bench/load, bench/load-metadata,
+# bench/load-s3 and bench/read (sourced, not run).
 # A benchmark calls bench_setup NAME first; it creates a private temp dir, picks free ports on
 # 127.0.0.1, writes a config and installs an EXIT trap that stops every process it started.
 
@@ -52,6 +53,36 @@ bench_setup() {
   bench_bg_pids=()
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
+}
+
+# bench_random_file PATH BYTES SEED: incompressible bytes, different for each SEED.
+bench_random_file() {
+  local f=$1 bytes=$2 seed=$3
+  if command -v openssl >/dev/null; then
+    # AES-CTR keystream: incompressible, distinct per seed, ~3x faster than /dev/urandom here.
+    openssl enc -aes-128-ctr -pass "pass:alluvium-$seed" -nosalt -pbkdf2 < /dev/zero 2>/dev/null |
+      head -c "$bytes" > "$f" || true
+  else
+    head -c "$bytes" /dev/urandom > "$f"
+  fi
+  [ "$(stat -c %s "$f")" = "$bytes" ] || bench_die "could not write $f"
+}
+
+# bench_small_files DIR COUNT KIB DIRS: COUNT files of KIB KiB each (DIR/dNN/fNNNNNN), spread
+# over DIRS subdirectories, each a different window of one random blob.
+bench_small_files() {
+  python3 - "$@" <<'PY'
+import os, sys
+root, count, kib, dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+blob = os.urandom(kib * 1024 + count)
+for d in range(dirs):
+    os.makedirs(os.path.join(root, f"d{d:02d}"), exist_ok=True)
+for i in range(count):
+    path = os.path.join(root, f"d{i % dirs:02d}", f"f{i:06d}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, blob[i:i + kib * 1024])
+    os.close(fd)
+PY
 }
 
 bench_write_conf() {  # bench_write_conf UFS_DIR [extra key=value lines...]

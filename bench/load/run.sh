@@ -1,37 +1,44 @@
 #!/usr/bin/env bash
-# Distributed load against a plain copy on the same disk.
+# Distributed load against a plain copy on the same file system: issue 13's load targets.
 #
-# Generates a dataset (big files and many small files) in a temp dir, starts a local 3-worker
-# cluster whose UFS root is that dir, and for each set alternates rounds of
-#   (a) a plain copy of the same files on the same disk (`cp -r`; for big files also
-#       `xargs -P 4 cp`, the faster of the two is the baseline), and
+# Generates a dataset (big files and many small files) in a temp dir on tmpfs (/dev/shm, so the
+# software's own costs show, not a disk's), starts a local 3-worker cluster whose UFS root is
+# that dir and whose page stores are beside it, and for each set alternates rounds of
+#   (a) a plain copy of the same files on the same file system: `cp -r`, the baseline the targets
+#       are set against; for big files also `xargs -P 4 cp`, whose ratio is printed beside, and
 #   (b) `alluvium job load <set> --wait` into an empty cache (fresh cluster per round; the
 #       restart and wipe are not timed),
 # after a warm-up of each. Prints the best round of each with the median beside it (noise on this
-# VM only ever adds time: see /work/shared/TOOLCHAIN.md, "Baselines"). The load is timed by the
-# job's own elapsed time (mTimeElapsed: submit to end, on the coordinator); the wall clock around
-# the CLI is printed too, but `--wait` polls every 0.5 s, so it is rounded up to that.
+# VM only ever adds time: see /work/shared/TOOLCHAIN.md, "Baselines"), the ratio (copy time /
+# load time, best and median) and the target:
+#   big    8 x 128 MiB, MB/s >= 0.9x `cp -r`
+#   small  10,000 x 4 KiB, files/s >= 1.0x `cp -r` (the issue aims for 2x)
+# The load is timed by the job's own elapsed time (mTimeElapsed: submit to end, on the
+# coordinator). The wall clock around the CLI is printed too: it adds the CLI's start and the
+# submit call; `--wait` follows the job with long polls (REST `waitMs`), so it returns as soon
+# as the job ends.
 #
 # Environment:
-#   BENCH_QUICK=1          4 x 64 MiB and 2,000 x 4 KiB (default 8 x 256 MiB and 20,000 x 4 KiB)
+#   BENCH_QUICK=1          4 x 64 MiB and 2,000 x 4 KiB, 3 rounds (default 8 x 128 MiB and
+#                          10,000 x 4 KiB, 5 rounds)
 #   BENCH_BIG_COUNT, BENCH_BIG_MIB, BENCH_SMALL_COUNT, BENCH_SMALL_KIB, BENCH_SMALL_DIRS
-#   BENCH_ROUNDS=3         timed rounds per set (after one warm-up)
+#   BENCH_ROUNDS           timed rounds per set (after one warm-up)
 #   BENCH_SETS="big small" which sets to run
-#   ALLUVIUM_BENCH_DIR     parent of the temp dir (default /tmp); BENCH_KEEP=1 keeps it
+#   ALLUVIUM_BENCH_DIR     parent of the temp dir (default /dev/shm); BENCH_KEEP=1 keeps it
 #   ALLUVIUM_BIN           the alluvium binary (default build/src/cli/alluvium)
 set -euo pipefail
+export ALLUVIUM_BENCH_DIR=${ALLUVIUM_BENCH_DIR:-/dev/shm}
 source "$(dirname "$0")/lib.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   big_count=${BENCH_BIG_COUNT:-4} big_mib=${BENCH_BIG_MIB:-64}
-  small_count=${BENCH_SMALL_COUNT:-2000}
+  small_count=${BENCH_SMALL_COUNT:-2000} rounds=${BENCH_ROUNDS:-3}
 else
-  big_count=${BENCH_BIG_COUNT:-8} big_mib=${BENCH_BIG_MIB:-256}
-  small_count=${BENCH_SMALL_COUNT:-20000}
+  big_count=${BENCH_BIG_COUNT:-8} big_mib=${BENCH_BIG_MIB:-128}
+  small_count=${BENCH_SMALL_COUNT:-10000} rounds=${BENCH_ROUNDS:-5}
 fi
 small_kib=${BENCH_SMALL_KIB:-4}
 small_dirs=${BENCH_SMALL_DIRS:-10}
-rounds=${BENCH_ROUNDS:-3}
 sets=${BENCH_SETS:-big small}
 workers=3
 load_timeout=${BENCH_LOAD_TIMEOUT:-900}
@@ -50,34 +57,14 @@ avail_kib=$(df -Pk "$bench_base" | awk 'NR == 2 { print $4 }')
 gen_start=$(bench_now_ns)
 mkdir -p "$ufs/big" "$ufs/small"
 gen_big() {
-  local i=$1 f
-  f=$(printf '%s/big/part-%03d.bin' "$ufs" "$i")
-  if command -v openssl >/dev/null; then
-    # AES-CTR keystream: incompressible, distinct per file, ~3x faster than /dev/urandom here.
-    openssl enc -aes-128-ctr -pass "pass:alluvium-$i-$$" -nosalt -pbkdf2 < /dev/zero 2>/dev/null |
-      head -c $((big_mib << 20)) > "$f" || true
-  else
-    head -c $((big_mib << 20)) /dev/urandom > "$f"
-  fi
-  [ "$(stat -c %s "$f")" = $((big_mib << 20)) ] || bench_die "could not write $f"
+  bench_random_file "$(printf '%s/big/part-%03d.bin' "$ufs" "$1")" $((big_mib << 20)) "$1-$$"
 }
 if [[ " $sets " == *" big "* ]]; then
   for i in $(seq 0 $((big_count - 1))); do gen_big "$i" & done
   wait
 fi
 if [[ " $sets " == *" small "* ]]; then
-  python3 - "$ufs/small" "$small_count" "$small_kib" "$small_dirs" <<'PY'
-import os, sys
-root, count, kib, dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-blob = os.urandom(kib * 1024 + count)  # each file a different window of one random blob
-for d in range(dirs):
-    os.makedirs(os.path.join(root, f"d{d:02d}"), exist_ok=True)
-for i in range(count):
-    path = os.path.join(root, f"d{i % dirs:02d}", f"f{i:06d}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.write(fd, blob[i:i + kib * 1024])
-    os.close(fd)
-PY
+  bench_small_files "$ufs/small" "$small_count" "$small_kib" "$small_dirs"
 fi
 sync
 bench_log "dataset in $ufs ($(du -sh "$ufs" | cut -f1)) generated in $(bench_secs "$gen_start" "$(bench_now_ns)") s"
@@ -217,22 +204,17 @@ cpu_of_round() {  # set variant round
   awk -v s="$1" -v v="$2" -v r="$3" '$1 == s && $2 == v && $3 == r { print $5 }' "$res"
 }
 
-report() {  # set label kind(bytes|files) amount target variants...
-  local set=$1 label=$2 kind=$3 amount=$4 target=$5
-  shift 5
-  local base_v="" base_min=1e18 base_med v min med
-  for v in "$@"; do
-    read -r min med < <(stat_of "$set" "$v")
-    if awk -v a="$min" -v b="$base_min" 'BEGIN { exit !(a < b) }'; then
-      base_v=$v base_min=$min base_med=$med
-    fi
-  done
-  local a_min a_med w_min w_med name
+# The first variant (`cp -r`) is the baseline the target is set against; the others are shown
+# beside it with Alluvium's ratio to each.
+report() {  # set label kind(bytes|files) amount target aim variants...
+  local set=$1 label=$2 kind=$3 amount=$4 target=$5 aim=$6
+  shift 6
+  local base_v=$1 base_min base_med a_min a_med w_min w_med name="cp -r"
+  read -r base_min base_med < <(stat_of "$set" "$base_v")
   read -r a_min a_med < <(stat_of "$set" alluvium)
   read -r w_min w_med < <(stat_of "$set" wall)
-  case $base_v in cp) name=$([ "$kind" = files ] && echo "cp -r" || echo cp) ;; xargs) name="xargs -P 4 cp" ;; esac
   awk -v label="$label" -v rounds="$rounds" -v kind="$kind" -v amount="$amount" -v target="$target" \
-      -v name="$name" -v bmin="$base_min" -v bmed="$base_med" -v amin="$a_min" -v amed="$a_med" '
+      -v aim="$aim" -v name="$name" -v bmin="$base_min" -v bmed="$base_med" -v amin="$a_min" -v amed="$a_med" '
     function rate(t) {
       if (kind == "bytes") return sprintf("%.2f GB/s", amount / t / 1e9)
       r = amount / t
@@ -241,21 +223,22 @@ report() {  # set label kind(bytes|files) amount target variants...
     }
     BEGIN {
       ratio = bmin / amin
-      printf "load %s, local UFS, %d rounds: %s %.2f s (%s) | alluvium %.2f s (%s) | %.2fx (target >= %.1fx: %s)  [median %s %.2f s, alluvium %.2f s]\n",
-        label, rounds, name, bmin, rate(bmin), amin, rate(amin), ratio, target,
-        (ratio >= target ? "met" : "MISSED"), name, bmed, amed
+      verdict = sprintf("target >= %.1fx: %s", target, ratio >= target ? "met" : "MISSED")
+      if (aim != "") verdict = verdict sprintf("; aim %.1fx: %s", aim, ratio >= aim ? "met" : "not yet")
+      printf "load %s, local UFS on tmpfs, %d rounds: %s best %.3f s (%s), median %.3f s | alluvium best %.3f s (%s), median %.3f s | %.2fx best, %.2fx median (%s)\n",
+        label, rounds, name, bmin, rate(bmin), bmed, amin, rate(amin), amed, ratio, bmed / amed, verdict
     }'
-  local others="" v2
-  for v2 in "$@"; do
-    [ "$v2" = "$base_v" ] && continue
+  local v2 min med
+  for v2 in "${@:2}"; do
     read -r min med < <(stat_of "$set" "$v2")
-    others+=", ${v2/xargs/xargs -P 4 cp} best $min s (median $med s)"
+    awk -v n="${v2/xargs/xargs -P 4 cp}" -v min="$min" -v med="$med" -v amin="$a_min" \
+      'BEGIN { printf "    also %s: best %.3f s, median %.3f s (alluvium %.2fx of it, best against best)\n", n, min, med, min / amin }'
   done
   local br cr
   br=$(best_round "$set" alluvium)
   cr=$(best_round "$set" "$base_v")
-  printf '    alluvium wall clock around `job load --wait`: best %s s, median %s s (the CLI polls every 0.5 s)%s\n' \
-    "$w_min" "$w_med" "$others"
+  printf '    alluvium wall clock around `job load --wait` (CLI start and submit included): best %s s, median %s s\n' \
+    "$w_min" "$w_med"
   printf '    CPU (user+sys): %s %s core-s in its best round; alluvium (coordinator + workers) %s core-s in its best round\n' \
     "$name" "$(cpu_of_round "$set" "$base_v" "$cr")" "$(cpu_of_round "$set" alluvium "$br")"
   printf '    where the time went in the best alluvium round (%s):\n' "$br"
@@ -280,7 +263,7 @@ done
 echo
 for set in $sets; do
   case $set in
-    big) report big "$big_count x $big_mib MiB" bytes $((big_count * (big_mib << 20))) 0.9 cp xargs ;;
-    small) report small "$small_count x $small_kib KiB" files "$small_count" 1.0 cp ;;
+    big) report big "$big_count x $big_mib MiB" bytes $((big_count * (big_mib << 20))) 0.9 "" cp xargs ;;
+    small) report small "$small_count x $small_kib KiB" files "$small_count" 1.0 2.0 cp ;;
   esac
 done
