@@ -269,10 +269,11 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
       std::shared_ptr<ShortCircuitChannel> channel =
           owner.empty() ? nullptr : impl_->LocalChannel(owner.front());
       if (channel) {
-        auto read = channel->Read(file_id, pos, segment_end, [&](std::span<const std::byte> d) {
-          sink_status = sink(d);
-          return sink_status;
-        });
+        auto read =
+            channel->Read(info.uri, file_id, pos, segment_end, [&](std::span<const std::byte> d) {
+              sink_status = sink(d);
+              return sink_status;
+            });
         if (!sink_status.ok()) return sink_status;
         if (read.ok()) {
           pos += *read;

@@ -56,24 +56,29 @@ Result<int> ShortCircuitChannel::RegionFdLocked(uint32_t region) {
 }
 
 Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::Locate(
-    const pagestore::FileId& file, uint64_t first, uint32_t count) {
-  const sc::Request request{.type = sc::kLocate,
-                            .count = count,
-                            .file_hi = file.hi,
-                            .file_lo = file.lo,
-                            .first_page = first};
+    std::string_view uri, const pagestore::FileId& file, uint64_t first, uint32_t count) {
+  if (uri.size() > sc::kMaxUriBytes) return std::vector<Extent>(count);  // read it via gRPC
+  const sc::Request header{.type = sc::kLocate,
+                           .count = count,
+                           .file_hi = file.hi,
+                           .file_lo = file.lo,
+                           .first_page = first,
+                           .uri_length = static_cast<uint32_t>(uri.size())};
+  std::vector<std::byte> request(sizeof(header) + uri.size());
+  std::memcpy(request.data(), &header, sizeof(header));
+  std::memcpy(request.data() + sizeof(header), uri.data(), uri.size());
   std::vector<std::byte> buffer(sizeof(sc::LocateReplyHeader) + count * sizeof(sc::PageLocation));
   std::vector<Extent> extents(count);
   std::lock_guard lock(mu_);
-  ALLUVIUM_RETURN_IF_ERROR(sc::Send(socket_.get(), sc::BytesOf(request)));
+  ALLUVIUM_RETURN_IF_ERROR(sc::Send(socket_.get(), request));
   ALLUVIUM_ASSIGN_OR_RETURN(size_t n, sc::Receive(socket_.get(), buffer));
-  sc::LocateReplyHeader header;
+  sc::LocateReplyHeader reply;
   if (n != buffer.size()) return Unavailable("short-circuit: bad locate reply");
-  std::memcpy(&header, buffer.data(), sizeof(header));
-  if (header.count != count) return Unavailable("short-circuit: bad locate reply");
+  std::memcpy(&reply, buffer.data(), sizeof(reply));
+  if (reply.count != count) return Unavailable("short-circuit: bad locate reply");
   for (uint32_t i = 0; i < count; ++i) {
     sc::PageLocation location;
-    std::memcpy(&location, buffer.data() + sizeof(header) + i * sizeof(location), sizeof(location));
+    std::memcpy(&location, buffer.data() + sizeof(reply) + i * sizeof(location), sizeof(location));
     if (location.found != 1 || location.length == 0 || location.length > page_size_) continue;
     ALLUVIUM_ASSIGN_OR_RETURN(int fd, RegionFdLocked(location.region));
     extents[i] = {.fd = fd,
@@ -84,8 +89,8 @@ Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::Locate(
   return extents;
 }
 
-Result<uint64_t> ShortCircuitChannel::Read(const pagestore::FileId& file, uint64_t offset,
-                                           uint64_t end, const Sink& sink) {
+Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore::FileId& file,
+                                           uint64_t offset, uint64_t end, const Sink& sink) {
   if (offset >= end) return uint64_t{0};
   // A page is read whole to be verified; one buffer per thread, reused across reads.
   thread_local std::unique_ptr<std::byte[]> buffer;
@@ -100,7 +105,7 @@ Result<uint64_t> ShortCircuitChannel::Read(const pagestore::FileId& file, uint64
   while (pos < end) {
     const auto count =
         static_cast<uint32_t>(std::min<uint64_t>(sc::kMaxPagesPerLocate, last_page - page + 1));
-    ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> extents, Locate(file, page, count));
+    ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> extents, Locate(uri, file, page, count));
     for (const Extent& extent : extents) {
       if (extent.fd < 0) return pos - offset;  // not cached: read through the worker
       const std::span<std::byte> bytes(buffer.get(), extent.length);

@@ -34,12 +34,13 @@ class ShortCircuitChannel {
       : socket_(std::move(socket)), page_size_(page_size) {}
 
   using Sink = std::function<Status(std::span<const std::byte> data)>;
-  // Passes bytes [offset, end) of the file whose pages are keyed by `file` to `sink`, in order,
-  // a verified page at a time, and returns how many it passed: fewer than asked when a page is
-  // not cached, fails verification or ends the file; the caller reads the rest another way.
-  // Fails with the sink's error, or kUnavailable when the connection broke (drop the channel).
-  Result<uint64_t> Read(const pagestore::FileId& file, uint64_t offset, uint64_t end,
-                        const Sink& sink);
+  // Passes bytes [offset, end) of the file at `uri` whose pages are keyed by `file` to `sink`,
+  // in order, a verified page at a time, and returns how many it passed: fewer than asked when
+  // a page is not cached (or the worker's cache filter does not hold the file immutable), fails
+  // verification or ends the file; the caller reads the rest another way. Fails with the sink's
+  // error, or kUnavailable when the connection broke (drop the channel).
+  Result<uint64_t> Read(std::string_view uri, const pagestore::FileId& file, uint64_t offset,
+                        uint64_t end, const Sink& sink);
 
   uint64_t page_size() const { return page_size_; }
 
@@ -51,7 +52,8 @@ class ShortCircuitChannel {
     uint64_t checksum = 0;
   };
   // Where pages [first, first + count) are; fd -1 for a page that is not cached. Takes mu_.
-  Result<std::vector<Extent>> Locate(const pagestore::FileId& file, uint64_t first, uint32_t count);
+  Result<std::vector<Extent>> Locate(std::string_view uri, const pagestore::FileId& file,
+                                     uint64_t first, uint32_t count);
   // The descriptor of a region file, asked for once. Caller holds mu_.
   Result<int> RegionFdLocked(uint32_t region);
 

@@ -6,7 +6,9 @@
 // PageExtent). Plain structs in host byte order: both ends are on one host.
 //
 //   on connect       worker -> Hello
-//   Locate request   client -> Request{kLocate, file, first_page, count}   worker -> LocateReply
+//   Locate request   client -> Request{kLocate, file, first_page, count, uri_length} + the
+//                    file's UFS URI (the worker answers "not cached" for a file its cache
+//                    filter does not hold immutable, so its rules apply)   worker -> LocateReply
 //   GetFd request    client -> Request{kGetFd, region}                   worker -> FdReply + fd
 #pragma once
 
@@ -19,6 +21,7 @@ inline constexpr uint32_t kVersion = 1;
 // Pages per Locate: keeps a reply (32 bytes a page) well under the socket's buffer.
 inline constexpr uint32_t kMaxPagesPerLocate = 1024;
 inline constexpr size_t kWorkerIdBytes = 64;
+inline constexpr uint32_t kMaxUriBytes = 8192;
 
 struct Hello {
   uint32_t magic = kMagic;
@@ -37,8 +40,8 @@ struct Request {
   uint64_t file_hi = 0;
   uint64_t file_lo = 0;
   uint64_t first_page = 0;
-  uint32_t region = 0;  // kGetFd
-  uint32_t reserved = 0;
+  uint32_t region = 0;      // kGetFd
+  uint32_t uri_length = 0;  // kLocate: bytes of URI after the request, up to kMaxUriBytes
 };
 
 struct PageLocation {

@@ -24,19 +24,22 @@ metrics::Counter& pages_located =
 
 }  // namespace
 
-Result<std::unique_ptr<ShortCircuitServer>> ShortCircuitServer::Listen(
-    const std::string& path, std::string worker_id, pagestore::PageStore& store) {
+Result<std::unique_ptr<ShortCircuitServer>> ShortCircuitServer::Listen(const std::string& path,
+                                                                       std::string worker_id,
+                                                                       pagestore::PageStore& store,
+                                                                       CacheFilter& filter) {
   ALLUVIUM_ASSIGN_OR_RETURN(ScopedFd listener, sc::Listen(path, 64));
   return std::make_unique<ShortCircuitServer>(std::move(listener), path, std::move(worker_id),
-                                              store);
+                                              store, filter);
 }
 
 ShortCircuitServer::ShortCircuitServer(ScopedFd listener, std::string path, std::string worker_id,
-                                       pagestore::PageStore& store)
+                                       pagestore::PageStore& store, CacheFilter& filter)
     : listener_(std::move(listener)),
       path_(std::move(path)),
       worker_id_(std::move(worker_id)),
-      store_(store) {}
+      store_(store),
+      filter_(filter) {}
 
 void ShortCircuitServer::Start() {
   acceptor_ = std::jthread([this](std::stop_token stop) { Accept(stop); });
@@ -90,11 +93,11 @@ void ShortCircuitServer::Serve(Connection& connection) {
   std::memcpy(hello.worker_id, worker_id_.data(),
               std::min(worker_id_.size(), sizeof(hello.worker_id) - 1));
   Status st = sc::Send(fd, sc::BytesOf(hello));
-  std::byte request[sizeof(sc::Request) + 1];
+  std::vector<std::byte> request(sizeof(sc::Request) + sc::kMaxUriBytes + 1);
   while (st.ok()) {
     auto n = sc::Receive(fd, request);
     if (!n.ok()) break;  // closed by the client or by Stop
-    st = Answer(fd, std::span(request, *n));
+    st = Answer(fd, std::span(request.data(), *n));
   }
   if (!st.ok()) ALLUVIUM_LOG(DEBUG, "short-circuit connection ended: {}", st);
   std::lock_guard lock(mu_);
@@ -103,20 +106,25 @@ void ShortCircuitServer::Serve(Connection& connection) {
 
 Status ShortCircuitServer::Answer(int fd, std::span<const std::byte> bytes) {
   sc::Request request;
-  if (bytes.size() != sizeof(request)) {
+  if (bytes.size() < sizeof(request)) {
     return InvalidArgument(fmt::format("short-circuit request of {} bytes", bytes.size()));
   }
   std::memcpy(&request, bytes.data(), sizeof(request));
+  const std::string_view uri(reinterpret_cast<const char*>(bytes.data()) + sizeof(request),
+                             bytes.size() - sizeof(request));
   if (request.type == sc::kGetFd) {
     const std::vector<int> fds = store_.RegionFds();
     const bool ok = request.region < fds.size();
     return sc::Send(fd, sc::BytesOf(sc::FdReply{.ok = ok ? 1u : 0u}),
                     ok ? fds[request.region] : -1);
   }
-  if (request.type != sc::kLocate || request.count == 0 || request.count > sc::kMaxPagesPerLocate) {
-    return InvalidArgument(
-        fmt::format("short-circuit request type {} count {}", request.type, request.count));
+  if (request.type != sc::kLocate || request.count == 0 || request.count > sc::kMaxPagesPerLocate ||
+      request.uri_length != uri.size()) {
+    return InvalidArgument(fmt::format("short-circuit request type {} count {} uri of {} bytes",
+                                       request.type, request.count, uri.size()));
   }
+  // Only immutable data is read around the worker; maxAge and skipCache rules need it.
+  const bool immutable = filter_.ForData(uri).type == CacheRuleType::kImmutable;
   std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) +
                                request.count * sizeof(sc::PageLocation));
   const sc::LocateReplyHeader header{.count = request.count};
@@ -126,7 +134,9 @@ Status ShortCircuitServer::Answer(int fd, std::span<const std::byte> bytes) {
     const pagestore::PageKey key{.file = {.hi = request.file_hi, .lo = request.file_lo},
                                  .index = request.first_page + i};
     sc::PageLocation location;
-    if (auto extent = store_.Locate(key); extent.ok()) {
+    if (!immutable) {
+      // found = 0 for every page
+    } else if (auto extent = store_.Locate(key); extent.ok()) {
       location = {.found = 1,
                   .region = extent->region,
                   .offset = extent->offset,

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cache_filter.h"
 #include "common/scoped_fd.h"
 #include "common/status.h"
 #include "pagestore/page_store.h"
@@ -20,12 +21,15 @@ namespace alluvium::worker {
 
 class ShortCircuitServer {
  public:
-  // Binds the socket at `path` (no thread yet).
+  // Binds the socket at `path` (no thread yet). Pages of files whose data rule in `filter` is
+  // not immutable are never handed out: reads of those go through the worker, which applies
+  // the rule.
   static Result<std::unique_ptr<ShortCircuitServer>> Listen(const std::string& path,
                                                             std::string worker_id,
-                                                            pagestore::PageStore& store);
+                                                            pagestore::PageStore& store,
+                                                            CacheFilter& filter);
   ShortCircuitServer(ScopedFd listener, std::string path, std::string worker_id,
-                     pagestore::PageStore& store);
+                     pagestore::PageStore& store, CacheFilter& filter);
   ~ShortCircuitServer() { Stop(); }
   ShortCircuitServer(const ShortCircuitServer&) = delete;
   ShortCircuitServer& operator=(const ShortCircuitServer&) = delete;
@@ -49,6 +53,7 @@ class ShortCircuitServer {
   const std::string path_;
   const std::string worker_id_;
   pagestore::PageStore& store_;
+  CacheFilter& filter_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> connections_;  // guarded by mu_
   bool stopped_ = false;                                  // guarded by mu_

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/cache_filter.h"
 #include "pagestore/page_record.h"
 #include "pagestore/page_store.h"
 #include "testing/eventually.h"
@@ -23,6 +24,7 @@ using ::alluvium::testing::ScopedTempDir;
 using namespace std::chrono_literals;
 
 constexpr uint64_t kPage = 4096;
+constexpr std::string_view kUri = "file:///data/x";
 constexpr uint64_t kRegion = pagestore::kRegionHeaderSize + 4 * pagestore::RecordSpan(kPage);
 
 std::vector<std::byte> Bytes(uint64_t seed, size_t n) {
@@ -40,7 +42,11 @@ class ShortCircuitTest : public ::testing::Test {
                                              .region_size = kRegion});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    auto server = worker::ShortCircuitServer::Listen(socket_, "worker-a", *store_);
+    auto policy = CacheFilterPolicy::Parse(
+        R"({"apiVersion": 1, "data": {"skipCache": ["file:///skip/.*"]}})");
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    filter_ = std::make_unique<CacheFilter>(std::move(*policy));
+    auto server = worker::ShortCircuitServer::Listen(socket_, "worker-a", *store_, *filter_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     server_->Start();
@@ -74,6 +80,7 @@ class ShortCircuitTest : public ::testing::Test {
   ScopedTempDir dir_;
   const std::string socket_ = (dir_.path() / "sc.sock").string();
   std::unique_ptr<pagestore::PageStore> store_;
+  std::unique_ptr<CacheFilter> filter_;
   std::unique_ptr<worker::ShortCircuitServer> server_;
 };
 
@@ -85,7 +92,7 @@ TEST_F(ShortCircuitTest, ReadsCachedPagesByteForByte) {
   EXPECT_EQ(channel->page_size(), kPage);
 
   std::vector<std::byte> got;
-  auto n = channel->Read(id, 0, want.size(), [&](std::span<const std::byte> d) {
+  auto n = channel->Read(kUri, id, 0, want.size(), [&](std::span<const std::byte> d) {
     got.insert(got.end(), d.begin(), d.end());
     return OkStatus();
   });
@@ -94,7 +101,7 @@ TEST_F(ShortCircuitTest, ReadsCachedPagesByteForByte) {
   EXPECT_EQ(got, want);
 
   got.clear();  // a range inside two pages
-  n = channel->Read(id, 4000, 5000, [&](std::span<const std::byte> d) {
+  n = channel->Read(kUri, id, 4000, 5000, [&](std::span<const std::byte> d) {
     got.insert(got.end(), d.begin(), d.end());
     return OkStatus();
   });
@@ -108,13 +115,22 @@ TEST_F(ShortCircuitTest, StopsAtTheFirstPageNotCached) {
   ASSERT_TRUE(store_->Delete({id, 1}).ok());
   auto channel = Channel();
   uint64_t delivered = 0;
-  auto n = channel->Read(id, 100, 3 * kPage, [&](std::span<const std::byte> d) {
+  auto n = channel->Read(kUri, id, 100, 3 * kPage, [&](std::span<const std::byte> d) {
     delivered += d.size();
     return OkStatus();
   });
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, kPage - 100) << "page 0 only; the caller reads the rest through gRPC";
   EXPECT_EQ(delivered, *n);
+}
+
+// The worker's cache filter decides: data it does not hold immutable is read through it.
+TEST_F(ShortCircuitTest, PagesOfASkipCacheFileAreNotHandedOut) {
+  const auto id = CacheFile("file:///skip/y", 2);
+  auto channel = Channel();
+  auto n = channel->Read("file:///skip/y", id, 0, 2 * kPage, [](auto) { return OkStatus(); });
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0u);
 }
 
 TEST_F(ShortCircuitTest, AnotherWorkersSocketIsRefused) {
@@ -127,7 +143,7 @@ TEST_F(ShortCircuitTest, AnotherWorkersSocketIsRefused) {
 TEST_F(ShortCircuitTest, SinkErrorStopsTheRead) {
   const auto id = CacheFile("file:///c", 2);
   auto channel = Channel();
-  auto n = channel->Read(id, 0, 2 * kPage, [](auto) { return Cancelled("reader gone"); });
+  auto n = channel->Read(kUri, id, 0, 2 * kPage, [](auto) { return Cancelled("reader gone"); });
   EXPECT_EQ(n.status().code(), Code::kCancelled);
 }
 
@@ -135,7 +151,7 @@ TEST_F(ShortCircuitTest, ServerStoppedUnderAChannelIsUnavailable) {
   const auto id = CacheFile("file:///d", 1);
   auto channel = Channel();
   server_->Stop();
-  auto n = channel->Read(id, 0, kPage, [](auto) { return OkStatus(); });
+  auto n = channel->Read(kUri, id, 0, kPage, [](auto) { return OkStatus(); });
   EXPECT_EQ(n.status().code(), Code::kUnavailable) << n.status();
 }
 
@@ -144,7 +160,8 @@ TEST_F(ShortCircuitTest, ServerStoppedUnderAChannelIsUnavailable) {
 TEST_F(ShortCircuitTest, EvictionUnderReadersNeverYieldsWrongBytes) {
   constexpr uint64_t kFiles = 24;
   std::vector<pagestore::FileId> ids;
-  for (uint64_t f = 0; f < kFiles; ++f) ids.push_back(pagestore::FileIdOf(fmt::format("file:///e{}", f), "v1"));
+  for (uint64_t f = 0; f < kFiles; ++f)
+    ids.push_back(pagestore::FileIdOf(fmt::format("file:///e{}", f), "v1"));
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> reads{0}, short_reads{0}, wrong{0};
   std::vector<std::jthread> threads;
@@ -167,7 +184,7 @@ TEST_F(ShortCircuitTest, EvictionUnderReadersNeverYieldsWrongBytes) {
         const auto& id = ids[rng() % kFiles];
         const auto want = Expected(id, 2, kPage);
         uint64_t at = 0;
-        auto n = channel->Read(id, 0, 2 * kPage, [&](std::span<const std::byte> d) {
+        auto n = channel->Read(kUri, id, 0, 2 * kPage, [&](std::span<const std::byte> d) {
           if (!std::equal(d.begin(), d.end(), want.begin() + static_cast<std::ptrdiff_t>(at))) {
             ++wrong;
           }
@@ -183,8 +200,8 @@ TEST_F(ShortCircuitTest, EvictionUnderReadersNeverYieldsWrongBytes) {
       }
     });
   }
-  EXPECT_TRUE(Eventually(
-      [&] { return store_->stats().evictions > 2000 && reads.load() > 2000; }, 60s));
+  EXPECT_TRUE(
+      Eventually([&] { return store_->stats().evictions > 2000 && reads.load() > 2000; }, 60s));
   stop = true;
   threads.clear();
   EXPECT_EQ(wrong.load(), 0u);
