@@ -7,6 +7,7 @@
 
 #include "alluvium.grpc.pb.h"
 #include "client/cluster_view.h"
+#include "client/metadata_cache.h"
 #include "client/short_circuit.h"
 #include "common/logging.h"
 #include "common/paths.h"
@@ -45,12 +46,19 @@ ClientOptions ClientOptions::FromConfig(const Config& config) {
   o.rpc_timeout = config.GetDuration(keys::kUserRpcTimeout);
   o.workers_tried = std::max<int>(1, static_cast<int>(config.GetInt(keys::kUserReadWorkersTried)));
   o.short_circuit = config.GetBool(keys::kUserShortCircuitEnabled);
+  o.cache_filter.file = config.GetPath(keys::kUserCacheFilterConfigFile);
+  o.cache_filter.check_interval = config.GetDuration(keys::kUserCacheFilterConfigCheckInterval);
+  o.metadata_cache_entries =
+      static_cast<size_t>(std::max<int64_t>(0, config.GetInt(keys::kUserMetadataCacheMaxSize)));
+  o.metadata_cache_expiration = config.GetDuration(keys::kUserMetadataCacheExpiration);
   return o;
 }
 
 struct Client::Impl {
   ClientOptions options;
   std::unique_ptr<rpc::CoordinatorService::Stub> coordinator;
+  std::unique_ptr<CacheFilter> filter;
+  std::unique_ptr<MetadataCache> metadata;
 
   std::mutex mu;
   std::shared_ptr<const ClusterView> view;                                 // guarded by mu
@@ -178,6 +186,10 @@ struct Client::Impl {
   }
 
   Result<FileInfo> Stat(const ClusterView& current, const mounts::Resolved& target) {
+    if (std::optional<FileInfo> known = metadata->Get(target.ufs_uri)) {
+      known->path = target.cache_path;
+      return *known;
+    }
     rpc::FileStatus status;
     Status st = OnWorkers(ring::PlacementKey(target.ufs_uri, 0), nullptr,
                           [&](rpc::WorkerService::Stub& stub, const std::string&) {
@@ -186,7 +198,9 @@ struct Client::Impl {
                             return FromGrpc(stub.GetStatus(Context().get(), request, &status));
                           });
     if (!st.ok()) return st.WithContext(target.cache_path);
-    return ToFileInfo(status, target.cache_path);
+    FileInfo info = ToFileInfo(status, target.cache_path);
+    metadata->Put(info);
+    return info;
   }
 };
 
@@ -198,6 +212,9 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->coordinator = rpc::CoordinatorService::NewStub(NewChannel(options.coordinator_address));
+  ALLUVIUM_ASSIGN_OR_RETURN(impl->filter, CacheFilter::Open(options.cache_filter));
+  impl->metadata = std::make_unique<MetadataCache>(*impl->filter, options.metadata_cache_entries,
+                                                   options.metadata_cache_expiration);
   ALLUVIUM_RETURN_IF_ERROR(impl->View(true).status());
   return std::make_unique<Client>(std::move(impl));
 }
@@ -214,33 +231,37 @@ Status Client::List(std::string_view path, bool recursive,
   ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, view->mounts.ResolveAny(path));
   bool delivered = false;
   Status visit_status;
-  Status st = impl_->OnWorkers(
-      ring::PlacementKey(target.ufs_uri, 0), nullptr,
-      [&](rpc::WorkerService::Stub& stub, const std::string&) -> Status {
-        rpc::ListStatusRequest request;
-        request.set_uri(target.ufs_uri);
-        request.set_recursive(recursive);
-        auto context = impl_->Context();
-        auto reader = stub.ListStatus(context.get(), request);
-        rpc::ListStatusResponse batch;
-        while (reader->Read(&batch)) {
-          for (const rpc::FileStatus& entry : batch.entries()) {
-            auto cache = view->mounts.ResolveUfsUri(entry.uri());
-            visit_status = visit(ToFileInfo(entry, cache.ok() ? cache->cache_path : entry.uri()));
-            delivered = true;
-            if (!visit_status.ok()) {
-              context->TryCancel();
-              break;
-            }
-          }
-          if (!visit_status.ok()) break;
-        }
-        Status rpc_status = FromGrpc(reader->Finish());
-        if (!visit_status.ok()) return visit_status;
-        // Part of the listing was already delivered: another worker would repeat it.
-        if (!rpc_status.ok() && delivered) return Aborted(rpc_status.ToString());
-        return rpc_status;
-      });
+  Status st = impl_->OnWorkers(ring::PlacementKey(target.ufs_uri, 0), nullptr,
+                               [&](rpc::WorkerService::Stub& stub, const std::string&) -> Status {
+                                 rpc::ListStatusRequest request;
+                                 request.set_uri(target.ufs_uri);
+                                 request.set_recursive(recursive);
+                                 auto context = impl_->Context();
+                                 auto reader = stub.ListStatus(context.get(), request);
+                                 rpc::ListStatusResponse batch;
+                                 while (reader->Read(&batch)) {
+                                   for (const rpc::FileStatus& entry : batch.entries()) {
+                                     auto cache = view->mounts.ResolveUfsUri(entry.uri());
+                                     const FileInfo info = ToFileInfo(
+                                         entry, cache.ok() ? cache->cache_path : entry.uri());
+                                     impl_->metadata->Put(info);  // a listing is as fresh as a stat
+                                     visit_status = visit(info);
+                                     delivered = true;
+                                     if (!visit_status.ok()) {
+                                       context->TryCancel();
+                                       break;
+                                     }
+                                   }
+                                   if (!visit_status.ok()) break;
+                                 }
+                                 Status rpc_status = FromGrpc(reader->Finish());
+                                 if (!visit_status.ok()) return visit_status;
+                                 // Part of the listing was already delivered: another worker would
+                                 // repeat it.
+                                 if (!rpc_status.ok() && delivered)
+                                   return Aborted(rpc_status.ToString());
+                                 return rpc_status;
+                               });
   return st.WithContext(target.cache_path);
 }
 
@@ -337,7 +358,13 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
           return rpc_status;
         });
     if (!sink_status.ok()) return sink_status;
-    if (!st.ok()) return st.WithContext(info.path);
+    if (!st.ok()) {
+      // Changed or gone underneath: the next stat asks a worker again.
+      if (st.code() == Code::kAborted || st.code() == Code::kNotFound) {
+        impl_->metadata->Forget(info.uri);
+      }
+      return st.WithContext(info.path);
+    }
   }
   return stats;
 }

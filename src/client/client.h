@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cache_filter.h"
 #include "common/config.h"
 #include "common/status.h"
 
@@ -31,6 +32,11 @@ struct ClientOptions {
   std::chrono::milliseconds cluster_info_ttl{2000};
   // Read cached pages of workers on this host straight from their page store files.
   bool short_circuit = true;
+  // The cache filter rules (alluvium.user.client.cache.filter.config.*): how long the statuses
+  // the client has seen are trusted, up to metadata_cache_entries of them.
+  CacheFilterOptions cache_filter;
+  size_t metadata_cache_entries = 100000;
+  std::chrono::milliseconds metadata_cache_expiration = std::chrono::minutes(10);
 
   static ClientOptions FromConfig(const Config& config);
 };
@@ -70,7 +76,8 @@ struct ReadStats {
 
 class Client {
  public:
-  // Fails with kUnavailable if the coordinator cannot be reached.
+  // Fails with kUnavailable if the coordinator cannot be reached, kInvalidArgument if the cache
+  // filter rules file cannot be used.
   static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
   ~Client();
 

@@ -89,6 +89,45 @@ Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::Locate(
   return extents;
 }
 
+std::vector<ShortCircuitChannel::Extent> ShortCircuitChannel::Cached(const pagestore::FileId& file,
+                                                                     uint64_t first,
+                                                                     uint32_t count) {
+  std::vector<Extent> extents(count);
+  std::lock_guard lock(mu_);
+  for (uint32_t i = 0; i < count; ++i) {
+    auto it = known_.find({file, first + i});
+    if (it == known_.end()) return {};
+    extents[i] = it->second;
+  }
+  return extents;
+}
+
+void ShortCircuitChannel::Remember(const pagestore::FileId& file, uint64_t first,
+                                   const std::vector<Extent>& extents) {
+  std::lock_guard lock(mu_);
+  if (known_.size() + extents.size() > kMaxKnownExtents) known_.clear();  // crude but bounded
+  for (uint32_t i = 0; i < extents.size(); ++i) {
+    if (extents[i].fd >= 0) known_[{file, first + i}] = extents[i];
+  }
+}
+
+void ShortCircuitChannel::Forget(const pagestore::FileId& file, uint64_t page) {
+  std::lock_guard lock(mu_);
+  known_.erase({file, page});
+}
+
+bool ShortCircuitChannel::ReadVerified(const Extent& extent, std::span<std::byte> bytes) {
+  uint64_t got = 0;
+  while (got < extent.length) {
+    const ssize_t n = ::pread(extent.fd, bytes.data() + got, extent.length - got,
+                              static_cast<off_t>(extent.offset + got));
+    if (n <= 0) break;
+    got += static_cast<uint64_t>(n);
+  }
+  return got == extent.length &&
+         pagestore::DataChecksum(bytes.first(extent.length)) == extent.checksum;
+}
+
 Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore::FileId& file,
                                            uint64_t offset, uint64_t end, const Sink& sink) {
   if (offset >= end) return uint64_t{0};
@@ -99,28 +138,38 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
     buffer = std::make_unique_for_overwrite<std::byte[]>(page_size_);
     buffer_size = page_size_;
   }
+  const std::span<std::byte> scratch(buffer.get(), page_size_);
   uint64_t pos = offset;
   uint64_t page = offset / page_size_;
   const uint64_t last_page = (end - 1) / page_size_;
   while (pos < end) {
     const auto count =
         static_cast<uint32_t>(std::min<uint64_t>(sc::kMaxPagesPerLocate, last_page - page + 1));
-    ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> extents, Locate(uri, file, page, count));
-    for (const Extent& extent : extents) {
+    // Where the pages were when last asked, else ask the worker.
+    std::vector<Extent> extents = Cached(file, page, count);
+    const bool from_memory = !extents.empty();
+    if (!from_memory) {
+      ALLUVIUM_ASSIGN_OR_RETURN(extents, Locate(uri, file, page, count));
+      Remember(file, page, extents);
+    }
+    for (Extent extent : extents) {
       if (extent.fd < 0) return pos - offset;  // not cached: read through the worker
-      const std::span<std::byte> bytes(buffer.get(), extent.length);
-      uint64_t got = 0;
-      while (got < extent.length) {
-        const ssize_t n = ::pread(extent.fd, bytes.data() + got, extent.length - got,
-                                  static_cast<off_t>(extent.offset + got));
-        if (n <= 0) break;
-        got += static_cast<uint64_t>(n);
+      bool verified = ReadVerified(extent, scratch);
+      if (!verified && from_memory) {
+        // The region may have been reused since: ask where the page is now, once.
+        Forget(file, page);
+        ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> fresh, Locate(uri, file, page, 1));
+        Remember(file, page, fresh);
+        extent = fresh.front();
+        verified = extent.fd >= 0 && ReadVerified(extent, scratch);
       }
-      if (got != extent.length || pagestore::DataChecksum(bytes) != extent.checksum) {
+      if (!verified) {
         ALLUVIUM_LOG(DEBUG, "short-circuit page {} of {} failed verification (evicted?)", page,
                      file.ToHex());
+        Forget(file, page);
         return pos - offset;
       }
+      const std::span<const std::byte> bytes = scratch.first(extent.length);
       const uint64_t page_start = page * page_size_;
       const uint64_t from = pos - page_start;
       const uint64_t to = std::min(end - page_start, extent.length);

@@ -3,7 +3,9 @@
 // in the worker's page store files and gets their descriptors, then reads the bytes itself.
 // Every page is verified against its checksum before any of its bytes are passed on, since the
 // worker may evict and reuse a region at any moment; a page that is missing or fails is left to
-// the caller to read through gRPC. Safe for concurrent use: requests on the connection take
+// the caller to read through gRPC. Where pages were is remembered, so reading them again asks the
+// worker nothing: a remembered place that no longer holds the page fails verification and is
+// asked again. Safe for concurrent use: requests on the connection take
 // turns, reads of the files run in parallel.
 #pragma once
 
@@ -15,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/scoped_fd.h"
 #include "common/status.h"
@@ -56,12 +59,22 @@ class ShortCircuitChannel {
                                      uint64_t first, uint32_t count);
   // The descriptor of a region file, asked for once. Caller holds mu_.
   Result<int> RegionFdLocked(uint32_t region);
+  // Remembered places of pages [first, first + count), or empty unless all are known.
+  std::vector<Extent> Cached(const pagestore::FileId& file, uint64_t first, uint32_t count);
+  void Remember(const pagestore::FileId& file, uint64_t first, const std::vector<Extent>& extents);
+  void Forget(const pagestore::FileId& file, uint64_t page);
+  // Reads the page into `bytes` and checks its checksum.
+  static bool ReadVerified(const Extent& extent, std::span<std::byte> bytes);
+
+  // About 16 MiB of remembered places; past that they are forgotten all at once.
+  static constexpr size_t kMaxKnownExtents = 1 << 18;
 
   std::mutex mu_;
   const ScopedFd socket_;
   const uint64_t page_size_;
   // Never erased while the channel lives, so a descriptor handed out stays open.
-  std::unordered_map<uint32_t, ScopedFd> regions_;  // guarded by mu_
+  std::unordered_map<uint32_t, ScopedFd> regions_;                                // guarded by mu_
+  std::unordered_map<pagestore::PageKey, Extent, pagestore::PageKeyHash> known_;  // guarded by mu_
 };
 
 }  // namespace alluvium::client

@@ -98,6 +98,12 @@ const KeyInfo kUserSelectionPolicy{"alluvium.user.worker.selection.policy", KeyT
     "ketama", "Consistent hashing policy: ketama, jump or maglev (see docs/hashing.md)."};
 const KeyInfo kUserVirtualNodes{"alluvium.user.consistent.hash.virtual.node.count.per.worker",
     KeyType::kInt, "0", "Virtual nodes per worker for ketama; 0 uses the built-in default."};
+const KeyInfo kUserMetadataCacheMaxSize{"alluvium.user.metadata.cache.max.size", KeyType::kInt,
+    "100000", "File statuses a client keeps (from stats and listings) as the cache filter's "
+    "metadata rules allow, so reading a known file asks no worker. 0 keeps none."};
+const KeyInfo kUserMetadataCacheExpiration{"alluvium.user.metadata.cache.expiration.time",
+    KeyType::kDuration, "10min", "A client trusts a status it has seen at most this long, even "
+    "under an immutable rule, so it sees what a load job refreshed on the workers."};
 const KeyInfo kUserShortCircuitEnabled{"alluvium.user.short.circuit.enabled", KeyType::kBool,
     "true", "Read cached pages of workers on the client's own host straight from their page "
     "store files (descriptors passed over a Unix socket), not through gRPC."};
@@ -182,6 +188,8 @@ std::span<const KeyInfo* const> AllKeys() {
       &kUserVirtualNodes,
       &kUserReadWorkersTried,
       &kUserShortCircuitEnabled,
+      &kUserMetadataCacheMaxSize,
+      &kUserMetadataCacheExpiration,
       &kUserRpcTimeout,
       &kUserCacheFilterConfigFile,
       &kUserCacheFilterConfigCheckInterval,

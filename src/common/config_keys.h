@@ -63,6 +63,8 @@ extern const KeyInfo kUserSelectionPolicy;
 extern const KeyInfo kUserVirtualNodes;
 extern const KeyInfo kUserReadWorkersTried;
 extern const KeyInfo kUserShortCircuitEnabled;
+extern const KeyInfo kUserMetadataCacheMaxSize;
+extern const KeyInfo kUserMetadataCacheExpiration;
 extern const KeyInfo kUserRpcTimeout;
 extern const KeyInfo kUserCacheFilterConfigFile;
 extern const KeyInfo kUserCacheFilterConfigCheckInterval;

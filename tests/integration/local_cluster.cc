@@ -41,8 +41,8 @@ int FreePort() {
   return port;
 }
 
-Result<std::string> ReadToString(client::Client& client, const std::string& path,
-                                 uint64_t offset, uint64_t length, client::ReadStats* stats) {
+Result<std::string> ReadToString(client::Client& client, const std::string& path, uint64_t offset,
+                                 uint64_t length, client::ReadStats* stats) {
   std::string out;
   auto result = client.Read(path, offset, length, [&](std::span<const std::byte> data) {
     out.append(reinterpret_cast<const char*>(data.data()), data.size());
@@ -205,7 +205,10 @@ Status LocalCluster::Start() {
 }
 
 Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(bool short_circuit) const {
-  client::ClientOptions options;
+  // The cluster's site file, as a user's client would read it (cache filter rules among it).
+  ALLUVIUM_ASSIGN_OR_RETURN(Config config,
+                            Config::Load({.file = conf_file_.string(), .read_environment = false}));
+  client::ClientOptions options = client::ClientOptions::FromConfig(config);
   options.short_circuit = short_circuit;
   options.coordinator_address = fmt::format("127.0.0.1:{}", rpc_port_);
   options.rpc_timeout = std::chrono::seconds(20);

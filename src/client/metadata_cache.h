@@ -1,0 +1,61 @@
+// File statuses this client has seen, from GetStatus answers and listings, kept as long as the
+// cache filter's metadata rules allow (Alluxio's Cache Filter Policy: immutable, maxAge for that
+// age, skipCache never) and never longer than an expiration time (Alluxio's
+// alluxio.user.metadata.cache.expiration.time), so that reading a file whose status is known asks
+// no worker, and a status a load job refreshed on the workers reaches the client in bounded time.
+// Keyed by UFS URI, the form the rules match. Bounded: least recently used entries go first. Safe
+// for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "client/client.h"
+#include "common/cache_filter.h"
+
+namespace alluvium::client {
+
+class MetadataCache {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  MetadataCache(CacheFilter& filter, size_t max_entries, std::chrono::milliseconds expiration,
+                Clock clock = std::chrono::steady_clock::now)
+      : filter_(filter),
+        max_entries_(max_entries),
+        expiration_(expiration),
+        clock_(std::move(clock)) {}
+
+  // The status of `uri` if it is known and its rule still trusts it.
+  std::optional<FileInfo> Get(std::string_view uri);
+  // Remembers a status (unless its rule is skipCache or the cache holds nothing).
+  void Put(const FileInfo& info);
+  // After a read found the file changed or gone.
+  void Forget(std::string_view uri);
+
+  size_t size() const;
+
+ private:
+  struct Entry {
+    FileInfo info;
+    std::chrono::steady_clock::time_point cached_at;
+    std::list<std::string>::iterator lru;
+  };
+
+  CacheFilter& filter_;
+  const size_t max_entries_;
+  const std::chrono::milliseconds expiration_;
+  const Clock clock_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+  std::list<std::string> lru_;                      // guarded by mu_: front is least recent
+};
+
+}  // namespace alluvium::client
