@@ -124,10 +124,12 @@ time_load() {  # set round expected_files expected_bytes
     cat "$out.text" "$out.json" >&2
     bench_die "load of /$set: state $state, $processed of $files files, $loaded of $bytes bytes, $failed failed"
   fi
-  # When pages landed (page file mtimes) relative to the job's start, on the coordinator's clock.
+  # When pages landed (the mtimes of the region files written to) relative to the job's start,
+  # on the coordinator's clock: the first region's first write is not recorded, so "first" is
+  # when the earliest region was last written.
   local start_ms
   start_ms=$(bench_json "$out.json" mStartTime)
-  find "$bench_run"/worker-*/pages/pages -type f -printf '%T@\n' 2>/dev/null | sort -g |
+  { find "$bench_run"/worker-*/pages/regions -type f -size +0 -printf '%T@\n' 2>/dev/null || true; } | sort -g |
     awk -v s="$start_ms" 'NR == 1 { f = $1 } { l = $1 } END { if (NR) printf "%.3f %.3f\n", f - s / 1000, l - s / 1000 }' > "$out.pages"
   local cpu
   cpu=$(join "$out.before" "$out.after" | awk '{ t += $7 - $3 } END { printf "%.2f", t / 100 }')
