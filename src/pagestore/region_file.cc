@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <vector>
 
 #include "common/status_mapping.h"
 
@@ -79,16 +80,32 @@ ScannedRegion RegionFile::Scan(uint64_t max_length) const {
   struct stat st;
   if (::fstat(fd_.get(), &st) != 0) return scan;
   const uint64_t file_end = std::min<uint64_t>(region_size_, static_cast<uint64_t>(st.st_size));
-  std::array<std::byte, kRecordHeaderSize> bytes;
+  // Small records are read a window at a time (one read for dozens of headers); behind a large
+  // one only its header is read, so a store of big pages is not read whole at startup.
+  constexpr uint64_t kWindow = 256 << 10;
+  constexpr uint64_t kSmallRecord = 16 << 10;
+  std::vector<std::byte> window;
+  uint64_t window_start = 0;
+  uint64_t last_span = 0;
   for (uint64_t offset = kRegionHeaderSize; offset + kRecordHeaderSize <= file_end;) {
-    if (!ReadExactly(offset, bytes).ok()) break;
-    const std::optional<RecordHeader> record = DecodeRecordHeader(bytes);
+    if (offset < window_start || offset + kRecordHeaderSize > window_start + window.size()) {
+      const uint64_t want = last_span != 0 && last_span <= kSmallRecord
+                                ? std::min(kWindow, file_end - offset)
+                                : kRecordHeaderSize;
+      window.resize(want);
+      if (!ReadExactly(offset, window).ok()) break;
+      window_start = offset;
+    }
+    const std::optional<RecordHeader> record =
+        DecodeRecordHeader(std::span<const std::byte, kRecordHeaderSize>(
+            window.data() + (offset - window_start), kRecordHeaderSize));
     if (!record || record->epoch != scan.header->epoch || record->length == 0 ||
         record->length > max_length || offset + kRecordHeaderSize + record->length > file_end) {
       break;
     }
     scan.records.push_back({.header = *record, .offset = offset});
-    offset += RecordSpan(record->length);
+    last_span = RecordSpan(record->length);
+    offset += last_span;
   }
   return scan;
 }
