@@ -144,6 +144,32 @@ struct Client::Impl {
     return channel;
   }
 
+  // Like readdirplus: a listing tells where the first page of each file it names is
+  // cached on a worker of this host, one request per worker for the whole batch, so reading
+  // those files next asks no worker. Best effort: a failure only costs the reads a request.
+  void LocateListedFiles(const ClusterView& current, const rpc::ListStatusResponse& batch) {
+    if (!options.short_circuit) return;
+    std::map<std::string, std::vector<std::pair<std::string_view, pagestore::FileId>>> by_owner;
+    for (const rpc::FileStatus& entry : batch.entries()) {
+      if (entry.is_directory() || entry.length() == 0) continue;
+      const std::vector<std::string> owner =
+          current.Candidates(ring::PlacementKey(entry.uri(), 0), 1);
+      if (owner.empty()) continue;
+      by_owner[owner.front()].emplace_back(entry.uri(),
+                                           pagestore::FileIdOf(entry.uri(), entry.version()));
+    }
+    for (const auto& [address, files] : by_owner) {
+      std::shared_ptr<ShortCircuitChannel> channel = LocalChannel(address);
+      if (!channel) continue;
+      std::vector<ShortCircuitChannel::FileToLocate> small;
+      for (const auto& [uri, id] : files) small.push_back({.uri = uri, .file = id});
+      if (Status st = channel->LocateFirstPages(small); !st.ok()) {
+        ALLUVIUM_LOG(DEBUG, "short-circuit locations from {} not fetched: {}", address, st);
+        DropChannel(address);
+      }
+    }
+  }
+
   void DropChannel(const std::string& address) {
     std::lock_guard lock(mu);
     local.erase(address);
@@ -240,6 +266,7 @@ Status Client::List(std::string_view path, bool recursive,
                                  auto reader = stub.ListStatus(context.get(), request);
                                  rpc::ListStatusResponse batch;
                                  while (reader->Read(&batch)) {
+                                   impl_->LocateListedFiles(*view, batch);
                                    for (const rpc::FileStatus& entry : batch.entries()) {
                                      auto cache = view->mounts.ResolveUfsUri(entry.uri());
                                      const FileInfo info = ToFileInfo(

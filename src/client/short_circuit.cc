@@ -89,6 +89,58 @@ Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::Locate(
   return extents;
 }
 
+Status ShortCircuitChannel::LocateFirstPages(const std::vector<FileToLocate>& files) {
+  size_t next = 0;
+  while (next < files.size()) {
+    // As many files as fit one message.
+    size_t end = next, bytes = sizeof(sc::Request);
+    while (end < files.size() && end - next < sc::kMaxFilesPerLocate &&
+           bytes + sizeof(sc::FileRef) + files[end].uri.size() <= sc::kMaxRequestBytes) {
+      bytes += sizeof(sc::FileRef) + files[end].uri.size();
+      ++end;
+    }
+    if (end == next) {  // a URI too long for a message: leave it to the read
+      ++next;
+      continue;
+    }
+    const auto count = static_cast<uint32_t>(end - next);
+    std::vector<std::byte> request(bytes);
+    const sc::Request header{.type = sc::kLocateFirstPages, .count = count};
+    std::memcpy(request.data(), &header, sizeof(header));
+    size_t uri_at = sizeof(header) + count * sizeof(sc::FileRef);
+    for (size_t i = next; i < end; ++i) {
+      const sc::FileRef ref{.file_hi = files[i].file.hi,
+                            .file_lo = files[i].file.lo,
+                            .uri_length = static_cast<uint32_t>(files[i].uri.size())};
+      std::memcpy(request.data() + sizeof(header) + (i - next) * sizeof(ref), &ref, sizeof(ref));
+      std::memcpy(request.data() + uri_at, files[i].uri.data(), files[i].uri.size());
+      uri_at += files[i].uri.size();
+    }
+    std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) + count * sizeof(sc::PageLocation));
+    std::lock_guard lock(mu_);
+    ALLUVIUM_RETURN_IF_ERROR(sc::Send(socket_.get(), request));
+    ALLUVIUM_ASSIGN_OR_RETURN(size_t n, sc::Receive(socket_.get(), reply));
+    sc::LocateReplyHeader got;
+    std::memcpy(&got, reply.data(), sizeof(got));
+    if (n != reply.size() || got.count != count) {
+      return Unavailable("short-circuit: bad first-pages reply");
+    }
+    if (known_.size() + count > kMaxKnownExtents) known_.clear();
+    for (uint32_t i = 0; i < count; ++i) {
+      sc::PageLocation location;
+      std::memcpy(&location, reply.data() + sizeof(got) + i * sizeof(location), sizeof(location));
+      if (location.found != 1 || location.length == 0 || location.length > page_size_) continue;
+      ALLUVIUM_ASSIGN_OR_RETURN(int fd, RegionFdLocked(location.region));
+      known_[{files[next + i].file, 0}] = {.fd = fd,
+                                           .offset = location.offset,
+                                           .length = location.length,
+                                           .checksum = location.checksum};
+    }
+    next = end;
+  }
+  return OkStatus();
+}
+
 std::vector<ShortCircuitChannel::Extent> ShortCircuitChannel::Cached(const pagestore::FileId& file,
                                                                      uint64_t first,
                                                                      uint32_t count) {

@@ -45,6 +45,15 @@ class ShortCircuitChannel {
   Result<uint64_t> Read(std::string_view uri, const pagestore::FileId& file, uint64_t offset,
                         uint64_t end, const Sink& sink);
 
+  // Learns where the first page of each file is, in as few requests as their URIs allow, so
+  // that reading the files after listing them asks the worker nothing (the reads still verify
+  // every page), as after listing them. kUnavailable when the connection broke.
+  struct FileToLocate {
+    std::string_view uri;
+    pagestore::FileId file;
+  };
+  Status LocateFirstPages(const std::vector<FileToLocate>& files);
+
   uint64_t page_size() const { return page_size_; }
 
  private:

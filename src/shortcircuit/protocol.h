@@ -10,6 +10,9 @@
 //                    file's UFS URI (the worker answers "not cached" for a file its cache
 //                    filter does not hold immutable, so its rules apply)   worker -> LocateReply
 //   GetFd request    client -> Request{kGetFd, region}                   worker -> FdReply + fd
+//   LocateFirstPages client -> Request{kLocateFirstPages, count} + count FileRef + their URIs
+//                    (concatenated)   worker -> LocateReply: page 0 of each file, as a client
+//                    that has just listed small files asks for them all at once
 #pragma once
 
 #include <cstdint>
@@ -32,7 +35,18 @@ struct Hello {
   char worker_id[kWorkerIdBytes] = {};  // NUL-padded
 };
 
-enum RequestType : uint32_t { kLocate = 1, kGetFd = 2 };
+enum RequestType : uint32_t { kLocate = 1, kGetFd = 2, kLocateFirstPages = 3 };
+
+// Files per LocateFirstPages request, and its most bytes (well under a socket's buffer).
+inline constexpr uint32_t kMaxFilesPerLocate = 256;
+inline constexpr size_t kMaxRequestBytes = 64 << 10;
+
+struct FileRef {
+  uint64_t file_hi = 0;
+  uint64_t file_lo = 0;
+  uint32_t uri_length = 0;
+  uint32_t reserved = 0;
+};
 
 struct Request {
   uint32_t type = 0;
@@ -65,5 +79,6 @@ struct FdReply {
 static_assert(sizeof(Hello) == 88);
 static_assert(sizeof(Request) == 40);
 static_assert(sizeof(PageLocation) == 32);
+static_assert(sizeof(FileRef) == 24);
 
 }  // namespace alluvium::shortcircuit

@@ -93,7 +93,8 @@ void ShortCircuitServer::Serve(Connection& connection) {
   std::memcpy(hello.worker_id, worker_id_.data(),
               std::min(worker_id_.size(), sizeof(hello.worker_id) - 1));
   Status st = sc::Send(fd, sc::BytesOf(hello));
-  std::vector<std::byte> request(sizeof(sc::Request) + sc::kMaxUriBytes + 1);
+  std::vector<std::byte> request(
+      std::max(sizeof(sc::Request) + sc::kMaxUriBytes, sc::kMaxRequestBytes) + 1);
   while (st.ok()) {
     auto n = sc::Receive(fd, request);
     if (!n.ok()) break;  // closed by the client or by Stop
@@ -118,6 +119,7 @@ Status ShortCircuitServer::Answer(int fd, std::span<const std::byte> bytes) {
     return sc::Send(fd, sc::BytesOf(sc::FdReply{.ok = ok ? 1u : 0u}),
                     ok ? fds[request.region] : -1);
   }
+  if (request.type == sc::kLocateFirstPages) return AnswerFirstPages(fd, request, bytes);
   if (request.type != sc::kLocate || request.count == 0 || request.count > sc::kMaxPagesPerLocate ||
       request.uri_length != uri.size()) {
     return InvalidArgument(fmt::format("short-circuit request type {} count {} uri of {} bytes",
@@ -143,6 +145,50 @@ Status ShortCircuitServer::Answer(int fd, std::span<const std::byte> bytes) {
                   .length = extent->length,
                   .checksum = extent->checksum};
       ++found;
+    }
+    std::memcpy(reply.data() + sizeof(header) + i * sizeof(location), &location, sizeof(location));
+  }
+  pages_located.Increment(found);
+  return sc::Send(fd, reply);
+}
+
+sc::PageLocation ShortCircuitServer::Find(const pagestore::PageKey& key) {
+  auto extent = store_.Locate(key);
+  if (!extent.ok()) return {};
+  return {.found = 1,
+          .region = extent->region,
+          .offset = extent->offset,
+          .length = extent->length,
+          .checksum = extent->checksum};
+}
+
+Status ShortCircuitServer::AnswerFirstPages(int fd, const sc::Request& request,
+                                            std::span<const std::byte> bytes) {
+  const size_t refs_size = static_cast<size_t>(request.count) * sizeof(sc::FileRef);
+  if (request.count == 0 || request.count > sc::kMaxFilesPerLocate ||
+      bytes.size() < sizeof(request) + refs_size) {
+    return InvalidArgument(fmt::format("short-circuit first-pages request of {} files, {} bytes",
+                                       request.count, bytes.size()));
+  }
+  std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) +
+                               request.count * sizeof(sc::PageLocation));
+  const sc::LocateReplyHeader header{.count = request.count};
+  std::memcpy(reply.data(), &header, sizeof(header));
+  size_t uri_at = sizeof(request) + refs_size;
+  uint64_t found = 0;
+  for (uint32_t i = 0; i < request.count; ++i) {
+    sc::FileRef ref;
+    std::memcpy(&ref, bytes.data() + sizeof(request) + i * sizeof(ref), sizeof(ref));
+    if (ref.uri_length > bytes.size() - uri_at) {
+      return InvalidArgument("short-circuit first-pages request: URIs run past the message");
+    }
+    const std::string_view uri(reinterpret_cast<const char*>(bytes.data()) + uri_at,
+                               ref.uri_length);
+    uri_at += ref.uri_length;
+    sc::PageLocation location;
+    if (filter_.ForData(uri).type == CacheRuleType::kImmutable) {
+      location = Find({.file = {.hi = ref.file_hi, .lo = ref.file_lo}, .index = 0});
+      found += location.found;
     }
     std::memcpy(reply.data() + sizeof(header) + i * sizeof(location), &location, sizeof(location));
   }

@@ -16,6 +16,7 @@
 #include "common/scoped_fd.h"
 #include "common/status.h"
 #include "pagestore/page_store.h"
+#include "shortcircuit/protocol.h"
 
 namespace alluvium::worker {
 
@@ -48,6 +49,9 @@ class ShortCircuitServer {
   void Accept(std::stop_token stop);
   void Serve(Connection& connection);
   Status Answer(int fd, std::span<const std::byte> request);
+  Status AnswerFirstPages(int fd, const shortcircuit::Request& request,
+                          std::span<const std::byte> bytes);
+  shortcircuit::PageLocation Find(const pagestore::PageKey& key);
 
   const ScopedFd listener_;
   const std::string path_;

@@ -133,6 +133,31 @@ TEST_F(ShortCircuitTest, PagesOfASkipCacheFileAreNotHandedOut) {
   EXPECT_EQ(*n, 0u);
 }
 
+// What a client does with a listing: one request for the first pages of many files; reading
+// them afterwards needs no worker at all (here: none is left).
+TEST_F(ShortCircuitTest, FirstPagesLocatedTogetherAreReadWithoutAskingAgain) {
+  std::vector<pagestore::FileId> ids;
+  std::vector<std::string> uris;
+  for (int f = 0; f < 90; ++f) {  // about what the three regions hold
+    uris.push_back(fmt::format("file:///data/small/{}", f));
+    ids.push_back(CacheFile(uris.back(), 1, 100 + f));
+  }
+  auto channel = Channel();
+  std::vector<ShortCircuitChannel::FileToLocate> files;
+  for (int f = 0; f < 90; ++f) files.push_back({.uri = uris[f], .file = ids[f]});
+  ASSERT_TRUE(channel->LocateFirstPages(files).ok());
+  server_->Stop();
+  for (int f = 0; f < 90; ++f) {
+    std::vector<std::byte> got;
+    auto n = channel->Read(uris[f], ids[f], 0, 100 + f, [&](std::span<const std::byte> d) {
+      got.insert(got.end(), d.begin(), d.end());
+      return OkStatus();
+    });
+    ASSERT_TRUE(n.ok()) << f << ": " << n.status();
+    EXPECT_EQ(got, Expected(ids[f], 1, 100 + f)) << f;
+  }
+}
+
 TEST_F(ShortCircuitTest, AnotherWorkersSocketIsRefused) {
   auto channel = ShortCircuitChannel::Connect(socket_, "worker-b");
   EXPECT_EQ(channel.status().code(), Code::kUnavailable);
