@@ -41,8 +41,8 @@ int FreePort() {
   return port;
 }
 
-Result<std::string> ReadToString(client::Client& client, const std::string& path,
-                                 uint64_t offset, uint64_t length, client::ReadStats* stats) {
+Result<std::string> ReadToString(client::Client& client, const std::string& path, uint64_t offset,
+                                 uint64_t length, client::ReadStats* stats) {
   std::string out;
   auto result = client.Read(path, offset, length, [&](std::span<const std::byte> data) {
     out.append(reinterpret_cast<const char*>(data.data()), data.size());
@@ -204,12 +204,21 @@ Status LocalCluster::Start() {
   return WaitForLiveWorkers(options_.workers, std::chrono::seconds(30));
 }
 
-Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(bool short_circuit) const {
+client::ClientOptions LocalCluster::ClientOptions(bool short_circuit) const {
   client::ClientOptions options;
   options.short_circuit = short_circuit;
   options.coordinator_address = fmt::format("127.0.0.1:{}", rpc_port_);
   options.rpc_timeout = std::chrono::seconds(20);
   options.cluster_info_ttl = std::chrono::milliseconds(200);
+  return options;
+}
+
+Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(bool short_circuit) const {
+  return client::Client::Connect(ClientOptions(short_circuit));
+}
+
+Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(
+    const client::ClientOptions& options) const {
   return client::Client::Connect(options);
 }
 
