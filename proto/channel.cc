@@ -17,6 +17,10 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
   if (options.max_receive_message_bytes >= 0) {
     args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   }
+  if (options.stream_window_bytes > 0) {
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, options.stream_window_bytes);
+  }
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 

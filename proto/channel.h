@@ -16,6 +16,10 @@ struct ChannelOptions {
   // The longest wait between connection attempts to a peer that is down.
   std::chrono::milliseconds max_reconnect_backoff{1000};
   int max_receive_message_bytes = -1;  // -1: gRPC's default (4 MiB)
+  // Bytes a peer may send on one stream ahead of this side's reading (its HTTP/2 window), with
+  // gRPC's bandwidth-delay probing off. 0: gRPC's default, which grows the window as it probes;
+  // on loopback it grew large enough that received messages no longer fit in warm memory.
+  int stream_window_bytes = 0;
 };
 
 // An insecure channel with its own connections (never shared with other channels: a new channel

@@ -29,6 +29,8 @@
 #   BENCH_QUICK=1          256 MiB, 2,000 small files, 2,000 random reads, 3 rounds
 #   BENCH_ROUNDS=5         timed rounds (after one warm-up)
 #   BENCH_CASES="seq remote small random"
+#   BENCH_REMOTE_FLAGS     extra client flags for the remote case, e.g.
+#                          "-D alluvium.user.read.ahead.window=0" (shown in the report)
 #   BENCH_BIG_MIB, BENCH_SMALL_COUNT, BENCH_SMALL_KIB, BENCH_RANDOM_COUNT, BENCH_SEED
 #   ALLUVIUM_BENCH_DIR     parent of the temp dir: UFS, caches (default /dev/shm); BENCH_KEEP=1 keeps it
 #   ALLUVIUM_BIN           the alluvium binary (default build/src/cli/alluvium)
@@ -139,7 +141,7 @@ run_side() {  # case side round
       check "tcp_pair round $r" "$out" bytes "$big_bytes"
       check "tcp_pair round $r" "$out" sampled "$big_sampled"
       record remote base "$r" "$(kv "$out" seconds)" ;;
-    remote/alluvium) client_seq remote "$r" "${remote_flags[@]}" ;;
+    remote/alluvium) client_seq remote "$r" "${remote_flags[@]}" ${BENCH_REMOTE_FLAGS:-} ;;
     small/base)
       out=$("$read_bench" local-small "$ufs/small") || bench_die "read_bench local-small failed"
       check "local-small round $r" "$out" files "$small_count"
@@ -213,7 +215,7 @@ size_label=$([ "$big_mib" -ge 1024 ] && echo "$((big_mib / 1024)) GiB" || echo "
 for c in $cases; do
   case $c in
     seq) report seq "$size_label cached, $seq_mode" "cat" bytes "$big_bytes" 0.8 ;;
-    remote) report remote "$size_label cached, $remote_mode" "raw TCP 127.0.0.1" bytes "$big_bytes" 0.8 ;;
+    remote) report remote "$size_label cached, $remote_mode${BENCH_REMOTE_FLAGS:+ $BENCH_REMOTE_FLAGS}" "raw TCP 127.0.0.1" bytes "$big_bytes" 0.8 ;;
     small) report small "$small_count x $small_kib KiB cached, one process" "open/read/close on tmpfs" files "$small_count" 0.5 ;;
     random) report random "$random_count x 4 KiB at random offsets of the $size_label file" "pread on tmpfs" reads "$random_count" "" ;;
   esac

@@ -37,8 +37,23 @@ struct ClientOptions {
   CacheFilterOptions cache_filter;
   size_t metadata_cache_entries = 100000;
   std::chrono::milliseconds metadata_cache_expiration = std::chrono::minutes(10);
+  // Read-ahead of reads through gRPC: a read is cut into parts of read_ahead_part_size (never
+  // across a segment), one streaming RPC each, and the streams of the next
+  // read_ahead_window / read_ahead_part_size - 1 parts are opened while the current one is read
+  // (each buffers up to its 8 MiB stream window). Below two parts, no read-ahead: one RPC per
+  // segment, one at a time. Off by default: measured on a 2-core host whose workers share the
+  // client's cores (docs/performance.md), every extra stream cost CPU on both ends and made a
+  // sequential read slower; it is for clients whose workers run on other hosts.
+  uint64_t read_ahead_part_size = 8 << 20;
+  uint64_t read_ahead_window = 0;
+  // Freed heap memory malloc keeps rather than returning to the kernel, set process-wide by the
+  // first client (client/malloc_tuning.h): received messages then reuse warm pages instead of
+  // faulting in fresh ones. 0 leaves malloc alone.
+  uint64_t malloc_trim_threshold = 128 << 20;
 
   static ClientOptions FromConfig(const Config& config);
+  // kInvalidArgument for settings a client cannot run with.
+  Status Validate() const;
 };
 
 struct FileInfo {

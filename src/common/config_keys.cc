@@ -107,6 +107,21 @@ const KeyInfo kUserMetadataCacheExpiration{"alluvium.user.metadata.cache.expirat
 const KeyInfo kUserShortCircuitEnabled{"alluvium.user.short.circuit.enabled", KeyType::kBool,
     "true", "Read cached pages of workers on the client's own host straight from their page "
     "store files (descriptors passed over a Unix socket), not through gRPC."};
+const KeyInfo kUserReadAheadWindow{"alluvium.user.read.ahead.window", KeyType::kSize, "0",
+    "Read-ahead of remote (gRPC) reads: the streams of the next window / part size - 1 parts are "
+    "opened while the current part is read, each buffering up to 8MB. Below two parts, off: one "
+    "RPC per segment at a time. Off by default: with workers sharing the client's cores it cost "
+    "CPU and speed (docs/performance.md); for workers on other hosts. A read of one part or less "
+    "fetches only its range either way."};
+const KeyInfo kUserReadAheadPartSize{"alluvium.user.read.ahead.part.size", KeyType::kSize, "8MB",
+    "Bytes per streaming RPC of a read-ahead remote read (parts never cross a segment), 64KB to "
+    "1GB."};
+const KeyInfo kUserMallocTrimThreshold{"alluvium.user.malloc.trim.threshold", KeyType::kSize,
+    "128MB",
+    "Freed heap memory glibc malloc keeps instead of returning it to the kernel, set for the whole "
+    "process by its first client: a remote reader's received messages then reuse warm pages "
+    "rather than fault in fresh ones (glibc's default, 128KB, cost about half a reader's CPU). "
+    "Also sets the mmap threshold to 32MB. 0 leaves malloc alone."};
 const KeyInfo kUserReadWorkersTried{"alluvium.user.read.workers.tried", KeyType::kInt, "3",
     "How many workers of a segment's preference list a read tries before failing."};
 const KeyInfo kUserRpcTimeout{"alluvium.user.rpc.timeout", KeyType::kDuration, "60s",
@@ -190,6 +205,9 @@ std::span<const KeyInfo* const> AllKeys() {
       &kUserShortCircuitEnabled,
       &kUserMetadataCacheMaxSize,
       &kUserMetadataCacheExpiration,
+      &kUserReadAheadWindow,
+      &kUserReadAheadPartSize,
+      &kUserMallocTrimThreshold,
       &kUserRpcTimeout,
       &kUserCacheFilterConfigFile,
       &kUserCacheFilterConfigCheckInterval,

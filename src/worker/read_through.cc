@@ -18,12 +18,13 @@ metrics::Counter& ufs_pages = metrics::NewCounter("alluvium_worker_ufs_fetched_p
 }  // namespace
 
 Status ReadThrough::Read(const ufs::FileStatus& file, uint64_t offset, uint64_t length,
-                         const Sink& sink, bool use_cache) {
+                         const Sink& sink, bool use_cache, const BufferFor& buffer_for) {
   if (offset >= file.length || length == 0) return OkStatus();
   const uint64_t end = std::min(file.length, offset + std::min(length, file.length - offset));
   const uint64_t page_size = store_.page_size();
   const pagestore::FileId id = pagestore::FileIdOf(file.uri, file.version);
-  std::vector<std::byte> buffer(page_size);
+  std::vector<std::byte> own_buffer;
+  if (!buffer_for) own_buffer.resize(page_size);
 
   for (uint64_t pos = offset; pos < end;) {
     const pagestore::PageKey key{id, pos / page_size};
@@ -31,11 +32,13 @@ Status ReadThrough::Read(const ufs::FileStatus& file, uint64_t offset, uint64_t 
     const uint64_t want = std::min(end - pos, page_size - in_page);
 
     if (use_cache) {
-      auto cached = store_.Read(key, in_page, std::span(buffer.data(), want));
+      const std::span<std::byte> buffer =
+          buffer_for ? buffer_for(want) : std::span(own_buffer.data(), want);
+      auto cached = store_.Read(key, in_page, buffer);
       if (cached.ok() && *cached == want) {
         ALLUVIUM_LOG(DEBUG, "page served uri={} page={} source=cache", file.uri, key.index);
         cache_bytes.Increment(want);
-        ALLUVIUM_RETURN_IF_ERROR(sink(pos, std::span(buffer.data(), want), PageSource::kCache));
+        ALLUVIUM_RETURN_IF_ERROR(sink(pos, buffer, PageSource::kCache));
         pos += want;
         continue;
       }

@@ -26,13 +26,19 @@ class ReadThrough {
   using Sink = std::function<Status(uint64_t file_offset, std::span<const std::byte> data,
                                     PageSource source)>;
 
+  // Where a cached page's bytes are read to: `length` bytes that stay valid until the sink call
+  // for them returns. Lets a server read a page straight into the message that carries it; the
+  // sink recognises its buffer by address (pages from the UFS come in ReadThrough's own).
+  using BufferFor = std::function<std::span<std::byte>(size_t length)>;
+
   ReadThrough(pagestore::PageStore& store, UfsRegistry& ufs) : store_(store), ufs_(ufs) {}
 
   // Serves [offset, offset + length) clipped to the file's length. kAborted if the UFS file no
   // longer matches `file` (it changed underneath); UFS errors as the UFS reports them.
   // use_cache false (a skipCache data rule): every page comes from the UFS and none is stored.
+  // buffer_for null: cached pages are read into a buffer of ReadThrough's.
   Status Read(const ufs::FileStatus& file, uint64_t offset, uint64_t length, const Sink& sink,
-              bool use_cache = true);
+              bool use_cache = true, const BufferFor& buffer_for = nullptr);
 
  private:
   using PageBytes = std::shared_ptr<const std::vector<std::byte>>;

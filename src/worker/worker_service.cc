@@ -5,11 +5,19 @@
 #include "common/metrics.h"
 #include "proto/file_status_proto.h"
 #include "proto/grpc_status.h"
+#include "proto/read_chunk_wire.h"
 
 namespace alluvium::worker {
 namespace {
 
 constexpr size_t kListBatch = 1000;  // entries per streamed ListStatus message
+// Read's position among WorkerService's methods in alluvium.proto (the generated code numbers
+// them so); worker_service_test reads through the generated stub, so a wrong index fails there.
+constexpr int kReadMethodIndex = 0;
+
+rpc::PageSource ToProtoSource(PageSource source) {
+  return source == PageSource::kCache ? rpc::PAGE_SOURCE_CACHE : rpc::PAGE_SOURCE_UFS;
+}
 
 metrics::Counter& reads_with_status = metrics::NewCounter(
     "alluvium_worker_read_status_from_client_total",
@@ -43,41 +51,70 @@ Result<std::vector<LoadItem>> ItemsFromProto(
 
 class WorkerServiceImpl final : public rpc::WorkerService::Service {
  public:
-  explicit WorkerServiceImpl(WorkerServiceDeps deps) : deps_(deps) {}
+  explicit WorkerServiceImpl(WorkerServiceDeps deps) : deps_(deps) {
+    // Read sends each page from the buffer it was read into, framed as a ReadChunk by hand
+    // (proto/read_chunk_wire.h): through protobuf, a page would be copied twice more. The
+    // generated code has no synchronous raw streaming, so Read is re-registered as its
+    // WithSplitStreamingMethod_Read does it, with raw messages out.
+    MarkMethodStreamed(
+        kReadMethodIndex,
+        new grpc::internal::SplitServerStreamingHandler<rpc::ReadRequest, grpc::ByteBuffer>(
+            [this](grpc::ServerContext* context,
+                   grpc::ServerSplitStreamer<rpc::ReadRequest, grpc::ByteBuffer>* stream) {
+              return StreamedRead(context, stream);
+            }));
+  }
 
-  grpc::Status Read(grpc::ServerContext* context, const rpc::ReadRequest* request,
-                    grpc::ServerWriter<rpc::ReadChunk>* writer) override {
-    const CacheRule data_rule = deps_.filter.ForData(request->uri());
-    auto status = StatusForRead(*request, data_rule);
+  grpc::Status StreamedRead(grpc::ServerContext* context,
+                            grpc::ServerSplitStreamer<rpc::ReadRequest, grpc::ByteBuffer>* stream) {
+    rpc::ReadRequest request;
+    if (!stream->Read(&request)) {
+      return ToGrpc(InvalidArgument("Read: the request did not arrive"));
+    }
+    const CacheRule data_rule = deps_.filter.ForData(request.uri());
+    auto status = StatusForRead(request, data_rule);
     if (!status.ok()) return ToGrpc(status.status());
     if (status->is_directory) {
-      return ToGrpc(InvalidArgument(fmt::format("{} is a directory", request->uri())));
+      return ToGrpc(InvalidArgument(fmt::format("{} is a directory", request.uri())));
     }
-    rpc::ReadChunk chunk;
-    ToProto(*status, chunk.mutable_status());
-    bool sent_any = false;
+    rpc::FileStatus status_proto;
+    ToProto(*status, &status_proto);
+    const rpc::FileStatus* first_status = &status_proto;  // sent with the first chunk only
+    // The message buffer the next cached page is read into: the page goes out as read.
+    grpc::Slice next;
+    auto buffer_for = [&](size_t length) {
+      next = grpc::Slice(length);
+      return std::span(reinterpret_cast<std::byte*>(const_cast<uint8_t*>(next.begin())), length);
+    };
+    // Sync writes block until gRPC has taken the message, so with one write in flight at a time
+    // the worker holds about one page per reader.
+    const grpc::WriteOptions write_options = grpc::WriteOptions().set_no_compression();
     Status st = deps_.reads.Read(
-        *status, request->offset(), request->length(),
+        *status, request.offset(), request.length(),
         [&](uint64_t offset, std::span<const std::byte> data, PageSource source) -> Status {
           if (context->IsCancelled()) return Cancelled("reader went away");
-          chunk.set_offset(offset);
-          chunk.set_data(reinterpret_cast<const char*>(data.data()), data.size());
-          chunk.set_source(source == PageSource::kCache ? rpc::PAGE_SOURCE_CACHE
-                                                        : rpc::PAGE_SOURCE_UFS);
-          if (!writer->Write(chunk)) return Cancelled("reader went away");
-          chunk.clear_status();
-          sent_any = true;
+          grpc::Slice page;
+          if (next.size() == data.size() &&
+              reinterpret_cast<const std::byte*>(next.begin()) == data.data()) {
+            page = std::move(next);
+          } else {  // from the UFS, in ReadThrough's buffer
+            page = grpc::Slice(data.data(), data.size());
+          }
+          const grpc::ByteBuffer message =
+              rpc::EncodeReadChunk(offset, page, ToProtoSource(source), first_status);
+          if (!stream->Write(message, write_options)) return Cancelled("reader went away");
+          first_status = nullptr;
           return OkStatus();
         },
-        data_rule.type != CacheRuleType::kSkipCache);
+        data_rule.type != CacheRuleType::kSkipCache, buffer_for);
     if (st.code() == Code::kAborted || st.code() == Code::kNotFound) {
       // The UFS file is not the one the status names: the next GetStatus must ask the UFS.
-      deps_.statuses.Forget(request->uri());
+      deps_.statuses.Forget(request.uri());
     }
     if (!st.ok()) return ToGrpc(st);
-    if (!sent_any) {  // empty range or past EOF: the reader still learns the status
-      chunk.set_offset(request->offset());
-      writer->Write(chunk);
+    if (first_status != nullptr) {  // empty range or past EOF: the reader still learns the status
+      stream->Write(rpc::EncodeReadChunk(request.offset(), grpc::Slice(), rpc::PAGE_SOURCE_CACHE,
+                                         first_status));
     }
     return grpc::Status::OK;
   }

@@ -204,15 +204,25 @@ Status LocalCluster::Start() {
   return WaitForLiveWorkers(options_.workers, std::chrono::seconds(30));
 }
 
-Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(bool short_circuit) const {
+client::ClientOptions LocalCluster::ClientOptions(bool short_circuit) const {
   // The cluster's site file, as a user's client would read it (cache filter rules among it).
-  ALLUVIUM_ASSIGN_OR_RETURN(Config config,
-                            Config::Load({.file = conf_file_.string(), .read_environment = false}));
-  client::ClientOptions options = client::ClientOptions::FromConfig(config);
+  auto config = Config::Load({.file = conf_file_.string(), .read_environment = false});
+  EXPECT_TRUE(config.ok()) << config.status();
+  client::ClientOptions options =
+      config.ok() ? client::ClientOptions::FromConfig(*config) : client::ClientOptions{};
   options.short_circuit = short_circuit;
   options.coordinator_address = fmt::format("127.0.0.1:{}", rpc_port_);
   options.rpc_timeout = std::chrono::seconds(20);
   options.cluster_info_ttl = std::chrono::milliseconds(200);
+  return options;
+}
+
+Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(bool short_circuit) const {
+  return client::Client::Connect(ClientOptions(short_circuit));
+}
+
+Result<std::unique_ptr<client::Client>> LocalCluster::NewClient(
+    const client::ClientOptions& options) const {
   return client::Client::Connect(options);
 }
 

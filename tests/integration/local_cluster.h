@@ -56,6 +56,10 @@ class LocalCluster {
 
   // A client of the cluster; on this host, so it reads cached pages short-circuit unless told not.
   Result<std::unique_ptr<client::Client>> NewClient(bool short_circuit = true) const;
+  // The options NewClient(short_circuit) uses, to adjust (e.g. read-ahead) and pass to
+  // NewClient(options).
+  client::ClientOptions ClientOptions(bool short_circuit = true) const;
+  Result<std::unique_ptr<client::Client>> NewClient(const client::ClientOptions& options) const;
 
   void SignalWorker(int i, int signal);
   // (Re)starts worker i with its old data dir and waits until the coordinator routes to it.

@@ -71,6 +71,88 @@ TEST_F(ReadPathsTest, ShortCircuitOffReadsThroughTheWorkers) {
   }
 }
 
+// Remote reads in 64 KiB parts, four in flight, over segments of 256 KiB on three workers.
+client::ClientOptions ReadAheadOptions(const LocalCluster& cluster) {
+  client::ClientOptions options = cluster.ClientOptions(/*short_circuit=*/false);
+  options.read_ahead_part_size = 64 << 10;
+  options.read_ahead_window = 256 << 10;
+  return options;
+}
+
+TEST_F(ReadPathsTest, RemoteReadAheadDeliversEveryByteInOrder) {
+  auto client = cluster_->NewClient(ReadAheadOptions(*cluster_));
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (const auto& [path, bytes] : files_) {
+    client::ReadStats stats;
+    auto got = ReadAll(**client, path, &stats);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes) << path;
+    EXPECT_EQ(stats.bytes_from_cache, bytes.size()) << path;
+    // A range that starts and ends inside parts and crosses segments.
+    const uint64_t offset = 70'001, length = std::min<uint64_t>(bytes.size() - offset, 900'000);
+    got = ReadToString(**client, path, offset, length);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes.substr(offset, length)) << path;
+  }
+}
+
+TEST_F(ReadPathsTest, RemoteReadAheadMovesAPartToTheNextWorkerWhenItsWorkerDies) {
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "big.bin", 6'000'000, 21);
+  const CommandResult load = cluster_->Cli("job load /big.bin --wait");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  auto client = cluster_->NewClient(ReadAheadOptions(*cluster_));
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::string out;
+  bool killed = false;
+  auto stats = (*client)->Read("/big.bin", 0, UINT64_MAX, [&](std::span<const std::byte> data) {
+    out.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (!killed && out.size() > 1'000'000) {  // parts of every worker are in flight by now
+      cluster_->SignalWorker(0, SIGKILL);
+      killed = true;
+    }
+    return OkStatus();
+  });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(killed);
+  EXPECT_EQ(out.size(), bytes.size());
+  EXPECT_TRUE(out == bytes) << "wrong bytes after failover";
+  EXPECT_GE(stats->worker_failovers, 1u);
+}
+
+TEST_F(ReadPathsTest, ASinkErrorStopsARemoteReadAheadAndTheClientReadsOn) {
+  auto client = cluster_->NewClient(ReadAheadOptions(*cluster_));
+  ASSERT_TRUE(client.ok()) << client.status();
+  const auto& [path, bytes] = *files_.rbegin();  // the largest: 1.6 MB, 25 parts
+  uint64_t delivered = 0;
+  auto stats = (*client)->Read(path, 0, UINT64_MAX, [&](std::span<const std::byte> data) {
+    delivered += data.size();
+    return delivered > 300'000 ? ResourceExhausted("sink full") : OkStatus();
+  });
+  EXPECT_EQ(stats.status().code(), Code::kResourceExhausted);
+  EXPECT_LT(delivered, bytes.size());
+  auto again = ReadAll(**client, path);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, bytes);
+}
+
+// Read-ahead is for long reads: a small read at a random offset costs the workers its own bytes
+// only, whatever the window.
+TEST_F(ReadPathsTest, ASmallRemoteReadFetchesOnlyItsRange) {
+  client::ClientOptions options = cluster_->ClientOptions(/*short_circuit=*/false);
+  options.read_ahead_window = 64 << 20;
+  auto client = cluster_->NewClient(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const auto& [path, bytes] = *files_.rbegin();
+  constexpr char kServed[] = "alluvium_worker_read_cache_bytes_total";
+  for (uint64_t offset : {uint64_t{0}, uint64_t{123'457}, uint64_t{65'536 - 1000}}) {
+    const uint64_t before = SumOfWorkerMetric(**client, kServed);
+    auto got = ReadToString(**client, path, offset, 4096);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes.substr(offset, 4096));
+    EXPECT_EQ(SumOfWorkerMetric(**client, kServed) - before, 4096u) << "offset " << offset;
+  }
+}
+
 TEST_F(ReadPathsTest, UncachedPagesComeThroughTheWorkerThenShortCircuit) {
   const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "cold.bin", 700'000, 99);
   auto client = cluster_->NewClient();
