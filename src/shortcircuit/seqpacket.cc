@@ -19,9 +19,8 @@ Result<sockaddr_un> AddressOf(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(address.sun_path)) {
-    return InvalidArgument(fmt::format(
-        "short-circuit socket path '{}' must be 1 to {} bytes long", path,
-        sizeof(address.sun_path) - 1));
+    return InvalidArgument(fmt::format("short-circuit socket path '{}' must be 1 to {} bytes long",
+                                       path, sizeof(address.sun_path) - 1));
   }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   return address;
@@ -50,8 +49,7 @@ Result<ScopedFd> Connect(const std::string& path) {
   ScopedFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return FromErrno(errno, "socket");
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    return Unavailable(
-        fmt::format("connect {}: {}", path, FromErrno(errno, "").message()));
+    return Unavailable(fmt::format("connect {}: {}", path, FromErrno(errno, "").message()));
   }
   return fd;
 }

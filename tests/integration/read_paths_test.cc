@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -40,6 +41,20 @@ class ReadPathsTest : public ::testing::Test {
     ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
   }
 
+  // Reads every file of the dataset whole through `client`, checks its bytes, and hands each
+  // read's statistics to `check`.
+  void ReadEveryFile(client::Client& client,
+                     const std::function<void(const std::string& path, uint64_t size,
+                                              const client::ReadStats& stats)>& check) {
+    for (const auto& [path, bytes] : files_) {
+      client::ReadStats stats;
+      auto got = ReadAll(client, path, &stats);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(*got, bytes) << path;
+      check(path, bytes.size(), stats);
+    }
+  }
+
   std::unique_ptr<LocalCluster> cluster_;
   std::map<std::string, std::string> files_;
 };
@@ -47,28 +62,20 @@ class ReadPathsTest : public ::testing::Test {
 TEST_F(ReadPathsTest, LoadedDataIsReadShortCircuitOnTheWorkersHost) {
   auto client = cluster_->NewClient();
   ASSERT_TRUE(client.ok()) << client.status();
-  for (const auto& [path, bytes] : files_) {
-    client::ReadStats stats;
-    auto got = ReadAll(**client, path, &stats);
-    ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_EQ(*got, bytes) << path;
-    EXPECT_EQ(stats.bytes_short_circuit, bytes.size()) << path;
-    EXPECT_EQ(stats.bytes_from_cache, bytes.size()) << path;
+  ReadEveryFile(**client, [](const std::string& path, uint64_t size, const auto& stats) {
+    EXPECT_EQ(stats.bytes_short_circuit, size) << path;
+    EXPECT_EQ(stats.bytes_from_cache, size) << path;
     EXPECT_EQ(stats.bytes_from_ufs, 0u) << path;
-  }
+  });
 }
 
 TEST_F(ReadPathsTest, ShortCircuitOffReadsThroughTheWorkers) {
   auto client = cluster_->NewClient(/*short_circuit=*/false);
   ASSERT_TRUE(client.ok()) << client.status();
-  for (const auto& [path, bytes] : files_) {
-    client::ReadStats stats;
-    auto got = ReadAll(**client, path, &stats);
-    ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_EQ(*got, bytes) << path;
+  ReadEveryFile(**client, [](const std::string& path, uint64_t size, const auto& stats) {
     EXPECT_EQ(stats.bytes_short_circuit, 0u) << path;
-    EXPECT_EQ(stats.bytes_from_cache, bytes.size()) << path;
-  }
+    EXPECT_EQ(stats.bytes_from_cache, size) << path;
+  });
 }
 
 // Remote reads in 64 KiB parts, four in flight, over segments of 256 KiB on three workers.
