@@ -9,7 +9,7 @@
 #   (b) `alluvium job load <set> --wait` into an empty cache (fresh cluster per round; the
 #       restart and wipe are not timed),
 # after a warm-up of each. Prints the best round of each with the median beside it (noise on this
-# VM only ever adds time: see /work/shared/TOOLCHAIN.md, "Baselines"), the ratio (copy time /
+# VM only ever adds time: see the machine notes on baselines), the ratio (copy time /
 # load time, best and median) and the target:
 #   big    8 x 128 MiB, MB/s >= 0.9x `cp -r`
 #   small  10,000 x 4 KiB, files/s >= 1.0x `cp -r` (the issue aims for 2x)

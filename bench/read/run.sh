@@ -18,7 +18,7 @@
 #   random  20,000 reads of 4 KiB at random 4 KiB-aligned offsets of the 1 GiB file (fixed seed)
 #           through the client vs pread of the same offsets. No target; the ratio is reported.
 # Prints best and median of each side (noise on this VM only ever adds time: see
-# /work/shared/TOOLCHAIN.md) and ratio = baseline time / Alluvium time, best and median.
+# the machine notes on baselines) and ratio = baseline time / Alluvium time, best and median.
 #
 # Every timed read is checked: Alluvium's bytes must match the UFS file's (a sampled sum, 8 bytes
 # at every 64 KiB, on the sequential reads; a full XXH3 in the warm-up round and on every small
