@@ -67,15 +67,20 @@ Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::Locate(
   std::vector<std::byte> request(sizeof(header) + uri.size());
   std::memcpy(request.data(), &header, sizeof(header));
   std::memcpy(request.data() + sizeof(header), uri.data(), uri.size());
-  std::vector<std::byte> buffer(sizeof(sc::LocateReplyHeader) + count * sizeof(sc::PageLocation));
-  std::vector<Extent> extents(count);
   std::lock_guard lock(mu_);
+  return ExchangeLocked(request, count);
+}
+
+Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::ExchangeLocked(
+    std::span<const std::byte> request, uint32_t count) {
+  std::vector<std::byte> buffer(sizeof(sc::LocateReplyHeader) + count * sizeof(sc::PageLocation));
   ALLUVIUM_RETURN_IF_ERROR(sc::Send(socket_.get(), request));
   ALLUVIUM_ASSIGN_OR_RETURN(size_t n, sc::Receive(socket_.get(), buffer));
   sc::LocateReplyHeader reply;
   if (n != buffer.size()) return Unavailable("short-circuit: bad locate reply");
   std::memcpy(&reply, buffer.data(), sizeof(reply));
   if (reply.count != count) return Unavailable("short-circuit: bad locate reply");
+  std::vector<Extent> extents(count);
   for (uint32_t i = 0; i < count; ++i) {
     sc::PageLocation location;
     std::memcpy(&location, buffer.data() + sizeof(reply) + i * sizeof(location), sizeof(location));
@@ -116,25 +121,11 @@ Status ShortCircuitChannel::LocateFirstPages(const std::vector<FileToLocate>& fi
       std::memcpy(request.data() + uri_at, files[i].uri.data(), files[i].uri.size());
       uri_at += files[i].uri.size();
     }
-    std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) + count * sizeof(sc::PageLocation));
     std::lock_guard lock(mu_);
-    ALLUVIUM_RETURN_IF_ERROR(sc::Send(socket_.get(), request));
-    ALLUVIUM_ASSIGN_OR_RETURN(size_t n, sc::Receive(socket_.get(), reply));
-    sc::LocateReplyHeader got;
-    std::memcpy(&got, reply.data(), sizeof(got));
-    if (n != reply.size() || got.count != count) {
-      return Unavailable("short-circuit: bad first-pages reply");
-    }
+    ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> extents, ExchangeLocked(request, count));
     if (known_.size() + count > kMaxKnownExtents) known_.clear();
     for (uint32_t i = 0; i < count; ++i) {
-      sc::PageLocation location;
-      std::memcpy(&location, reply.data() + sizeof(got) + i * sizeof(location), sizeof(location));
-      if (location.found != 1 || location.length == 0 || location.length > page_size_) continue;
-      ALLUVIUM_ASSIGN_OR_RETURN(int fd, RegionFdLocked(location.region));
-      known_[{files[next + i].file, 0}] = {.fd = fd,
-                                           .offset = location.offset,
-                                           .length = location.length,
-                                           .checksum = location.checksum};
+      if (extents[i].fd >= 0) known_[{files[next + i].file, 0}] = extents[i];
     }
     next = end;
   }

@@ -66,6 +66,9 @@ class ShortCircuitChannel {
   // Where pages [first, first + count) are; fd -1 for a page that is not cached. Takes mu_.
   Result<std::vector<Extent>> Locate(std::string_view uri, const pagestore::FileId& file,
                                      uint64_t first, uint32_t count);
+  // Sends a locate request and turns its reply of `count` locations into extents (fd -1: not
+  // cached). Caller holds mu_.
+  Result<std::vector<Extent>> ExchangeLocked(std::span<const std::byte> request, uint32_t count);
   // The descriptor of a region file, asked for once. Caller holds mu_.
   Result<int> RegionFdLocked(uint32_t region);
   // Remembered places of pages [first, first + count), or empty unless all are known.

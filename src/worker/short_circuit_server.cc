@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -127,29 +128,11 @@ Status ShortCircuitServer::Answer(int fd, std::span<const std::byte> bytes) {
   }
   // Only immutable data is read around the worker; maxAge and skipCache rules need it.
   const bool immutable = filter_.ForData(uri).type == CacheRuleType::kImmutable;
-  std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) +
-                               request.count * sizeof(sc::PageLocation));
-  const sc::LocateReplyHeader header{.count = request.count};
-  std::memcpy(reply.data(), &header, sizeof(header));
-  uint64_t found = 0;
-  for (uint32_t i = 0; i < request.count; ++i) {
-    const pagestore::PageKey key{.file = {.hi = request.file_hi, .lo = request.file_lo},
-                                 .index = request.first_page + i};
-    sc::PageLocation location;
-    if (!immutable) {
-      // found = 0 for every page
-    } else if (auto extent = store_.Locate(key); extent.ok()) {
-      location = {.found = 1,
-                  .region = extent->region,
-                  .offset = extent->offset,
-                  .length = extent->length,
-                  .checksum = extent->checksum};
-      ++found;
-    }
-    std::memcpy(reply.data() + sizeof(header) + i * sizeof(location), &location, sizeof(location));
-  }
-  pages_located.Increment(found);
-  return sc::Send(fd, reply);
+  return SendLocations(fd, request.count, [&](uint32_t i) -> Result<sc::PageLocation> {
+    if (!immutable) return sc::PageLocation{};
+    return Find(
+        {.file = {.hi = request.file_hi, .lo = request.file_lo}, .index = request.first_page + i});
+  });
 }
 
 sc::PageLocation ShortCircuitServer::Find(const pagestore::PageKey& key) {
@@ -170,13 +153,8 @@ Status ShortCircuitServer::AnswerFirstPages(int fd, const sc::Request& request,
     return InvalidArgument(fmt::format("short-circuit first-pages request of {} files, {} bytes",
                                        request.count, bytes.size()));
   }
-  std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) +
-                               request.count * sizeof(sc::PageLocation));
-  const sc::LocateReplyHeader header{.count = request.count};
-  std::memcpy(reply.data(), &header, sizeof(header));
   size_t uri_at = sizeof(request) + refs_size;
-  uint64_t found = 0;
-  for (uint32_t i = 0; i < request.count; ++i) {
+  return SendLocations(fd, request.count, [&](uint32_t i) -> Result<sc::PageLocation> {
     sc::FileRef ref;
     std::memcpy(&ref, bytes.data() + sizeof(request) + i * sizeof(ref), sizeof(ref));
     if (ref.uri_length > bytes.size() - uri_at) {
@@ -185,11 +163,20 @@ Status ShortCircuitServer::AnswerFirstPages(int fd, const sc::Request& request,
     const std::string_view uri(reinterpret_cast<const char*>(bytes.data()) + uri_at,
                                ref.uri_length);
     uri_at += ref.uri_length;
-    sc::PageLocation location;
-    if (filter_.ForData(uri).type == CacheRuleType::kImmutable) {
-      location = Find({.file = {.hi = ref.file_hi, .lo = ref.file_lo}, .index = 0});
-      found += location.found;
-    }
+    if (filter_.ForData(uri).type != CacheRuleType::kImmutable) return sc::PageLocation{};
+    return Find({.file = {.hi = ref.file_hi, .lo = ref.file_lo}, .index = 0});
+  });
+}
+
+Status ShortCircuitServer::SendLocations(
+    int fd, uint32_t count, const std::function<Result<sc::PageLocation>(uint32_t)>& locate) {
+  std::vector<std::byte> reply(sizeof(sc::LocateReplyHeader) + count * sizeof(sc::PageLocation));
+  const sc::LocateReplyHeader header{.count = count};
+  std::memcpy(reply.data(), &header, sizeof(header));
+  uint64_t found = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    ALLUVIUM_ASSIGN_OR_RETURN(sc::PageLocation location, locate(i));
+    found += location.found;
     std::memcpy(reply.data() + sizeof(header) + i * sizeof(location), &location, sizeof(location));
   }
   pages_located.Increment(found);

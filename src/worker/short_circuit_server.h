@@ -6,6 +6,7 @@
 // reads through gRPC. Start/Stop from one thread; Stop wakes and joins every thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,6 +53,10 @@ class ShortCircuitServer {
   Status AnswerFirstPages(int fd, const shortcircuit::Request& request,
                           std::span<const std::byte> bytes);
   shortcircuit::PageLocation Find(const pagestore::PageKey& key);
+  // Sends a LocateReply of `count` locations, the i-th from locate(i); fails without sending
+  // when locate does (a malformed request).
+  Status SendLocations(int fd, uint32_t count,
+                       const std::function<Result<shortcircuit::PageLocation>(uint32_t)>& locate);
 
   const ScopedFd listener_;
   const std::string path_;
