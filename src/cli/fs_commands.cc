@@ -1,5 +1,5 @@
-// `alluvium fs …`: file operations through the cache (ls, stat, cat, head, tail, cp) and the
-// mount table (mount, unmount, mounts).
+// `alluvium fs …`: file operations through the cache (ls, stat, cat, head, tail, cp), where a
+// file's data is cached (location), and the mount table (mount, unmount, mounts).
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -23,6 +23,7 @@ struct FsArgs {
   bool recursive = false;
   std::string bytes = "1KB";         // head / tail
   std::vector<std::string> options;  // mount --option k=v
+  int replicas = 1;                  // location: owners shown per segment
 };
 
 // Runs `body` with a connected client; errors print and give exit code 1.
@@ -140,6 +141,37 @@ Status Mounts(client::Client& client) {
   return OkStatus();
 }
 
+// Per segment, the ring's owners and anyone else holding some of it, with how much each holds.
+Status Location(client::Client& client, const FsArgs& args) {
+  if (args.replicas < 1) return InvalidArgument("--replicas must be at least 1");
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, client.GetStatus(args.path));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::vector<client::SegmentLocation> segments,
+                            client.Locate(args.path, static_cast<size_t>(args.replicas)));
+  uint64_t owned = 0, copies = 0;
+  fmt::print("{}  {} bytes  version {}  {} segments\n", info.path, info.length, info.version,
+             segments.size());
+  for (const client::SegmentLocation& segment : segments) {
+    fmt::print("segment {}  [{}, {})\n", segment.index, segment.offset,
+               segment.offset + segment.length);
+    for (const client::SegmentLocation::Holder& h : segment.holders) {
+      const std::string role = h.owner_rank == 0  ? "owner"
+                               : h.owner_rank > 0 ? fmt::format("replica {}", h.owner_rank)
+                                                  : "not an owner";
+      fmt::print("  {:<12} {} ({})  {} of {} cached{}\n", role, h.worker_id, h.address,
+                 FormatSize(h.cached_bytes), FormatSize(segment.length),
+                 h.cached_bytes == segment.length ? "" : "  (partly)");
+      if (h.owner_rank >= 0) {
+        owned += h.cached_bytes;
+        copies += segment.length;
+      }
+    }
+  }
+  fmt::print(
+      "cached on its owners: {} of {} ({:.1f}%)\n", FormatSize(owned), FormatSize(copies),
+      copies == 0 ? 100.0 : 100.0 * static_cast<double>(owned) / static_cast<double>(copies));
+  return OkStatus();
+}
+
 }  // namespace
 
 void AddFsCommands(CLI::App& app, Context& context) {
@@ -193,6 +225,12 @@ void AddFsCommands(CLI::App& app, Context& context) {
       ->add_option("path", args->path, "Cache path")
       ->required();
   add("mounts", "List mounts", [](client::Client& c, const FsArgs&) { return Mounts(c); });
+  CLI::App* location =
+      add("location", "Show which workers own each segment of a file and how much each holds",
+          Location);
+  location->add_option("path", args->path, "Cache path or UFS URI")->required();
+  location->add_option("--replicas", args->replicas,
+                       "Owners to show per segment (the job's replicas)");
 }
 
 }  // namespace alluvium::cli

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
@@ -15,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/rest_client.h"
+#include "common/status_mapping.h"
 #include "common/units.h"
 
 namespace alluvium::cli {
@@ -38,6 +41,8 @@ struct JobArgs {
   std::optional<int> replicas;
   std::optional<int> batch_size;
   bool partial_listing = false, metadata_only = false, skip_if_exists = false, verify = false;
+  bool dry_run = false, allow_eviction = false;
+  std::string output;  // report --output
   std::string bandwidth;
   std::string file_filter;
   std::string state = "ALL";
@@ -200,6 +205,40 @@ Result<std::string> Follow(const RestClient& rest, const JobArgs& a, bool bar) {
   }
 }
 
+// Each worker's share of a sized job (a dry run, or a submit refused for it) against its cache.
+void PrintShares(const json& size) {
+  std::printf("  %-40s %12s %12s %12s  %s\n", "Worker", "Job's share", "Cache", "Free", "Fits");
+  for (const json& w : size.value("workers", json::array())) {
+    std::printf("  %-40s %12s %12s %12s  %s\n",
+                fmt::format("{} ({})", TextOf(w, "id"), TextOf(w, "address")).c_str(),
+                FormatSize(CountOf(w, "bytes")).c_str(),
+                FormatSize(CountOf(w, "capacityBytes")).c_str(),
+                FormatSize(CountOf(w, "freeBytes")).c_str(), w.value("fits", false) ? "yes" : "NO");
+  }
+}
+
+int PrintDryRun(const std::string& shown, const json& j) {
+  std::printf("Dry run of load '%s' (nothing was loaded):\n", shown.c_str());
+  std::printf("  Files: %llu\n", static_cast<unsigned long long>(CountOf(j, "files")));
+  std::printf("  Bytes: %s (with replicas: %s)%s\n", FormatSize(CountOf(j, "bytes")).c_str(),
+              FormatSize(CountOf(j, "copyBytes")).c_str(),
+              j.value("complete", true) ? "" : ", at least: the listing outgrew its bound");
+  PrintShares(j);
+  if (j.contains("estimatedSeconds")) {
+    const uint64_t s = CountOf(j, "estimatedSeconds");
+    std::printf(
+        "  Estimated duration: %02llu:%02llu:%02llu at %s/s (the UFS throughput of recent jobs)\n",
+        static_cast<unsigned long long>(s / 3600), static_cast<unsigned long long>(s / 60 % 60),
+        static_cast<unsigned long long>(s % 60),
+        FormatSize(CountOf(j, "throughputBytesPerSec")).c_str());
+  } else {
+    std::printf("  Estimated duration: unknown (no finished load has measured the UFS yet)\n");
+  }
+  const bool fits = j.value("fits", false);
+  std::printf("  Fits: %s\n", fits ? "yes" : ("no: " + TextOf(j, "message")).c_str());
+  return fits ? 0 : kExitFailed;
+}
+
 int Submit(const RestClient& rest, const JobArgs& a) {
   json options = json::object();
   if (a.replicas) options["replicas"] = *a.replicas;
@@ -208,6 +247,8 @@ int Submit(const RestClient& rest, const JobArgs& a) {
   if (a.metadata_only) options["loadMetadataOnly"] = true;
   if (a.skip_if_exists) options["skipIfExists"] = true;
   if (a.verify) options["verify"] = true;
+  if (a.dry_run) options["dryRun"] = true;
+  if (a.allow_eviction) options["allowEviction"] = true;
   if (!a.bandwidth.empty()) options["bandwidth"] = a.bandwidth;
   if (!a.file_filter.empty()) options["fileFilterRegx"] = a.file_filter;
   json body = Target(a);
@@ -216,11 +257,16 @@ int Submit(const RestClient& rest, const JobArgs& a) {
   if (!text.ok()) return Fail(text.status());
   auto reply = rest.Post("/api/v1/master/submit_job/load", *text);
   if (!reply.ok()) return Fail(reply.status());
+  if (reply->status == 200 && a.dry_run) {
+    return PrintDryRun(Shown(a), json::parse(reply->body, nullptr, false));
+  }
   if (reply->status == 409) {
     std::printf("Load already running for path '%s' \n", Shown(a).c_str());
   } else if (reply->status != 200) {
     std::fprintf(stderr, "Failed to submit load job %s: %s\n", Shown(a).c_str(),
                  ErrorMessageOf(*reply).c_str());
+    const json j = json::parse(reply->body, nullptr, false);
+    if (j.is_object() && j.contains("workers")) PrintShares(j);
     return kExitFailed;
   } else {
     json j = json::parse(reply->body, nullptr, false);
@@ -300,6 +346,55 @@ int RunLoad(const Context& context, JobArgs a) {
   return Submit(rest, a);
 }
 
+// The job's report, one JSON line per file, to stdout or --output; a summary on stderr.
+int RunReport(const Context& context, const JobArgs& a) {
+  if (a.path.empty() == a.index_file.empty()) {
+    std::fprintf(stderr, "alluvium: give the job's path, or --index-file (not both)\n");
+    return 2;
+  }
+  auto config = context.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  RestClient rest(*config);
+  auto text = Body(Target(a));
+  if (!text.ok()) return Fail(text.status());
+  auto reply = rest.Post("/api/v1/master/report_job/load", *text);
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->status == 404) {
+    std::fprintf(stderr, "Load for path '%s' cannot be found.\n", Shown(a).c_str());
+    return kExitNoSuchJob;
+  }
+  if (reply->status != 200) return Fail(InvalidArgument(ErrorMessageOf(*reply)));
+  std::FILE* out = stdout;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, &std::fclose);
+  if (!a.output.empty()) {
+    file.reset(std::fopen(a.output.c_str(), "w"));
+    if (!file) return Fail(FromErrno(errno, a.output));
+    out = file.get();
+  }
+  if (std::fwrite(reply->body.data(), 1, reply->body.size(), out) != reply->body.size() ||
+      std::fflush(out) != 0) {
+    return Fail(FromErrno(errno, a.output.empty() ? "stdout" : a.output));
+  }
+  uint64_t files = 0, cached = 0, failed = 0, resident = 0, copies = 0;
+  for (size_t begin = 0; begin < reply->body.size();) {
+    size_t end = reply->body.find('\n', begin);
+    if (end == std::string::npos) end = reply->body.size();
+    const json line = json::parse(reply->body.substr(begin, end - begin), nullptr, false);
+    begin = end + 1;
+    if (!line.is_object()) continue;
+    ++files;
+    cached += TextOf(line, "status") == "CACHED";
+    failed += TextOf(line, "status") == "FAILED";
+    resident += CountOf(line, "residentBytes");
+    copies += CountOf(line, "copyBytes");
+  }
+  std::fprintf(stderr, "%llu files: %llu cached, %llu failed; %s of %s resident on their owners\n",
+               static_cast<unsigned long long>(files), static_cast<unsigned long long>(cached),
+               static_cast<unsigned long long>(failed), FormatSize(resident).c_str(),
+               FormatSize(copies).c_str());
+  return 0;
+}
+
 int RunList(const Context& context, const JobArgs& a) {
   auto config = context.LoadConfig();
   if (!config.ok()) return Fail(config.status());
@@ -352,11 +447,25 @@ void AddJobCommands(CLI::App& app, Context& context) {
   load->add_flag("--metadata-only", a->metadata_only, "[submit] Cache file metadata only");
   load->add_flag("--skip-if-exists", a->skip_if_exists, "[submit] Skip fully cached files");
   load->add_option("--bandwidth", a->bandwidth, "[submit] UFS read limit of the job, e.g. 10MB");
-  load->add_flag("--verify", a->verify, "[submit] Check everything is cached afterwards");
+  load->add_flag("--verify", a->verify,
+                 "[submit] Afterwards, check every segment is cached where the ring places it");
+  load->add_flag("--dry-run", a->dry_run,
+                 "[submit] List and size the job against the workers' caches; load nothing "
+                 "(exit 1 when it does not fit)");
+  load->add_flag("--allow-eviction", a->allow_eviction,
+                 "[submit] Load even if it does not fit, letting the job evict its own pages");
   load->add_option("--file-filter-regx,--file-filter", a->file_filter,
                    "[submit] Only load paths matching this regex");
   load->callback(
       [&context, a] { context.action = [&context, a] { return RunLoad(context, *a); }; });
+
+  CLI::App* report = job->add_subcommand(
+      "report", "Write a load job's report: one JSON line per file, with where it is cached");
+  report->add_option("path", a->path, "The job's path (as submitted)");
+  report->add_option("--index-file", a->index_file, "The job's index file");
+  report->add_option("-o,--output", a->output, "Write the lines to this file, not stdout");
+  report->callback(
+      [&context, a] { context.action = [&context, a] { return RunReport(context, *a); }; });
 
   CLI::App* list = job->add_subcommand("list", "List load jobs");
   list->add_option("--state", a->state, "RUNNING, VERIFYING, STOPPED, SUCCEEDED, FAILED or ALL")

@@ -537,6 +537,7 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
           stats.bytes += *read;
           stats.bytes_from_cache += *read;
           stats.bytes_short_circuit += *read;
+          if (channel->broken()) impl_->DropChannel(owner.front());
           if (pos >= segment_end) continue;
         } else {
           ALLUVIUM_LOG(DEBUG, "short-circuit to {} failed: {}; reading through gRPC", owner.front(),
@@ -603,6 +604,60 @@ Result<std::vector<MountInfo>> Client::ListMounts() {
 Result<std::vector<WorkerInfo>> Client::ListWorkers() {
   ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(true));
   return view->workers;
+}
+
+Result<std::vector<SegmentLocation>> Client::Locate(std::string_view path, size_t owners) {
+  ALLUVIUM_ASSIGN_OR_RETURN(FileInfo info, GetStatus(path));
+  if (info.is_directory) return InvalidArgument(fmt::format("{} is a directory", info.path));
+  ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
+  std::vector<SegmentLocation> segments;
+  rpc::CheckCachedRequest request;
+  for (uint64_t offset = 0, s = 0; offset < info.length; offset += view->segment_size, ++s) {
+    SegmentLocation& segment = segments.emplace_back();
+    segment.index = s;
+    segment.offset = offset;
+    segment.length = std::min(view->segment_size, info.length - offset);
+    rpc::LoadItem* item = request.add_items();
+    item->mutable_status()->set_uri(info.uri);
+    item->mutable_status()->set_length(info.length);
+    item->mutable_status()->set_version(info.version);
+    item->set_offset(segment.offset);
+    item->set_length(segment.length);
+  }
+  std::map<std::string, std::string> id_of;  // address -> worker id
+  for (const auto& [id, address] : view->address_of) id_of[address] = id;
+  // What every live worker holds of each segment.
+  std::map<std::string, std::vector<uint64_t>> held;
+  for (const auto& [address, id] : id_of) {
+    rpc::CheckCachedResponse response;
+    Status st =
+        FromGrpc(impl_->Worker(address).CheckCached(impl_->Context().get(), request, &response));
+    if (!st.ok()) return st.WithContext(fmt::format("worker {} ({})", id, address));
+    if (response.cached_bytes_size() != request.items_size()) {
+      return InternalError(fmt::format("worker {} answered {} results for {} segments", address,
+                                       response.cached_bytes_size(), request.items_size()));
+    }
+    held[address].assign(response.cached_bytes().begin(), response.cached_bytes().end());
+  }
+  for (SegmentLocation& segment : segments) {
+    const std::vector<std::string> ranked =
+        view->Candidates(ring::PlacementKey(info.uri, segment.index), owners);
+    for (size_t rank = 0; rank < ranked.size(); ++rank) {
+      segment.holders.push_back({.worker_id = id_of[ranked[rank]],
+                                 .address = ranked[rank],
+                                 .cached_bytes = held[ranked[rank]][segment.index],
+                                 .owner_rank = static_cast<int>(rank)});
+    }
+    for (const auto& [address, bytes] : held) {
+      if (bytes[segment.index] == 0 ||
+          std::find(ranked.begin(), ranked.end(), address) != ranked.end()) {
+        continue;
+      }
+      segment.holders.push_back(
+          {.worker_id = id_of[address], .address = address, .cached_bytes = bytes[segment.index]});
+    }
+  }
+  return segments;
 }
 
 Result<std::string> Client::WorkerMetrics(std::string_view worker_address) {

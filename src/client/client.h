@@ -81,6 +81,21 @@ struct MountInfo {
   std::map<std::string, std::string> options;
 };
 
+// Where one segment of a file is cached (Client::Locate).
+struct SegmentLocation {
+  uint64_t index = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  struct Holder {
+    std::string worker_id;
+    std::string address;
+    uint64_t cached_bytes = 0;
+    int owner_rank = -1;  // 0: the ring's owner, 1: its first replica, ...; -1: not an owner
+  };
+  // The ring's owners (as many as asked), then any other worker holding some of it.
+  std::vector<Holder> holders;
+};
+
 struct ReadStats {
   uint64_t bytes = 0;
   uint64_t bytes_from_cache = 0;     // served from worker page stores
@@ -114,6 +129,10 @@ class Client {
   Status Unmount(std::string_view path);
   Result<std::vector<MountInfo>> ListMounts();
   Result<std::vector<WorkerInfo>> ListWorkers();
+  // Where the file's data is: for each segment, its first `owners` workers in ring order and
+  // any other worker holding some of it, with how many of its bytes each holds now (one
+  // CheckCached call per live worker). kUnavailable if a live worker cannot say.
+  Result<std::vector<SegmentLocation>> Locate(std::string_view path, size_t owners = 1);
   // A worker's metrics in Prometheus text format.
   Result<std::string> WorkerMetrics(std::string_view worker_address);
 

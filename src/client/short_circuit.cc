@@ -1,5 +1,6 @@
 #include "client/short_circuit.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,6 +160,12 @@ void ShortCircuitChannel::Forget(const pagestore::FileId& file, uint64_t page) {
   known_.erase({file, page});
 }
 
+bool ShortCircuitChannel::PeerGone() const {
+  // A hang-up is reported at once, without reading: no request of ours is disturbed.
+  pollfd p{.fd = socket_.get(), .events = POLLRDHUP, .revents = 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 bool ShortCircuitChannel::ReadVerified(const Extent& extent, std::span<std::byte> bytes) {
   uint64_t got = 0;
   while (got < extent.length) {
@@ -174,6 +181,12 @@ bool ShortCircuitChannel::ReadVerified(const Extent& extent, std::span<std::byte
 Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore::FileId& file,
                                            uint64_t offset, uint64_t end, const Sink& sink) {
   if (offset >= end) return uint64_t{0};
+  if (PeerGone()) {
+    // The worker exited (or restarted): the extents we remember may be of files it has since
+    // wiped, which our descriptors alone keep alive. Not a cache to read from any more.
+    broken_.store(true, std::memory_order_relaxed);
+    return Unavailable("the worker closed its short-circuit socket");
+  }
   // A page is read whole to be verified; one buffer per thread, reused across reads.
   thread_local std::unique_ptr<std::byte[]> buffer;
   thread_local uint64_t buffer_size = 0;
@@ -192,7 +205,14 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
     std::vector<Extent> extents = Cached(file, page, count);
     const bool from_memory = !extents.empty();
     if (!from_memory) {
-      ALLUVIUM_ASSIGN_OR_RETURN(extents, Locate(uri, file, page, count));
+      auto located = Locate(uri, file, page, count);
+      // Bytes already delivered must be counted, or the caller would read them again elsewhere
+      // and deliver them twice: report the part read, and the error on the next call.
+      if (!located.ok()) {
+        broken_.store(true, std::memory_order_relaxed);
+        return pos > offset ? Result<uint64_t>(pos - offset) : located.status();
+      }
+      extents = std::move(*located);
       Remember(file, page, extents);
     }
     for (Extent extent : extents) {
@@ -201,9 +221,13 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
       if (!verified && from_memory) {
         // The region may have been reused since: ask where the page is now, once.
         Forget(file, page);
-        ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> fresh, Locate(uri, file, page, 1));
-        Remember(file, page, fresh);
-        extent = fresh.front();
+        auto fresh = Locate(uri, file, page, 1);
+        if (!fresh.ok()) {
+          broken_.store(true, std::memory_order_relaxed);
+          return pos > offset ? Result<uint64_t>(pos - offset) : fresh.status();
+        }
+        Remember(file, page, *fresh);
+        extent = fresh->front();
         verified = extent.fd >= 0 && ReadVerified(extent, scratch);
       }
       if (!verified) {

@@ -9,6 +9,7 @@
 // turns, reads of the files run in parallel.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,9 +42,17 @@ class ShortCircuitChannel {
   // in order, a verified page at a time, and returns how many it passed: fewer than asked when
   // a page is not cached (or the worker's cache filter does not hold the file immutable), fails
   // verification or ends the file; the caller reads the rest another way. Fails with the sink's
-  // error, or kUnavailable when the connection broke (drop the channel).
+  // error, or kUnavailable when the connection broke (drop the channel) before any byte was
+  // passed; once some were, a broken connection ends the read short instead, so that the
+  // caller counts them, and sets broken().
+  //
+  // Either way the channel is done: its remembered extents may name files of a worker that has
+  // since restarted and wiped them, which its descriptors would keep alive.
   Result<uint64_t> Read(std::string_view uri, const pagestore::FileId& file, uint64_t offset,
                         uint64_t end, const Sink& sink);
+  // The connection to the worker broke during a read that still passed some bytes: drop the
+  // channel.
+  bool broken() const { return broken_.load(std::memory_order_relaxed); }
 
   // Learns where the first page of each file is, in as few requests as their URIs allow, so
   // that reading the files after listing them asks the worker nothing (the reads still verify
@@ -57,6 +66,8 @@ class ShortCircuitChannel {
   uint64_t page_size() const { return page_size_; }
 
  private:
+  // Whether the worker end of the socket has hung up (one poll, no wait).
+  bool PeerGone() const;
   struct Extent {
     int fd = -1;
     uint64_t offset = 0;
@@ -82,6 +93,7 @@ class ShortCircuitChannel {
   static constexpr size_t kMaxKnownExtents = 1 << 18;
 
   std::mutex mu_;
+  std::atomic<bool> broken_{false};
   const ScopedFd socket_;
   const uint64_t page_size_;
   // Never erased while the channel lives, so a descriptor handed out stays open.

@@ -145,6 +145,10 @@ const KeyInfo kJobLoadFailureRatio{"alluvium.job.load.failure.ratio.threshold", 
     "0", "A load job ends FAILED when failed files / scanned files is above this (0: any)."};
 const KeyInfo kJobLoadNoWorkerTimeout{"alluvium.job.load.no.worker.timeout", KeyType::kDuration,
     "5min", "A load job with no live worker to load on for this long ends FAILED."};
+const KeyInfo kJobLoadNoSpaceTimeout{"alluvium.job.load.no.space.timeout", KeyType::kDuration,
+    "10min", "A worker whose disk has no room for a load job's pages (RESOURCE_EXHAUSTED: another "
+    "program filled it, or other running jobs' pinned pages) is retried, with back-off, this long "
+    "before the files waiting on it fail. The job's progress shows the wait."};
 const KeyInfo kJobLoadListingAhead{"alluvium.job.load.listing.ahead", KeyType::kInt, "100000",
     "Listed files a load job holds ahead of its workers (~250 bytes each). A listing that fits is "
     "read once and sizes the job; past it, the rest is listed once more to count it."};
@@ -215,6 +219,7 @@ std::span<const KeyInfo* const> AllKeys() {
       &kJobMaxActive,
       &kJobLoadMaxAttempts,
       &kJobLoadNoWorkerTimeout,
+      &kJobLoadNoSpaceTimeout,
       &kJobLoadFailureRatio,
       &kJobLoadInflightPerWorker,
       &kJobLoadListingAhead,

@@ -76,6 +76,7 @@ extern const KeyInfo kJobRetentionTime;
 extern const KeyInfo kJobMaxActive;
 extern const KeyInfo kJobLoadMaxAttempts;
 extern const KeyInfo kJobLoadNoWorkerTimeout;
+extern const KeyInfo kJobLoadNoSpaceTimeout;
 extern const KeyInfo kJobLoadListingAhead;
 extern const KeyInfo kJobLoadFailureRatio;
 extern const KeyInfo kJobLoadInflightPerWorker;

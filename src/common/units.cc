@@ -1,5 +1,7 @@
 #include "common/units.h"
 
+#include <algorithm>
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -111,6 +113,11 @@ std::string FormatSize(uint64_t bytes) {
     ++unit;
   }
   return fmt::format("{:.2f}{}", value, kUnits[unit]);
+}
+
+std::string FormatMiB(uint64_t bytes) {
+  if (bytes == 0) return "0 MiB";
+  return fmt::format("{:.1f} MiB", std::max(0.1, static_cast<double>(bytes) / (1 << 20)));
 }
 
 Result<bool> ParseBool(std::string_view text) {

@@ -23,6 +23,10 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 // above 5 x 1024; "%dB" for bytes, otherwise "%.2fKB" / MB / GB / TB / PB. 131072000 -> "125.00MB".
 std::string FormatSize(uint64_t bytes);
 
+// Capacities and shares in one unit, so they compare at a glance: "412.0 MiB" (one decimal;
+// "0.1 MiB" and up, "0 MiB" for nothing). 432013312 -> "412.0 MiB".
+std::string FormatMiB(uint64_t bytes);
+
 // "true"/"false" (any case), "1"/"0", "yes"/"no".
 Result<bool> ParseBool(std::string_view text);
 

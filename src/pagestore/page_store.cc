@@ -1,6 +1,7 @@
 #include "pagestore/page_store.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -186,7 +187,7 @@ void PageStore::PublishLocked() {
   published_bytes_ = bytes;
 }
 
-Status PageStore::Put(const PageKey& key, std::span<const std::byte> data) {
+Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGroup pin) {
   const uint64_t length = data.size();
   if (length == 0 || length > options_.page_size) {
     return InvalidArgument(
@@ -195,7 +196,7 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data) {
   const uint32_t dir = DirFor(key);
   const uint64_t checksum = DataChecksum(data);
   bool disk_full = false;
-  Status status = TryPut(dir, key, data, checksum, disk_full);
+  Status status = TryPut(dir, key, data, checksum, pin, disk_full);
   uint64_t evicted = 0;
   for (int round = 0; disk_full && round < kMaxNoSpaceRounds; ++round) {
     // The disk is fuller than our accounting says (other programs, or regions never written to
@@ -218,9 +219,19 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data) {
     room_[dir].checked_ns.store(0, std::memory_order_relaxed);  // ask the disk again
     ++evicted;
     CountEvictions(released->pages);
-    status = TryPut(dir, key, data, checksum, disk_full);
+    status = TryPut(dir, key, data, checksum, pin, disk_full);
   }
   if (disk_full) {
+    std::lock_guard lock(mu_);
+    if (pin != kNoPin && index_.WhyFull(dir, pin) == RegionIndex::Shortage::kPinnedByCaller) {
+      // The disk holds less than the store's capacity, and this load's own pages fill it.
+      const auto it = pins_.find(pin);
+      return FailedPrecondition(fmt::format(
+          "page store disk {} is full of this load's own pages ({} bytes pinned), below the "
+          "store's capacity of {} bytes",
+          dirs_[dir]->root().string(), it == pins_.end() ? 0 : it->second.bytes,
+          options_.capacity_bytes));
+    }
     return ResourceExhausted(
         fmt::format("page store disk {} is full: page {} not stored after "
                     "evicting {} regions ({})",
@@ -230,16 +241,18 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data) {
 }
 
 Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
-                         uint64_t checksum, bool& disk_full) {
+                         uint64_t checksum, PinGroup pin, bool& disk_full) {
   disk_full = false;
   const uint64_t length = data.size();
   std::optional<RegionIndex::Allocation> at;
   uint64_t seq = 0, evicted = 0;
   const bool may_grow = MayGrow(dir);
+  Status no_room;
   {
     std::lock_guard lock(mu_);
     at = index_.Allocate(dir, RecordSpan(length), next_seq_, evicted, may_grow);
     if (at && at->new_epoch) ++next_seq_;
+    if (!at && may_grow) no_room = NoRoomLocked(dir, key, length, pin);
     seq = next_seq_++;
     PublishLocked();
   }
@@ -252,10 +265,7 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
         "other users, and no region of ours to reuse",
         region_size_));
   }
-  if (!at) {
-    return ResourceExhausted(fmt::format(
-        "page {} ({} bytes) does not fit: every region of the disk is being written", key, length));
-  }
+  if (!at) return no_room;
   const RegionFile& file = files_[at->region];
   if (at->new_epoch) {
     const Status st = file.WriteHeader(
@@ -277,6 +287,7 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
   index_.FinishWrite(at->region);
   if (st.ok()) {
     index_.Insert(key, location);
+    if (pin != kNoPin) PinLocked(pin, at->region, length);
     puts_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().puts.Increment();
   } else if (st.code() == Code::kResourceExhausted) {
@@ -285,6 +296,56 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
   }
   PublishLocked();
   return st;
+}
+
+Status PageStore::NoRoomLocked(uint32_t dir, const PageKey& key, uint64_t length,
+                               PinGroup pin) const {
+  switch (index_.WhyFull(dir, pin)) {
+    case RegionIndex::Shortage::kBusy:
+      return ResourceExhausted(
+          fmt::format("page {} ({} bytes) does not fit: every region of the disk is being written",
+                      key, length));
+    case RegionIndex::Shortage::kPinnedByOthers:
+      return ResourceExhausted(fmt::format(
+          "page {} ({} bytes) does not fit: the page store is full of pages pinned by running "
+          "loads; retry when they end",
+          key, length));
+    case RegionIndex::Shortage::kPinnedByCaller:
+      break;
+  }
+  const auto it = pins_.find(pin);
+  return FailedPrecondition(
+      fmt::format("the page store ({} bytes) is full of this load's own pages ({} bytes pinned)",
+                  options_.capacity_bytes, it == pins_.end() ? 0 : it->second.bytes));
+}
+
+void PageStore::PinLocked(PinGroup group, uint32_t region, uint64_t bytes) {
+  Pins& pins = pins_[group];
+  if (index_.Pin(region, group)) pins.regions.push_back(region);
+  pins.bytes += bytes;
+}
+
+bool PageStore::Pin(const PageKey& key, PinGroup group) {
+  std::lock_guard lock(mu_);
+  const RegionIndex::Location* found = index_.Find(key);
+  if (found == nullptr) return false;
+  index_.Touch(found->region);
+  PinLocked(group, found->region, found->length);
+  return true;
+}
+
+void PageStore::Unpin(PinGroup group) {
+  std::lock_guard lock(mu_);
+  auto it = pins_.find(group);
+  if (it == pins_.end()) return;
+  for (uint32_t region : it->second.regions) index_.Unpin(region, group);
+  pins_.erase(it);
+}
+
+uint64_t PageStore::PinnedBytes(PinGroup group) const {
+  std::lock_guard lock(mu_);
+  auto it = pins_.find(group);
+  return it == pins_.end() ? 0 : it->second.bytes;
 }
 
 Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
@@ -371,6 +432,28 @@ bool PageStore::Contains(const PageKey& key) const {
   return index_.Find(key) != nullptr;
 }
 
+bool PageStore::ContainsOnDisk(const PageKey& key) {
+  std::optional<RegionIndex::Location> location;
+  {
+    std::lock_guard lock(mu_);
+    if (const RegionIndex::Location* found = index_.Find(key)) location = *found;
+  }
+  if (!location) return false;
+  struct stat st;
+  const uint64_t end = location->offset + kRecordHeaderSize + location->length;
+  if (::fstat(files_[location->region].fd(), &st) == 0 &&
+      static_cast<uint64_t>(st.st_size) >= end) {
+    return true;
+  }
+  std::lock_guard lock(mu_);
+  if (index_.RemoveIf(key, *location)) {
+    ALLUVIUM_LOG(WARN, "page {} is gone from {} (the file is shorter than its record): dropped",
+                 key, files_[location->region].path().string());
+  }
+  PublishLocked();
+  return false;
+}
+
 Result<uint64_t> PageStore::PageLength(const PageKey& key) const {
   std::lock_guard lock(mu_);
   const RegionIndex::Location* found = index_.Find(key);
@@ -392,6 +475,7 @@ PageStoreStats PageStore::stats() const {
     s.pages = index_.pages();
     s.used_bytes = index_.bytes();
     s.regions_in_use = index_.regions_in_use();
+    for (const auto& [group, pins] : pins_) s.pinned_bytes += pins.bytes;
   }
   s.capacity_bytes = options_.capacity_bytes;
   s.region_size = region_size_;

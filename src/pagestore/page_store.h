@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -34,7 +35,8 @@ struct PageStoreStats {
   uint64_t hits = 0;
   uint64_t misses = 0;
   uint64_t puts = 0;
-  uint64_t evictions = 0;  // pages dropped to make room (not Delete, not replacement)
+  uint64_t evictions = 0;     // pages dropped to make room (not Delete, not replacement)
+  uint64_t pinned_bytes = 0;  // data bytes held by pins (a page pinned by two groups: twice)
   uint64_t checksum_failures = 0;
 };
 
@@ -48,6 +50,11 @@ struct PageExtent {
   uint64_t checksum = 0;  // xxh3-64 (DataChecksum) of the data
   uint32_t region = 0;    // identifies the file within this store
 };
+
+// A holder of pins: a running load job keeps the pages it has cached from being evicted, by its
+// own later pages or by anyone else's, until it ends (docs/page-store.md, "Pins"). Nonzero.
+using PinGroup = uint64_t;
+inline constexpr PinGroup kNoPin = 0;
 
 class PageStore {
   struct PassKey {  // lets Open use make_unique while nobody else can construct
@@ -70,9 +77,19 @@ class PageStore {
   // has no pages), appending it to a region of its dir; when none has room, the least recently
   // used region of the dir is evicted whole. On a full disk (ENOSPC, even under capacity) it
   // evicts regions of that disk and retries, a bounded number of times.
-  // kResourceExhausted when every region of the dir is being written, or the disk stays full;
-  // the store stays usable. The page is readable once Put returns OK, and only then counted.
-  Status Put(const PageKey& key, std::span<const std::byte> data);
+  // Pinned regions are never evicted: with `pin`, the page's region is pinned for that group.
+  // kResourceExhausted when every region of the dir is being written, the disk stays full, or
+  // what is left is pinned and some of it only by other groups (it comes free when they end);
+  // kFailedPrecondition when the rest is pinned by `pin` itself: its pages fill the store. The
+  // store stays usable. The page is readable once Put returns OK, and only then counted.
+  Status Put(const PageKey& key, std::span<const std::byte> data, PinGroup pin = kNoPin);
+
+  // Pins the region holding the page for `group`, as Put with a pin would; false if absent.
+  bool Pin(const PageKey& key, PinGroup group);
+  // Releases every pin of the group. Its pages become evictable, least recently used first.
+  void Unpin(PinGroup group);
+  // Data bytes of the pages the group pinned (by Put or Pin).
+  uint64_t PinnedBytes(PinGroup group) const;
 
   // Copies page bytes [offset_in_page, offset_in_page + out.size()) into `out` and returns the
   // count: short, or 0, past the end of the page's data. Verifies the whole page every time.
@@ -88,6 +105,11 @@ class PageStore {
 
   // From the index, without disk I/O and without touching recency.
   bool Contains(const PageKey& key) const;
+  // Contains, and the page's record lies within its region file as the disk has it now (one
+  // fstat): a file truncated behind the store's back loses the pages past its end, which are
+  // dropped here so that a load writes them again. For checks that must not take the index's
+  // word for it (a load's verification); reads find such damage by their checksum anyway.
+  bool ContainsOnDisk(const PageKey& key);
   Result<uint64_t> PageLength(const PageKey& key) const;  // kNotFound if absent
 
   // Drops the page from the index (its bytes stay until the region is reused). OK if absent.
@@ -103,7 +125,10 @@ class PageStore {
   // One attempt to append the page; sets `disk_full` when it failed for lack of disk space
   // (ENOSPC), which Put answers by evicting a region of the dir and trying again.
   Status TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
-                uint64_t checksum, bool& disk_full);
+                uint64_t checksum, PinGroup pin, bool& disk_full);
+  // The error for a Put that found every region of `dir` in use. Caller holds mu_.
+  Status NoRoomLocked(uint32_t dir, const PageKey& key, uint64_t length, PinGroup pin) const;
+  void PinLocked(PinGroup group, uint32_t region, uint64_t bytes);
   void CountEvictions(uint64_t pages);
   // Whether dir's disk has room for a new region's blocks with as much again left over for its
   // other users (the metadata store often shares it). Asked at most every few milliseconds.
@@ -121,6 +146,11 @@ class PageStore {
   uint64_t next_seq_ = 1;        // guarded by mu_: record sequence numbers and region epochs
   int64_t published_pages_ = 0;  // guarded by mu_: this store's share of the global gauges
   int64_t published_bytes_ = 0;  // guarded by mu_
+  struct Pins {
+    std::vector<uint32_t> regions;
+    uint64_t bytes = 0;
+  };
+  std::unordered_map<PinGroup, Pins> pins_;  // guarded by mu_
 
   struct DiskRoom {
     std::atomic<int64_t> checked_ns{0};  // 0: never

@@ -91,9 +91,8 @@ std::optional<RegionIndex::Allocation> RegionIndex::Allocate(uint32_t dir, uint6
     free_[dir].pop_back();
     regions_[region].lru = lru_[dir].insert(lru_[dir].end(), region);
   } else {
-    auto victim = std::find_if(lru_[dir].begin(), lru_[dir].end(), [&](uint32_t r) {
-      return regions_[r].state == State::kSealed && regions_[r].writers == 0;
-    });
+    auto victim = std::find_if(lru_[dir].begin(), lru_[dir].end(),
+                               [&](uint32_t r) { return Evictable(regions_[r]); });
     if (victim == lru_[dir].end()) return std::nullopt;
     region = *victim;
     DropPages(region, evicted_pages);
@@ -137,9 +136,8 @@ void RegionIndex::Seal(uint32_t region) {
 }
 
 std::optional<RegionIndex::Released> RegionIndex::EvictOne(uint32_t dir) {
-  auto victim = std::find_if(lru_[dir].begin(), lru_[dir].end(), [&](uint32_t r) {
-    return regions_[r].state == State::kSealed && regions_[r].writers == 0;
-  });
+  auto victim = std::find_if(lru_[dir].begin(), lru_[dir].end(),
+                             [&](uint32_t r) { return Evictable(regions_[r]); });
   if (victim == lru_[dir].end()) return std::nullopt;
   const uint32_t region = *victim;
   uint64_t dropped = 0;
@@ -153,6 +151,31 @@ void RegionIndex::FinishRelease(uint32_t region) {
   Region& r = regions_[region];
   r.state = State::kFree;
   free_[r.dir].push_back(region);
+}
+
+bool RegionIndex::Pin(uint32_t region, uint64_t group) {
+  std::vector<uint64_t>& by = regions_[region].pinned_by;
+  if (std::find(by.begin(), by.end(), group) != by.end()) return false;
+  by.push_back(group);
+  return true;
+}
+
+void RegionIndex::Unpin(uint32_t region, uint64_t group) {
+  std::vector<uint64_t>& by = regions_[region].pinned_by;
+  by.erase(std::remove(by.begin(), by.end(), group), by.end());
+}
+
+RegionIndex::Shortage RegionIndex::WhyFull(uint32_t dir, uint64_t group) const {
+  bool pinned_by_caller = false;
+  for (uint32_t index : lru_[dir]) {
+    const Region& r = regions_[index];
+    if (r.state != State::kSealed || r.writers != 0 || r.pinned_by.empty()) continue;
+    const bool caller =
+        std::find(r.pinned_by.begin(), r.pinned_by.end(), group) != r.pinned_by.end();
+    if (!caller) return Shortage::kPinnedByOthers;
+    pinned_by_caller = true;
+  }
+  return pinned_by_caller ? Shortage::kPinnedByCaller : Shortage::kBusy;
 }
 
 void RegionIndex::DropPages(uint32_t region, uint64_t& dropped) {

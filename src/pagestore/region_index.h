@@ -71,6 +71,16 @@ class RegionIndex {
   std::optional<Released> EvictOne(uint32_t dir);
   void FinishRelease(uint32_t region);
 
+  // --- Pins: a pinned region is never evicted (see PageStore::Put). `group` is nonzero.
+  // Whether the region was not already pinned by `group`.
+  bool Pin(uint32_t region, uint64_t group);
+  void Unpin(uint32_t region, uint64_t group);
+  // Why Allocate found nothing to evict in `dir`: every region there is being written, or what
+  // is left is pinned, with at least one region that only other groups pin (it comes free when
+  // they end), or with none (only `group`'s own end would free one).
+  enum class Shortage { kBusy, kPinnedByOthers, kPinnedByCaller };
+  Shortage WhyFull(uint32_t dir, uint64_t group) const;
+
   // Adds or replaces the page.
   void Insert(const PageKey& key, const Location& location);
   // Removes the page if it is still at `location`.
@@ -95,9 +105,14 @@ class RegionIndex {
     uint32_t writers = 0;
     uint64_t newest_seq = 0;            // only for ordering at restore
     std::vector<PageKey> keys;          // pages written in this epoch (some may since be elsewhere)
+    std::vector<uint64_t> pinned_by;    // pin groups; a handful at most (running loads)
     std::list<uint32_t>::iterator lru;  // valid unless free
   };
 
+  // Sealed, not being written, not pinned: the only kind of region eviction may take.
+  bool Evictable(const Region& r) const {
+    return r.state == State::kSealed && r.writers == 0 && r.pinned_by.empty();
+  }
   void DropPages(uint32_t region, uint64_t& dropped);
   void Erase(std::unordered_map<PageKey, Location, PageKeyHash>::iterator it);
 

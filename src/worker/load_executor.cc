@@ -42,6 +42,7 @@ Status LoadExecutorOptions::Validate() const {
 struct LoadExecutor::Batch {
   const LoadBatch& request;
   RateLimiter* limiter;  // nullptr: unthrottled
+  pagestore::PinGroup pin;
   std::vector<ItemResult>& results;
   std::stop_source stop;  // the caller's stop, its cancel poll and Stop() all request this
 
@@ -58,7 +59,8 @@ LoadExecutor::LoadExecutor(const LoadExecutorOptions& options, pagestore::PageSt
       meta_(meta),
       page_size_(store.page_size()),
       capacity_bytes_(store.stats().capacity_bytes),
-      limiters_(store.page_size(), options.limiter_idle_ttl) {}
+      limiters_(store.page_size(), options.limiter_idle_ttl),
+      pins_(store, options.pin_idle_timeout) {}
 
 void LoadExecutor::Start() {
   std::lock_guard guard(stop_mu_);
@@ -99,7 +101,10 @@ std::vector<ItemResult> LoadExecutor::Run(const LoadBatch& batch, std::stop_toke
   if (n == 0) return results;
 
   const std::shared_ptr<RateLimiter> limiter = limiters_.For(batch.job_id, batch.bandwidth);
-  Batch b{.request = batch, .limiter = limiter.get(), .results = results};
+  Batch b{.request = batch,
+          .limiter = limiter.get(),
+          .pin = batch.pin ? pins_.For(batch.job_id) : pagestore::kNoPin,
+          .results = results};
   b.remaining = n;
   const std::stop_callback on_caller_stop(stop, [&] { b.stop.request_stop(); });
   const std::stop_callback on_executor_stop(stopping_.get_token(), [&] { b.stop.request_stop(); });
@@ -142,18 +147,15 @@ std::vector<ItemResult> LoadExecutor::Run(const LoadBatch& batch, std::stop_toke
   return results;
 }
 
-std::vector<bool> LoadExecutor::CheckCached(const std::vector<LoadItem>& items) const {
-  std::vector<bool> cached(items.size(), true);
+std::vector<uint64_t> LoadExecutor::CachedBytes(const std::vector<LoadItem>& items) {
+  std::vector<uint64_t> cached(items.size(), 0);
   for (size_t i = 0; i < items.size(); ++i) {
     const LoadItem& item = items[i];
     const uint64_t end = SegmentEnd(item);
-    if (end <= item.offset) continue;
     const pagestore::FileId id = pagestore::FileIdOf(item.status.uri, item.status.version);
-    for (uint64_t p = item.offset / page_size_; p < (end + page_size_ - 1) / page_size_; ++p) {
-      if (!store_.Contains({id, p})) {
-        cached[i] = false;
-        break;
-      }
+    for (uint64_t p = item.offset / page_size_; p * page_size_ < end; ++p) {
+      if (!store_.ContainsOnDisk({id, p})) continue;
+      cached[i] += std::min(end, (p + 1) * page_size_) - std::max(item.offset, p * page_size_);
     }
   }
   return cached;
@@ -194,6 +196,8 @@ ItemResult LoadExecutor::LoadOne(const Batch& batch, const LoadItem& item,
   items_total.Increment();
   if (!batch.request.metadata_only && !item.status.is_directory) {
     result.status = LoadPages(batch, item, buffer, result);
+    // Pinned after the job was released (a late item of an ended job): let go again.
+    if (batch.pin != pagestore::kNoPin && !pins_.Live(batch.pin)) store_.Unpin(batch.pin);
   }
   const Code code = result.status.code();
   if (code == Code::kNotFound || code == Code::kAborted) {
@@ -224,7 +228,7 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
   if (end <= item.offset) return OkStatus();  // empty file or segment
   if (end - item.offset > capacity_bytes_) {
     // Its own later pages would evict its earlier ones: it would never be fully cached.
-    return ResourceExhausted(
+    return FailedPrecondition(
         fmt::format("{}: segment of {} bytes at {} is larger than the page store ({} bytes)",
                     file.uri, end - item.offset, item.offset, capacity_bytes_));
   }
@@ -234,9 +238,14 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
   const uint64_t first = item.offset / page_size_;
   const uint64_t last = (end + page_size_ - 1) / page_size_;  // exclusive
   const bool skip = batch.request.skip_if_exists;
+  // A page found cached counts as loaded only once it is pinned (when the job pins): from then
+  // on it stays, whatever the job loads next.
+  auto cached = [&](const pagestore::PageKey& key) {
+    return batch.pin == pagestore::kNoPin ? store_.Contains(key) : store_.Pin(key, batch.pin);
+  };
   if (skip) {
     bool all = true;
-    for (uint64_t p = first; p < last && all; ++p) all = store_.Contains({id, p});
+    for (uint64_t p = first; p < last && all; ++p) all = cached({id, p});
     if (all) {
       result.bytes_skipped = end - item.offset;
       skipped_bytes_total.Increment(result.bytes_skipped);
@@ -253,7 +262,7 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
     const uint64_t page_length = std::min(page_size_, file.length - page_offset);
     const uint64_t in_segment = std::min(end, page_offset + page_length) - page_offset;
     // Pages of one (uri, version) never change, so a cached one needs no second read.
-    if (store_.Contains(key)) {
+    if (cached(key)) {
       (skip ? result.bytes_skipped : result.bytes_loaded) += in_segment;
       skipped_bytes_total.Increment(in_segment);
       continue;
@@ -277,7 +286,7 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
           file.uri, page_length, page_offset,
           page.size() > page_length ? "more" : std::to_string(page.size())));
     }
-    if (Status st = store_.Put(key, page); !st.ok()) {
+    if (Status st = store_.Put(key, page, batch.pin); !st.ok()) {
       return st.WithContext(fmt::format("caching page {} of {}", p, file.uri));
     }
     result.bytes_loaded += in_segment;

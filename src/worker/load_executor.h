@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "pagestore/page_store.h"
 #include "ufs/ufs.h"
+#include "worker/load_pins.h"
 #include "worker/rate_limiter.h"
 #include "worker/ufs_registry.h"
 
@@ -39,6 +40,9 @@ struct LoadExecutorOptions {
   size_t max_queued_items = 65536;
   // A job's rate limiter is dropped this long after its last request.
   std::chrono::milliseconds limiter_idle_ttl = std::chrono::minutes(5);
+  // A pinning job's pins are released this long after its last request if the coordinator
+  // never ends it (see LoadPins).
+  std::chrono::milliseconds pin_idle_timeout = std::chrono::hours(1);
 
   Status Validate() const;  // kInvalidArgument unless threads >= 1 and max_queued_items >= 1
 };
@@ -56,6 +60,9 @@ struct LoadBatch {
   bool metadata_only = false;   // record statuses only
   bool skip_if_exists = false;  // no UFS read for items whose pages are all cached
   uint64_t bandwidth = 0;       // this worker's share of the job's UFS read limit, bytes/s; 0 none
+  // Pin what the job caches here (loaded or found cached) until EndJob, so that its later pages
+  // cannot evict its earlier ones; off, the job's pages are ordinary LRU pages at once.
+  bool pin = false;
 };
 
 struct ItemResult {
@@ -85,9 +92,10 @@ class LoadExecutor {
   //   - OK, with the byte counts;
   //   - kCancelled if `stop` was requested, `cancelled` returned true (polled about every 100 ms
   //     while waiting, e.g. "the RPC went away") or the executor stopped;
-  //   - kResourceExhausted if the queue had no room for it (retry later), or the page store
-  //     cannot hold it (the segment is larger than its capacity, or a Put failed for want of
-  //     space);
+  //   - kResourceExhausted if the queue had no room for it, or the page store has no room now
+  //     (its disk is full of other data, or of pages other pinning jobs hold): retry later;
+  //   - kFailedPrecondition if the page store can never hold it for this job: the segment is
+  //     larger than the store, or the store is full of the job's own pinned pages;
   //   - kAborted if the UFS file is not what `status` says (it changed since the listing);
   //   - kInvalidArgument for an offset that is not page-aligned;
   //   - a UFS error (kNotFound for a missing file) as the UFS reports it.
@@ -95,9 +103,13 @@ class LoadExecutor {
   std::vector<ItemResult> Run(const LoadBatch& batch, std::stop_token stop,
                               const std::function<bool()>& cancelled = nullptr);
 
-  // Whether every page of each item's segment is in the page store (directories, empty segments:
-  // true). Index lookups only: no disk or UFS I/O.
-  std::vector<bool> CheckCached(const std::vector<LoadItem>& items) const;
+  // Bytes of each item's segment whose pages are in the page store (directories and empty
+  // segments: 0, which is all of them), checked against the region files' sizes (an fstat per
+  // page, no data read: PageStore::ContainsOnDisk).
+  std::vector<uint64_t> CachedBytes(const std::vector<LoadItem>& items);
+
+  // The job has ended: releases its pins. Returns the bytes they held.
+  uint64_t EndJob(const std::string& job_id) { return pins_.Release(job_id); }
 
  private:
   struct Batch;
@@ -120,6 +132,7 @@ class LoadExecutor {
   const uint64_t page_size_;
   const uint64_t capacity_bytes_;
   RateLimiterRegistry limiters_;
+  LoadPins pins_;
   std::stop_source stopping_;  // requested by Stop: cancels every batch in progress
 
   std::mutex stop_mu_;  // serialises Start and Stop

@@ -144,6 +144,7 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
     batch.metadata_only = request->metadata_only();
     batch.skip_if_exists = request->skip_if_exists();
     batch.bandwidth = request->bandwidth_bytes_per_sec();
+    batch.pin = request->pin();
     // Deadline passed or caller gone: gRPC marks the call cancelled; stop loading for it.
     const std::vector<ItemResult> results =
         deps_.loads.Run(batch, {}, [context] { return context->IsCancelled(); });
@@ -162,9 +163,22 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
                            rpc::CheckCachedResponse* response) override {
     auto items = ItemsFromProto(request->items(), deps_.store.page_size());
     if (!items.ok()) return ToGrpc(items.status());
-    const std::vector<bool> cached = deps_.loads.CheckCached(*items);
+    const std::vector<uint64_t> cached = deps_.loads.CachedBytes(*items);
     response->mutable_fully_cached()->Reserve(static_cast<int>(cached.size()));
-    for (bool c : cached) response->add_fully_cached(c);
+    response->mutable_cached_bytes()->Reserve(static_cast<int>(cached.size()));
+    for (size_t i = 0; i < cached.size(); ++i) {
+      const LoadItem& item = (*items)[i];
+      const uint64_t end = std::min(item.offset + item.length, item.status.length);
+      response->add_fully_cached(item.status.is_directory ||
+                                 cached[i] >= end - std::min(end, item.offset));
+      response->add_cached_bytes(cached[i]);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status EndLoad(grpc::ServerContext*, const rpc::EndLoadRequest* request,
+                       rpc::EndLoadResponse* response) override {
+    response->set_unpinned_bytes(deps_.loads.EndJob(request->job_id()));
     return grpc::Status::OK;
   }
 

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/metrics.h"
+
 #include "common/cache_filter.h"
 #include "pagestore/page_record.h"
 #include "pagestore/page_store.h"
@@ -146,7 +148,7 @@ TEST_F(ShortCircuitTest, FirstPagesLocatedTogetherAreReadWithoutAskingAgain) {
   std::vector<ShortCircuitChannel::FileToLocate> files;
   for (int f = 0; f < 90; ++f) files.push_back({.uri = uris[f], .file = ids[f]});
   ASSERT_TRUE(channel->LocateFirstPages(files).ok());
-  server_->Stop();
+  const int64_t located = metrics::ValueOf("alluvium_worker_short_circuit_pages_total");
   for (int f = 0; f < 90; ++f) {
     std::vector<std::byte> got;
     auto n = channel->Read(uris[f], ids[f], 0, 100 + f, [&](std::span<const std::byte> d) {
@@ -156,6 +158,8 @@ TEST_F(ShortCircuitTest, FirstPagesLocatedTogetherAreReadWithoutAskingAgain) {
     ASSERT_TRUE(n.ok()) << f << ": " << n.status();
     EXPECT_EQ(got, Expected(ids[f], 1, 100 + f)) << f;
   }
+  // Nothing more was asked of the worker.
+  EXPECT_EQ(metrics::ValueOf("alluvium_worker_short_circuit_pages_total"), located);
 }
 
 TEST_F(ShortCircuitTest, AnotherWorkersSocketIsRefused) {
@@ -178,6 +182,27 @@ TEST_F(ShortCircuitTest, ServerStoppedUnderAChannelIsUnavailable) {
   server_->Stop();
   auto n = channel->Read(kUri, id, 0, kPage, [](auto) { return OkStatus(); });
   EXPECT_EQ(n.status().code(), Code::kUnavailable) << n.status();
+}
+
+// A channel remembers extents, so a read of pages it has seen asks the worker nothing. Once the
+// worker is gone (a restart may wipe the files our descriptors keep alive) the channel serves
+// nothing more from memory, and says it is broken.
+TEST_F(ShortCircuitTest, RememberedExtentsAreNotReadOnceTheWorkerHasHungUp) {
+  const auto id = CacheFile("file:///e", 2);
+  auto channel = Channel();
+  uint64_t got = 0;
+  auto first = channel->Read(kUri, id, 0, 2 * kPage, [&](std::span<const std::byte> d) {
+    got += d.size();
+    return OkStatus();
+  });
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(got, 2 * kPage);
+  EXPECT_FALSE(channel->broken());
+
+  server_->Stop();
+  auto second = channel->Read(kUri, id, 0, 2 * kPage, [](auto) { return OkStatus(); });
+  EXPECT_EQ(second.status().code(), Code::kUnavailable) << second.status();
+  EXPECT_TRUE(channel->broken());
 }
 
 // Writers keep evicting and reusing the three regions while readers read through the channel:

@@ -46,6 +46,14 @@ TEST(UnitsTest, FormatsSizesLikeAlluxio) {
   EXPECT_EQ(FormatSize(1ull << 40), "1024.00GB");
 }
 
+TEST(UnitsTest, FormatsCapacitiesInMiB) {
+  EXPECT_EQ(FormatMiB(0), "0 MiB");
+  EXPECT_EQ(FormatMiB(1), "0.1 MiB");
+  EXPECT_EQ(FormatMiB(2 << 20), "2.0 MiB");
+  EXPECT_EQ(FormatMiB(432013312), "412.0 MiB");
+  EXPECT_EQ(FormatMiB(uint64_t{3} << 40), "3145728.0 MiB");
+}
+
 TEST(UnitsTest, ParsesBooleans) {
   EXPECT_TRUE(*ParseBool("true"));
   EXPECT_TRUE(*ParseBool("TRUE"));

@@ -119,7 +119,8 @@ TEST(LoadOptionsTest, RejectsBadBandwidth) {
 }
 
 TEST(LoadOptionsTest, RejectsBadBooleans) {
-  for (const char* key : {"partialListing", "loadMetadataOnly", "skipIfExists", "verify"}) {
+  for (const char* key : {"partialListing", "loadMetadataOnly", "skipIfExists", "verify",
+                          "allowEviction", "dryRun"}) {
     for (const char* v : {R"("yes")", R"("1")", "1", "0", R"("")", "[true]"}) {
       SCOPED_TRACE(std::string(key) + "=" + v);
       ExpectRejected(Parse(std::string("{\"") + key + "\":" + v + "}"), key);
@@ -173,13 +174,24 @@ TEST(LoadOptionsTest, RoundTripsThroughJson) {
                    .skip_if_exists = true,
                    .bandwidth = 1234567,
                    .verify = true,
-                   .file_filter_regex = "^/data/.*"};
+                   .file_filter_regex = "^/data/.*",
+                   .allow_eviction = true};
   for (const LoadOptions& o : {defaults, full}) {
     const json j = LoadOptionsToJson(o);
     auto back = ParseLoadOptions(j);
     ASSERT_TRUE(back.ok()) << back.status() << " " << j.dump();
     EXPECT_EQ(*back, o) << j.dump();
   }
+}
+
+TEST(LoadOptionsTest, DryRunIsAModeOfTheSubmitAndIsNeverStored) {
+  auto parsed = ParseLoadOptions(Parse(R"({"dryRun":"true","allowEviction":true})"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->dry_run);
+  EXPECT_TRUE(parsed->allow_eviction);
+  const json j = LoadOptionsToJson(*parsed);
+  EXPECT_FALSE(j.contains("dryRun")) << j.dump();
+  EXPECT_EQ(j.value("allowEviction", false), true);
 }
 
 TEST(LoadOptionsTest, ToJsonUsesNativeTypesAndOmitsUnset) {

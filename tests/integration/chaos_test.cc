@@ -181,7 +181,10 @@ TEST_F(ChaosTest, LoadsSurviveKilledWorkersAndCoordinatorWithNothingLost) {
     SCOPED_TRACE(fmt::format("round {} (seed {})", r, seed));
     const auto files = MakeRound(r, rng);
     const std::vector<std::string> jobs = {fmt::format("/chaos/r{}", r), fmt::format("/s3/r{}", r)};
-    for (const std::string& path : jobs) ASSERT_EQ(Submit(path).status, 200) << path;
+    for (const std::string& path : jobs) {
+      const LocalCluster::HttpReply reply = Submit(path);
+      ASSERT_EQ(reply.status, 200) << path << ": " << reply.body;
+    }
 
     // A reader of earlier rounds' files runs through the chaos, with one client all along, as
     // an application would.

@@ -275,8 +275,8 @@ class DiskFaultsTest : public ::testing::Test {
   // exit_code as `--wait` gives it (0 SUCCEEDED, 1 FAILED, 3 STOPPED), or -1 if it has not ended
   // within 90 s or a worker process died (`--wait` itself would wait forever if no worker were
   // left), and the CLI's progress report as output.
-  CommandResult LoadAndWait(const std::string& path) {
-    CommandResult submit = cluster_->Cli("job load " + path);
+  CommandResult LoadAndWait(const std::string& path, const std::string& flags = "") {
+    CommandResult submit = cluster_->Cli("job load " + path + " " + flags);
     if (submit.exit_code != 0) return submit;
     std::string state;
     const bool ended = Eventually(
@@ -664,7 +664,11 @@ TEST_F(DiskFaultsTest, ConfiguredCapacitySmallerThanTheDatasetEvictsAndReadsStay
   Start(2, {"alluvium.worker.page.store.size=2MB"});
   ASSERT_FALSE(HasFatalFailure());
   const auto files = MakeDataset("capacity", 20, 4);  // about 11 MB over 2 x 2 MB of cache
-  const CommandResult load = LoadAndWait("/capacity");
+  // Larger than the caches: refused unless the user lets the job evict its own pages.
+  const CommandResult refused = cluster_->Cli("job load /capacity");
+  EXPECT_EQ(refused.exit_code, 1) << refused.output << refused.errors;
+  EXPECT_NE(refused.errors.find("of this job exceed its"), std::string::npos) << refused.errors;
+  const CommandResult load = LoadAndWait("/capacity", "--allow-eviction");
   EXPECT_EQ(load.exit_code, 0) << load.output << load.errors;
   EXPECT_GT(SumMetric("alluvium_worker_page_store_evictions_total"), 0u);
   auto workers = client_->ListWorkers();
@@ -727,7 +731,7 @@ TEST_F(FullDiskTest, LoadingMoreThanTheDiskHoldsEvictsOlderPages) {
   StartOnTmpfs(1);
   if (IsSkipped() || HasFatalFailure()) return;
   const auto files = MakeUniform("big", 40, 1 << 20);  // 40 MiB into 16 MiB
-  const CommandResult load = LoadAndWait("/big");
+  const CommandResult load = LoadAndWait("/big", "--allow-eviction");
   const json progress = Progress("/big");
   // Eviction makes room: the job succeeds. (If it did not, the reasons would have to be true.)
   EXPECT_EQ(load.exit_code, 0) << load.output << progress.dump(1);
@@ -754,59 +758,109 @@ TEST_F(FullDiskTest, LoadingMoreThanTheDiskHoldsEvictsOlderPages) {
   EXPECT_EQ(IndexedPages(0), RecordsOnDisk(files));
 }
 
-TEST_F(FullDiskTest, DiskFullOfOtherDataFailsTheLoadClearlyAndRecoversOnceFreed) {
+TEST_F(FullDiskTest, ALoadLargerThanTheDiskFailsNamingTheWorkerInsteadOfEvictingItself) {
+  StartOnTmpfs(1);
+  if (IsSkipped() || HasFatalFailure()) return;
+  const auto files = MakeUniform("toobig", 40, 1 << 20);  // 40 MiB into 16 MiB
+  const CommandResult load = LoadAndWait("/toobig");
+  const json progress = Progress("/toobig");
+  EXPECT_EQ(load.exit_code, 1) << load.output << progress.dump(1);
+  const std::string reason = progress.value("mFailureReason", "");
+  EXPECT_NE(reason.find("of this job exceed its"), std::string::npos) << progress.dump(1);
+  EXPECT_EQ(WorkerMetric(0, "alluvium_worker_page_store_evictions_total"), 0u);
+  // What did load stays: every file not reported failed is read wholly from the cache.
+  const json failed = progress.value("mFailedFilesWithReasons", json::object());
+  std::map<std::string, std::string> loaded;
+  for (const auto& [path, bytes] : files) {
+    if (!failed.contains("file://" + (cluster_->ufs_root() / path.substr(1)).string())) {
+      loaded[path] = bytes;
+    }
+  }
+  EXPECT_GT(loaded.size(), 5u) << progress.dump(1);
+  EXPECT_EQ(Sum(ReadAll(*client_, loaded)), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+}
+
+TEST_F(FullDiskTest, DiskFilledByAnotherProgramMakesTheLoadWaitAndItFinishesOnceFreed) {
   StartOnTmpfs(1);
   if (IsSkipped() || HasFatalFailure()) return;
   FillDisk();
   const auto files = MakeUniform("nospace", 4, 300'000);
-  const CommandResult load = LoadAndWait("/nospace");
-  const json progress = Progress("/nospace");
-  // Nothing of ours to evict: each file fails with the real cause, and the job ends.
+  const CommandResult submit = cluster_->Cli("job load /nospace");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output << submit.errors;
+  // The worker answers RESOURCE_EXHAUSTED; the job backs off and says so instead of failing.
+  json progress;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        progress = Progress("/nospace");
+        return progress.contains("waitingForSpace");
+      },
+      30s))
+      << progress.dump(1);
+  const std::string why = progress["waitingForSpace"].begin().value().get<std::string>();
+  EXPECT_NE(why.find("No space left on device"), std::string::npos) << why;
+  EXPECT_EQ(progress.value("mJobState", ""), "RUNNING");
+  const CommandResult report = cluster_->Cli("job load /nospace --progress");
+  EXPECT_NE(report.output.find("Waiting for space: "), std::string::npos) << report.output;
+
+  tmpfs_.Unfill();
+  const json done = cluster_->WaitLoadEnded({{"path", "/nospace"}}, 60s);
+  EXPECT_EQ(done.value("mJobState", ""), "SUCCEEDED") << done.dump(1);
+  EXPECT_FALSE(done.contains("waitingForSpace")) << done.dump(1);
+  EXPECT_GT(done.value("mRetrySubTasksPercentage", 0.0), 0.0) << done.dump(1);
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+}
+
+TEST_F(FullDiskTest, DiskThatStaysFullFailsTheWaitingFilesClearlyAfterTheTimeout) {
+  if (!tmpfs_.mounted()) GTEST_SKIP() << tmpfs_.skip_reason();
+  Start(
+      1,
+      {"alluvium.worker.page.store.size=1GB", kRegionSize, "alluvium.job.load.no.space.timeout=2s"},
+      {{0, {"alluvium.worker.page.store.dirs=" + tmpfs_.path().string()}}});
+  if (HasFatalFailure()) return;
+  FillDisk();
+  const auto files = MakeUniform("full", 4, 300'000);
+  const CommandResult load = LoadAndWait("/full");
+  const json progress = Progress("/full");
   EXPECT_EQ(load.exit_code, 1) << load.output << load.errors;
-  EXPECT_EQ(progress.value("mJobState", ""), "FAILED") << progress.dump(1);
   EXPECT_EQ(progress.value("mFailedFileCount", -1), 4) << progress.dump(1);
   const json reasons = progress.value("mFailedFilesWithReasons", json::object());
   EXPECT_EQ(reasons.size(), 4u) << progress.dump(1);
   for (const auto& [path, reason] : reasons.items()) {
     const std::string r = reason.get<std::string>();
     EXPECT_NE(r.find("No space left on device"), std::string::npos) << path << ": " << r;
-    EXPECT_NE(r.find("is full"), std::string::npos) << path << ": " << r;
+    EXPECT_NE(r.find("no room for"), std::string::npos) << path << ": " << r;
   }
-  const CommandResult report = cluster_->Cli("job load /nospace --progress --verbose");
-  EXPECT_NE(report.output.find("No space left on device"), std::string::npos) << report.output;
   EXPECT_TRUE(WorkerUp(0));
   EXPECT_EQ(RecordsOnDisk(files), 0u);
-  EXPECT_EQ(IndexedPages(0), 0u);
-
-  // Reads still work (from the UFS, uncached).
   uint64_t total = 0;
   for (const auto& [p, b] : files) total += b.size();
-  EXPECT_EQ(Sum(ReadAll(*client_, files)), total);
-
-  // Space freed: the same load now succeeds, and reads come from the cache.
-  tmpfs_.Unfill();
-  const CommandResult again = LoadAndWait("/nospace");
-  EXPECT_EQ(again.exit_code, 0) << again.output << again.errors;
-  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);
-  EXPECT_TRUE(WorkerUp(0));
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), total);  // reads still work, from the UFS
 }
 
-TEST_F(FullDiskTest, FullDiskOnOneWorkerIsRoutedAroundByRetries) {
+TEST_F(FullDiskTest, FullDiskOnOneWorkerHoldsItsSegmentsThereUntilItHasRoom) {
   StartOnTmpfs(2);
   if (IsSkipped() || HasFatalFailure()) return;
   FillDisk();
   const auto files = MakeUniform("around", 8, 300'000);
-  const CommandResult load = LoadAndWait("/around");
-  const json progress = Progress("/around");
-  // The scheduler retries a segment that failed for want of space on the next worker of the
-  // ring, so the job succeeds, with retries, and worker 0 stays in the ring.
-  EXPECT_EQ(load.exit_code, 0) << load.output << progress.dump(1);
-  EXPECT_EQ(progress.value("mFailedFileCount", -1), 0) << progress.dump(1);
-  EXPECT_GT(progress.value("mRetrySubTasksPercentage", 0.0), 0.0) << progress.dump(1);
+  ASSERT_EQ(cluster_->Cli("job load /around").exit_code, 0);
+  // Segments the ring gives worker 0 wait for it (reads look for them there); the rest load.
+  json progress;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        progress = Progress("/around");
+        return progress.contains("waitingForSpace") && progress.value("mProcessedFileCount", 0) > 0;
+      },
+      30s))
+      << progress.dump(1);
+  tmpfs_.Unfill();
+  const json done = cluster_->WaitLoadEnded({{"path", "/around"}}, 60s);
+  EXPECT_EQ(done.value("mJobState", ""), "SUCCEEDED") << done.dump(1);
   EXPECT_TRUE(WorkerUp(0));
   EXPECT_TRUE(WorkerUp(1));
-  ReadAll(*client_, files);  // correct bytes, wherever they come from
-  EXPECT_EQ(RecordsOnDisk(files), 0u);
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);  // every segment on the worker reads look at
+  EXPECT_GT(RecordsOnDisk(files), 0u);
 }
 
 TEST_F(FullDiskTest, WholeDataDirOnAFullDiskKeepsTheWorkerUpAndSurvivesACrash) {
@@ -817,7 +871,7 @@ TEST_F(FullDiskTest, WholeDataDirOnAFullDiskKeepsTheWorkerUpAndSurvivesACrash) {
   });
   if (IsSkipped() || HasFatalFailure()) return;
   const auto first = MakeUniform("first", 30, 1 << 20);  // 30 MiB into 16 MiB
-  const CommandResult load = LoadAndWait("/first");
+  const CommandResult load = LoadAndWait("/first", "--allow-eviction");
   EXPECT_EQ(load.exit_code, 0) << load.output << load.errors;
   EXPECT_TRUE(WorkerUp(0));
 

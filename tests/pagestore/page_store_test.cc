@@ -222,6 +222,61 @@ TEST_F(PageStoreTest, EvictionDropsTheLeastRecentlyUsedRegionWhole) {
   EXPECT_LE(s.used_bytes, s.capacity_bytes);
 }
 
+TEST_F(PageStoreTest, PinnedPagesAreNeverEvictedAndTheirOwnOverflowIsAFailedPrecondition) {
+  auto store = OpenStore(Options(/*regions=*/3));
+  constexpr PinGroup kJob = 7;
+  for (uint64_t i = 0; i < 3 * kPagesPerRegion; ++i) {
+    ASSERT_TRUE(store->Put(Key(i), PageData(Key(i), kPage), kJob).ok()) << i;
+  }
+  EXPECT_EQ(store->PinnedBytes(kJob), 3 * kPagesPerRegion * kPage);
+
+  // One page more than the store holds: the load's own pages stay, the new page is refused.
+  const Status st = store->Put(Key(100), PageData(Key(100), kPage), kJob);
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st;
+  EXPECT_NE(st.message().find("this load's own pages"), std::string::npos) << st;
+  // Anyone else's page is refused too, but as "retry later": the pins end with the load.
+  EXPECT_EQ(store->Put(Key(101), PageData(Key(101), kPage)).code(), Code::kResourceExhausted);
+  for (uint64_t i = 0; i < 3 * kPagesPerRegion; ++i) EXPECT_EQ(ReadCode(*store, Key(i)), Code::kOk);
+  EXPECT_EQ(store->stats().evictions, 0u);
+
+  store->Unpin(kJob);  // the load ended: its pages are ordinary cached pages again
+  EXPECT_EQ(store->PinnedBytes(kJob), 0u);
+  PutPage(*store, Key(100));
+  EXPECT_EQ(store->stats().evictions, kPagesPerRegion);
+}
+
+TEST_F(PageStoreTest, PagesPinnedByAnotherGroupAreResourceExhaustedUntilItEnds) {
+  auto store = OpenStore(Options(/*regions=*/3));
+  constexpr PinGroup kFirst = 1, kSecond = 2;
+  for (uint64_t i = 0; i < 2 * kPagesPerRegion; ++i) {
+    ASSERT_TRUE(store->Put(Key(i), PageData(Key(i), kPage), kFirst).ok());
+  }
+  for (uint64_t i = 2 * kPagesPerRegion; i < 3 * kPagesPerRegion; ++i) {
+    ASSERT_TRUE(store->Put(Key(i), PageData(Key(i), kPage), kSecond).ok());
+  }
+  // The second load's page needs a region; only the first load's regions could be freed.
+  EXPECT_EQ(store->Put(Key(100), PageData(Key(100), kPage), kSecond).code(),
+            Code::kResourceExhausted);
+  store->Unpin(kFirst);
+  ASSERT_TRUE(store->Put(Key(100), PageData(Key(100), kPage), kSecond).ok());
+  for (uint64_t i = 2 * kPagesPerRegion; i < 3 * kPagesPerRegion; ++i) {
+    EXPECT_TRUE(store->Contains(Key(i))) << i;
+  }
+}
+
+TEST_F(PageStoreTest, PinningAPageAlreadyCachedKeepsItsRegion) {
+  auto store = OpenStore(Options(/*regions=*/2));
+  for (uint64_t i = 0; i < 2 * kPagesPerRegion; ++i) PutPage(*store, Key(i));  // regions A B
+  constexpr PinGroup kJob = 3;
+  EXPECT_TRUE(store->Pin(Key(0), kJob));  // A is pinned (and the most recently used)
+  EXPECT_FALSE(store->Pin(Key(999), kJob));
+  EXPECT_EQ(store->PinnedBytes(kJob), kPage);
+  PutPage(*store, Key(100));  // evicts B, the only region without a pin
+  for (uint64_t i = 0; i < kPagesPerRegion; ++i) EXPECT_TRUE(store->Contains(Key(i))) << i;
+  EXPECT_FALSE(store->Contains(Key(kPagesPerRegion)));
+  EXPECT_EQ(store->stats().pinned_bytes, kPage);
+}
+
 TEST_F(PageStoreTest, PutOfExistingKeyReplacesIt) {
   auto store = OpenStore(Options());
   const PageKey key = Key(0);

@@ -304,17 +304,87 @@ TEST_F(LoadExecutorTest, FileLongerThanItsStatusIsAborted) {
   EXPECT_EQ(results[0].status.code(), Code::kAborted) << results[0].status;
 }
 
-TEST_F(LoadExecutorTest, SegmentLargerThanThePageStoreIsResourceExhausted) {
+TEST_F(LoadExecutorTest, SegmentLargerThanThePageStoreIsAFailedPrecondition) {
   Open(/*capacity_pages=*/2);
   const ufs::FileStatus big = Write("big.bin", 3 * kPage);
   const ufs::FileStatus small = Write("small.bin", kPage);
 
   const auto results = Run({.job_id = "j", .items = {Whole(big), Whole(small)}});
 
-  EXPECT_EQ(results[0].status.code(), Code::kResourceExhausted) << results[0].status;
+  EXPECT_EQ(results[0].status.code(), Code::kFailedPrecondition) << results[0].status;
   EXPECT_NE(results[0].status.message().find(big.uri), std::string::npos);
   EXPECT_TRUE(results[1].status.ok()) << results[1].status;
   EXPECT_EQ(meta_->Get(big.uri).value_or({}).status, big);  // the status is still right
+}
+
+// The page store's capacity in pages for these tests: 64 regions (1/64 of it each), so a job
+// of 256 pages cannot all stay.
+constexpr uint64_t kPinTestPages = 128;
+
+TEST_F(LoadExecutorTest, APinningJobNeverEvictsItsOwnPagesAndFailsWhatDoesNotFit) {
+  Open(kPinTestPages, {.threads = 1});  // one file at a time, so the first ones fit whole
+  LoadBatch batch{.job_id = "big", .pin = true};
+  std::vector<ufs::FileStatus> files;
+  for (int i = 0; i < 8; ++i) {
+    files.push_back(Write("f" + std::to_string(i), 32 * kPage, i));  // 256 pages in all
+    batch.items.push_back(Whole(files.back()));
+  }
+
+  const auto results = Run(batch);
+
+  size_t ok = 0, refused = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Status& st = results[i].status;
+    if (st.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st;
+      EXPECT_NE(st.message().find("this load's own pages"), std::string::npos) << st;
+      ++refused;
+    }
+  }
+  EXPECT_GT(ok, 0u);
+  EXPECT_GT(refused, 0u);
+  EXPECT_EQ(store_->stats().evictions, 0u);  // nothing of the job was evicted for the rest
+  // What the job reported cached is all still there.
+  std::vector<LoadItem> done;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].status.ok()) done.push_back(Whole(files[i]));
+  }
+  for (uint64_t bytes : executor_->CachedBytes(done)) EXPECT_EQ(bytes, 32 * kPage);
+
+  // Once the job ends its pages are ordinary cached pages: another job may evict them.
+  EXPECT_GT(executor_->EndJob("big"), 0u);
+  EXPECT_EQ(executor_->EndJob("big"), 0u);
+  EXPECT_EQ(store_->stats().pinned_bytes, 0u);
+  const auto next =
+      Run({.job_id = "next", .items = {Whole(Write("g", 32 * kPage, 9))}, .pin = true});
+  EXPECT_TRUE(next[0].status.ok()) << next[0].status;
+}
+
+TEST_F(LoadExecutorTest, WithoutPinsAJobLargerThanTheCacheEvictsItsOwnPages) {
+  Open(kPinTestPages);
+  LoadBatch batch{.job_id = "big"};
+  for (int i = 0; i < 8; ++i)
+    batch.items.push_back(Whole(Write("f" + std::to_string(i), 32 * kPage, i)));
+  for (const ItemResult& r : Run(batch)) EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_GT(store_->stats().evictions, 0u);  // today's LRU behaviour, which allowEviction keeps
+}
+
+TEST_F(LoadExecutorTest, AJobPinsThePagesItFindsAlreadyCached) {
+  Open(kPinTestPages);
+  const ufs::FileStatus old = Write("old", 32 * kPage, 1);
+  ASSERT_TRUE(Run({.job_id = "earlier", .items = {Whole(old)}})[0].status.ok());
+  // The job asks for the old file (already cached: skipped, and pinned) and then for more than
+  // the rest of the cache: the old file's pages, the least recently written, must stay.
+  LoadBatch batch{.job_id = "j", .skip_if_exists = true, .pin = true};
+  batch.items.push_back(Whole(old));
+  ASSERT_EQ(Run(batch)[0].bytes_skipped, 32 * kPage);
+  batch.items.clear();
+  for (int i = 0; i < 4; ++i)
+    batch.items.push_back(Whole(Write("n" + std::to_string(i), 32 * kPage, i + 10)));
+  (void)Run(batch);
+  EXPECT_EQ(executor_->CachedBytes({Whole(old)})[0], 32 * kPage);
 }
 
 TEST_F(LoadExecutorTest, EmptyBatchReturnsNoResults) {
@@ -329,7 +399,7 @@ TEST_F(LoadExecutorTest, UnalignedOffsetIsInvalidArgument) {
   EXPECT_EQ(results[0].status.code(), Code::kInvalidArgument) << results[0].status;
 }
 
-TEST_F(LoadExecutorTest, CheckCachedTellsWhichSegmentsAreComplete) {
+TEST_F(LoadExecutorTest, CachedBytesTellsHowMuchOfEachSegmentIsCached) {
   Open();
   const ufs::FileStatus a = Write("a.bin", 4 * kPage + 1);
   const ufs::FileStatus b = Write("b.bin", kPage);
@@ -339,18 +409,20 @@ TEST_F(LoadExecutorTest, CheckCachedTellsWhichSegmentsAreComplete) {
   ASSERT_TRUE(Run({.job_id = "j", .items = {{.status = a, .offset = 0, .length = 2 * kPage}}})[0]
                   .status.ok());
 
-  const std::vector<bool> cached = executor_->CheckCached({
+  const std::vector<uint64_t> cached = executor_->CachedBytes({
       {.status = a, .offset = 0, .length = 2 * kPage},          // loaded
       {.status = a, .offset = 0, .length = 2 * kPage + 1},      // one byte into page 2
       {.status = a, .offset = 2 * kPage, .length = 3 * kPage},  // not loaded
+      {.status = a, .offset = kPage, .length = 3 * kPage},      // half loaded
       Whole(b),
       Whole(empty),
       {.status = *dir},
   });
-  EXPECT_EQ(cached, (std::vector<bool>{true, false, false, false, true, true}));
+  EXPECT_EQ(cached, (std::vector<uint64_t>{2 * kPage, 2 * kPage, 0, kPage, 0, 0, 0}));
 
   ASSERT_TRUE(Run({.job_id = "j", .items = {Whole(a), Whole(b)}})[0].status.ok());
-  EXPECT_EQ(executor_->CheckCached({Whole(a), Whole(b)}), (std::vector<bool>{true, true}));
+  EXPECT_EQ(executor_->CachedBytes({Whole(a), Whole(b)}),
+            (std::vector<uint64_t>{4 * kPage + 1, kPage}));
 }
 
 TEST_F(LoadExecutorTest, StopDuringABatchCancelsItsItemsPromptly) {

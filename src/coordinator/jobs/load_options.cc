@@ -29,9 +29,9 @@ constexpr size_t kMaxRegexBytes = 1024;
 // long can compile anyway (repeats beyond 100000 states and back-references past the last group
 // are errors), so longer ones are refused before std::regex sees them.
 constexpr size_t kMaxRegexNumberDigits = 9;
-constexpr std::string_view kOptionNames[] = {"replicas",         "batchSize",     "partialListing",
-                                             "loadMetadataOnly", "skipIfExists",  "bandwidth",
-                                             "verify",           "fileFilterRegx"};
+constexpr std::string_view kOptionNames[] = {
+    "replicas",  "batchSize", "partialListing", "loadMetadataOnly", "skipIfExists",
+    "bandwidth", "verify",    "fileFilterRegx", "allowEviction",    "dryRun"};
 
 // The JSON spelling of a value for error messages; never throws (invalid UTF-8 is replaced).
 std::string Show(const json& value) {
@@ -179,6 +179,10 @@ Result<LoadOptions> ParseLoadOptions(const nlohmann::json& options) {
       ALLUVIUM_ASSIGN_OR_RETURN(out.skip_if_exists, ParseStrictBool(key, value));
     } else if (key == "verify") {
       ALLUVIUM_ASSIGN_OR_RETURN(out.verify, ParseStrictBool(key, value));
+    } else if (key == "allowEviction") {
+      ALLUVIUM_ASSIGN_OR_RETURN(out.allow_eviction, ParseStrictBool(key, value));
+    } else if (key == "dryRun") {
+      ALLUVIUM_ASSIGN_OR_RETURN(out.dry_run, ParseStrictBool(key, value));
     } else if (key == "bandwidth") {
       ALLUVIUM_ASSIGN_OR_RETURN(out.bandwidth, ParseBandwidth(value));
     } else if (key == "fileFilterRegx") {
@@ -200,6 +204,7 @@ nlohmann::json LoadOptionsToJson(const LoadOptions& options) {
   out["loadMetadataOnly"] = options.metadata_only;
   out["skipIfExists"] = options.skip_if_exists;
   out["verify"] = options.verify;
+  out["allowEviction"] = options.allow_eviction;
   if (options.bandwidth.has_value()) out["bandwidth"] = *options.bandwidth;
   if (!options.file_filter_regex.empty()) out["fileFilterRegx"] = options.file_filter_regex;
   return out;

@@ -21,6 +21,13 @@ struct LoadOptions {
   std::optional<uint64_t> bandwidth;  // aggregate UFS read limit of the job, bytes/s
   bool verify = false;            // after loading, check every file is cached; reload what is not
   std::string file_filter_regex;  // "fileFilterRegx": only paths matching this ECMAScript regex
+  // "allowEviction": the job's pages are ordinary LRU pages while it runs, so a job larger than
+  // the cache evicts its own earlier pages, and a submit that does not fit is not refused.
+  // Without it, a job pins what it caches until it ends and fails what does not fit.
+  bool allow_eviction = false;
+  // "dryRun": size the job (files, bytes per worker against capacity, duration) and start
+  // nothing. Never stored: a dry run makes no job.
+  bool dry_run = false;
 
   // kInvalidArgument naming the option: replicas 0 or above 16, batchSize 0 or above 100000,
   // bandwidth 0, an invalid regex or one longer than 1024 bytes.

@@ -55,6 +55,9 @@ std::string FormatProgressText(const LoadProgress& p, bool verbose, int64_t now_
   line(fmt::format("Settings:\tbandwidth: {}\tverify: {}{}",
                    o.bandwidth ? std::to_string(*o.bandwidth) : std::string("unlimited"), o.verify,
                    o.metadata_only ? "\tmetadata-only: true" : ""));
+  if (o.allow_eviction) {
+    line("Eviction: allowed (pages this job cached may have been evicted by its later ones)");
+  }
   if (verbose) {
     line("Time Elapsed: " + FormatElapsed(elapsed_ms));
     line("Job Id: " + p.job_id);
@@ -64,6 +67,9 @@ std::string FormatProgressText(const LoadProgress& p, bool verbose, int64_t now_
     state += " (" + p.failure_reason + ")";
   }
   line(state);
+  for (const auto& [worker, why] : p.waiting_for_space) {
+    line("Waiting for space: " + worker + ": " + why);
+  }
   if (verbose && IsActive(p.state)) line("Stage: " + std::string(Stage(p)));
   if (verbose) line(fmt::format("Files Scanned: {}", p.files_scanned));
   line(fmt::format("Files Processed: {}", p.files_processed));
@@ -120,6 +126,8 @@ std::string FormatProgressJson(const LoadProgress& p, bool verbose, int64_t now_
   j["mFailureSubTasksPercentage"] = Percent(p.subtasks_failed, p.subtasks_total);
   j["mRetrySubTasksPercentage"] = Percent(p.subtasks_retried, p.subtasks_total);
   if (!p.failure_reason.empty()) j["mFailureReason"] = p.failure_reason;
+  j["allowEviction"] = o.allow_eviction;
+  if (!p.waiting_for_space.empty()) j["waitingForSpace"] = p.waiting_for_space;
   j["mRunningStage"] = verbose && active ? Stage(p) : "";
   j["mTimeElapsed"] = elapsed_ms;
   j["mStartTime"] = p.start_ms;

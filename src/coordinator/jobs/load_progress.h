@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct LoadProgress {
   uint64_t subtasks_retried = 0;         // retries sent
   std::vector<FailedFile> failed_files;  // the most recent failures (bounded), with reasons
   std::string failed_files_saved_to;     // where the full failed-file list was written
+  // Workers whose disk has no room now (RESOURCE_EXHAUSTED), with why: the job retries there
+  // with back-off instead of failing. Live only; empty once they take data again.
+  std::map<std::string, std::string> waiting_for_space;
 };
 
 // Alluxio's layout: a header line, then one TAB-indented line per field:
@@ -65,6 +69,8 @@ struct LoadProgress {
 //   \tSubtask Retry rate: 0.00%                verbose, after Files Failed
 //   \tFailed files:  then  \t\t<path>: <reason>  verbose, one per failed_files entry
 //   \tFailed files saved to: <path>            failed_files_saved_to set
+//   \tEviction: allowed (...)                  options.allow_eviction, after Settings
+//   \tWaiting for space: <worker>: <why>       one per waiting_for_space entry, after Job State
 // Rates are 0.00% (not Alluxio's NaN) when nothing was counted.
 std::string FormatProgressText(const LoadProgress& progress, bool verbose, int64_t now_ms);
 

@@ -232,8 +232,30 @@ Result<HttpResponse> Submit(JobManager& jobs, const HttpRequest& req) {
     // ParseLoadOptions refuses over-long filters before compiling them.
     ALLUVIUM_ASSIGN_OR_RETURN(options, ParseLoadOptions(params["options"]));
   }
+  if (options.dry_run) {
+    ALLUVIUM_ASSIGN_OR_RETURN(LoadSize size, jobs.Size(target.path, target.index_file, options));
+    json reply = size.ToJson();
+    reply["success"] = true;
+    reply["dryRun"] = true;
+    reply["path"] = target.path;
+    reply["message"] =
+        size.fits() ? fmt::format("Load '{}' fits the workers' caches", target.path)
+                    : fmt::format("Load '{}' does not fit: {}", target.path, size.Overflow());
+    return HttpResponse{200, "application/json", Dump(reply)};
+  }
   ALLUVIUM_ASSIGN_OR_RETURN(SubmitOutcome outcome,
                             jobs.Submit(target.path, target.index_file, options));
+  if (outcome.kind == SubmitOutcome::Kind::kRefused) {
+    json reply = outcome.size->ToJson();
+    reply["success"] = false;
+    reply["error"] = "FAILED_PRECONDITION";
+    reply["path"] = target.path;
+    reply["message"] = fmt::format(
+        "Load '{}' does not fit the workers' caches: {}. Add workers or cache space, load less, "
+        "or submit with allowEviction to let the job evict its own pages",
+        target.path, outcome.size->Overflow());
+    return HttpResponse{400, "application/json", Dump(reply)};
+  }
   if (outcome.kind == SubmitOutcome::Kind::kAlreadyRunning) {
     return HttpResponse{
         409, "application/json",
@@ -277,6 +299,19 @@ Result<HttpResponse> Progress(JobManager& jobs, const HttpRequest& req) {
   }
   return HttpResponse{200, "text/plain; charset=utf-8",
                       FormatProgressText(progress, verbose, UnixMillis())};
+}
+
+// The job's report as JSON lines (application/x-ndjson), one per file.
+Result<HttpResponse> Report(JobManager& jobs, const HttpRequest& req) {
+  ALLUVIUM_ASSIGN_OR_RETURN(json params, Params(req));
+  ALLUVIUM_RETURN_IF_ERROR(CheckKeys(params, {"path", "indexFile"}));
+  ALLUVIUM_ASSIGN_OR_RETURN(Target target, TargetOf(params));
+  std::string body;
+  ALLUVIUM_RETURN_IF_ERROR(jobs.Report(target.path, target.index_file, [&body](const json& line) {
+    body += Dump(line);
+    body += '\n';
+  }));
+  return HttpResponse{200, "application/x-ndjson", std::move(body)};
 }
 
 Result<HttpResponse> StopJob(JobManager& jobs, const HttpRequest& req) {
@@ -334,6 +369,10 @@ void AddLoadRoutes(RestServer& server, JobManager& jobs) {
                [&jobs](const HttpRequest& r) { return Progress(jobs, r); });
   server.Route("POST", "/api/v1/master/progress_job/load",
                [&jobs](const HttpRequest& r) { return Progress(jobs, r); });
+  for (const char* method : {"GET", "POST"}) {
+    server.Route(method, "/api/v1/master/report_job/load",
+                 [&jobs](const HttpRequest& r) { return Report(jobs, r); });
+  }
   server.Route("POST", "/api/v1/master/stop_job/load",
                [&jobs](const HttpRequest& r) { return StopJob(jobs, r); });
   for (const char* method : {"GET", "POST"}) {

@@ -37,6 +37,8 @@ JobManagerOptions JobManagerOptions::FromConfig(const Config& config,
   o.tuning.listing_ahead_entries =
       static_cast<size_t>(std::max<int64_t>(1, config.GetInt(keys::kJobLoadListingAhead)));
   o.tuning.no_worker_timeout = config.GetDuration(keys::kJobLoadNoWorkerTimeout);
+  o.tuning.no_space_timeout = config.GetDuration(keys::kJobLoadNoSpaceTimeout);
+  o.tuning.worker_lost_wait = 2 * config.GetDuration(keys::kCoordinatorWorkerTimeout);
   o.tuning.failed_list_dir = data_dir / "job_results" / "load";
   o.ufs_properties = config.ValuesWithPrefix("alluvium.underfs.");
   return o;
@@ -95,6 +97,12 @@ LoadJobEnv JobManager::EnvFor() {
                     },
                     .persist = [this](const LoadJobRecord& record) { Persist(record); },
                     .settled = [this] { return registry_.Settled(); },
+                    .worker_at = [this](const std::string& address) -> std::optional<WorkerRecord> {
+                      for (WorkerRecord& w : registry_.Snapshot()) {
+                        if (w.address == address) return std::move(w);
+                      }
+                      return std::nullopt;
+                    },
                     .on_end =
                         [this] {
                           // Taking mu_ orders this after a waiter's check of the job's state,
@@ -156,6 +164,15 @@ Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_fil
     return InvalidArgument(fmt::format("index file {} is a directory", uri));
   }
 
+  if (!options.allow_eviction && !options.partial_listing && !options.metadata_only &&
+      !options.dry_run) {
+    ALLUVIUM_ASSIGN_OR_RETURN(LoadSize size, SizeOf(uri, index_file, options, target,
+                                                    options_.tuning.listing_ahead_entries));
+    if (size.complete && !size.fits()) {
+      return SubmitOutcome{.kind = SubmitOutcome::Kind::kRefused, .size = std::move(size)};
+    }
+  }
+
   std::unique_ptr<LoadJob> replaced;  // destroyed outside the lock
   std::lock_guard lock(mu_);
   auto it = jobs_.find(key);
@@ -192,6 +209,109 @@ Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_fil
   if (it != jobs_.end()) replaced = std::move(it->second);
   jobs_[key] = std::move(job);
   return SubmitOutcome{id, SubmitOutcome::Kind::kStarted};
+}
+
+Result<LoadSize> JobManager::Size(const std::string& path, bool index_file,
+                                  const LoadOptions& options) {
+  ALLUVIUM_RETURN_IF_ERROR(options.Validate());
+  ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
+  const std::string& uri = identity.second;
+  if (placement_.Current()->address_of.empty()) {
+    return FailedPrecondition("no live worker to load on");
+  }
+  ALLUVIUM_ASSIGN_OR_RETURN(auto fs, OpenUfs(uri));
+  ALLUVIUM_ASSIGN_OR_RETURN(ufs::FileStatus target, fs->GetStatus(uri));
+  if (index_file && target.is_directory) {
+    return InvalidArgument(fmt::format("index file {} is a directory", uri));
+  }
+  constexpr uint64_t kDryRunMaxEntries = 10'000'000;
+  ALLUVIUM_ASSIGN_OR_RETURN(LoadSize size,
+                            SizeOf(uri, index_file, options, std::move(target), kDryRunMaxEntries));
+  size.throughput = RecentThroughput();
+  if (size.throughput && *size.throughput > 0) {
+    // Bytes already cached are skipped at no UFS cost only with skipIfExists; count them all.
+    size.estimated_seconds = (size.copy_bytes + *size.throughput - 1) / *size.throughput;
+  }
+  return size;
+}
+
+Result<LoadSize> JobManager::SizeOf(const std::string& uri, bool index_file,
+                                    const LoadOptions& options,
+                                    std::optional<ufs::FileStatus> target, uint64_t max_entries) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto source, SourceOf(uri, index_file, options, std::move(target)));
+  return SizeLoad(*source, *placement_.Current(), registry_.Snapshot(), options, max_entries);
+}
+
+Result<std::unique_ptr<EntrySource>> JobManager::SourceOf(const std::string& uri, bool index_file,
+                                                          const LoadOptions& options,
+                                                          std::optional<ufs::FileStatus> target) {
+  std::optional<std::regex> filter;
+  if (!options.file_filter_regex.empty()) {
+    filter.emplace(options.file_filter_regex, std::regex::ECMAScript);  // validated
+  }
+  if (index_file) {
+    LoadJobEnv env = EnvFor();
+    return OpenIndexSource(env.open_fs, env.resolve, uri, filter,
+                           [](const std::string&, const Status&) {});
+  }
+  ALLUVIUM_ASSIGN_OR_RETURN(auto fs, OpenUfs(uri));
+  return OpenTreeSource(fs, uri, "", filter, std::move(target));
+}
+
+Status JobManager::Report(const std::string& path, bool index_file,
+                          const std::function<void(const nlohmann::json&)>& line) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
+  LoadJobRecord record;
+  std::map<std::string, std::string> failures;
+  {
+    std::lock_guard lock(mu_);
+    auto it = jobs_.find(identity.first);
+    if (it == jobs_.end())
+      return NotFound(fmt::format("Load for path '{}' cannot be found.", path));
+    record = it->second->Record();
+    failures = it->second->Failures();
+  }
+  const LoadOptions& options = record.progress.options;
+  ALLUVIUM_ASSIGN_OR_RETURN(auto source, SourceOf(record.target_uri, index_file, options, {}));
+  std::map<std::string, std::string> id_of;
+  for (const WorkerRecord& w : registry_.Snapshot()) id_of[w.address] = w.id;
+  return WriteLoadReport(*source, *placement_.Current(), workers_,
+                         {.replicas = options.replicas,
+                          .metadata_only = options.metadata_only,
+                          .failure_of =
+                              [&failures](const std::string& uri) {
+                                auto it = failures.find(uri);
+                                return it == failures.end() ? std::string() : it->second;
+                              },
+                          .name =
+                              [&id_of](const std::string& address) {
+                                auto it = id_of.find(address);
+                                return it == id_of.end() ? address : it->second;
+                              }},
+                         line);
+}
+
+std::optional<uint64_t> JobManager::RecentThroughput() {
+  std::vector<LoadProgress> finished;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, job] : jobs_) {
+      LoadProgress p = job->Progress();
+      if (!IsActive(p.state) && p.end_ms > p.start_ms && p.bytes_loaded > 0) {
+        finished.push_back(std::move(p));
+      }
+    }
+  }
+  if (finished.empty()) return std::nullopt;
+  std::sort(finished.begin(), finished.end(),
+            [](const LoadProgress& a, const LoadProgress& b) { return a.end_ms > b.end_ms; });
+  constexpr size_t kRecentJobs = 5;
+  uint64_t bytes = 0, ms = 0;
+  for (size_t i = 0; i < std::min(kRecentJobs, finished.size()); ++i) {
+    bytes += finished[i].bytes_loaded;
+    ms += static_cast<uint64_t>(finished[i].end_ms - finished[i].start_ms);
+  }
+  return ms == 0 ? std::nullopt : std::optional<uint64_t>(bytes * 1000 / ms);
 }
 
 Status JobManager::Stop(const std::string& path, bool index_file) {

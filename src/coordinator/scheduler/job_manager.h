@@ -18,6 +18,8 @@
 #include "coordinator/jobs/load_progress.h"
 #include "coordinator/mounts/mount_manager.h"
 #include "coordinator/scheduler/load_job.h"
+#include "coordinator/scheduler/load_report.h"
+#include "coordinator/scheduler/load_sizer.h"
 #include "coordinator/store/kv_store.h"
 
 namespace alluvium::coordinator {
@@ -34,7 +36,9 @@ struct JobManagerOptions {
 
 struct SubmitOutcome {
   std::string job_id;
-  enum class Kind { kStarted, kResumed, kAlreadyRunning } kind = Kind::kStarted;
+  // kRefused: some worker's share exceeds its cache (see `size`); no job was made.
+  enum class Kind { kStarted, kResumed, kAlreadyRunning, kRefused } kind = Kind::kStarted;
+  std::optional<LoadSize> size;  // for kRefused
 };
 
 class JobManager {
@@ -48,7 +52,16 @@ class JobManager {
   // `path` is a cache path or UFS URI (of the data, or of the index file when index_file).
   // kFailedPrecondition outside every mount, kNotFound if nothing is there, kResourceExhausted
   // for too many running jobs, kFailedPrecondition with no live worker or fewer than replicas.
+  // Unless allowEviction (or partialListing, or metadata only), the dataset is listed first, up
+  // to the listing bound, and a job some worker's share of which exceeds its cache is refused.
   Result<SubmitOutcome> Submit(const std::string& path, bool index_file, LoadOptions options);
+  // The dry run: lists the whole dataset (up to a large bound) and sizes the job, with an
+  // estimated duration from the UFS throughput of recent jobs. Starts nothing.
+  Result<LoadSize> Size(const std::string& path, bool index_file, const LoadOptions& options);
+  // The job's completion report (load_report.h), one line per file, as the cache is now.
+  // kNotFound when no job is known for the path.
+  Status Report(const std::string& path, bool index_file,
+                const std::function<void(const nlohmann::json&)>& line);
   // kNotFound when no job runs for the path.
   Status Stop(const std::string& path, bool index_file);
   // kNotFound when no job is known for the path. A positive `wait_for_end` first waits up to
@@ -69,6 +82,14 @@ class JobManager {
  private:
   Result<std::pair<std::string, std::string>> Identify(const std::string& path, bool index_file);
   LoadJobEnv EnvFor();
+  Result<LoadSize> SizeOf(const std::string& uri, bool index_file, const LoadOptions& options,
+                          std::optional<ufs::FileStatus> target, uint64_t max_entries);
+  // The files a job on `uri` loads, listed from the start.
+  Result<std::unique_ptr<EntrySource>> SourceOf(const std::string& uri, bool index_file,
+                                                const LoadOptions& options,
+                                                std::optional<ufs::FileStatus> target);
+  // Bytes/s loaded by the most recent finished jobs that read from the UFS; none without any.
+  std::optional<uint64_t> RecentThroughput();
   // The UFS holding `uri`, opened with the settings of its mount.
   Result<std::shared_ptr<ufs::FileSystem>> OpenUfs(std::string_view uri);
   void Persist(const LoadJobRecord& record);

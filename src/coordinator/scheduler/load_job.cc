@@ -13,7 +13,9 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_mapping.h"
+#include "common/units.h"
 #include "coordinator/scheduler/listing_prefetcher.h"
+#include "coordinator/scheduler/load_verifier.h"
 
 namespace alluvium::coordinator {
 namespace {
@@ -69,6 +71,8 @@ struct LoadJob::Work {
   size_t replica = 0;
   int attempts = 0;
   std::set<std::string> failed_workers;
+  std::string placed_on;  // the worker address its bytes are counted against
+  std::optional<std::chrono::steady_clock::time_point> no_space_since;
 };
 
 struct LoadJob::Batch {
@@ -214,6 +218,13 @@ LoadProgress LoadJob::Progress() const {
   return live_;
 }
 
+std::map<std::string, std::string> LoadJob::Failures() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::string> out = failures_;
+  for (const FailedFile& f : record_.progress.failed_files) out.try_emplace(f.path, f.reason);
+  return out;
+}
+
 LoadJobRecord LoadJob::Record() const {
   std::lock_guard lock(mu_);
   return record_;
@@ -264,28 +275,29 @@ void LoadJob::Drive(std::stop_token stop) {
   }
   const bool ended = !(stop.stop_requested() && !user_stop);
   if (!ended) {
-    // Shutdown: the committed record stays RUNNING, so the job resumes on restart.
+    // Shutdown: the committed record stays RUNNING, so the job resumes on restart, pins and all.
     std::unique_lock lock(mu_);
     changed_.wait(lock, [&] { return in_flight_ == 0; });
     CommitLocked(true);
     LoadJobRecord record = record_;
     lock.unlock();
     env_.persist(record);
-  } else if (user_stop) {
-    Finish(JobState::kStopped, "");
-  } else if (!st.ok()) {
-    Finish(JobState::kFailed, st.ToString());
   } else {
-    std::unique_lock lock(mu_);
-    const double ratio = live_.files_scanned == 0 ? 0.0
-                                                  : static_cast<double>(live_.files_failed) /
-                                                        static_cast<double>(live_.files_scanned);
-    const bool failed = live_.files_failed > 0 && ratio > env_.tuning.failure_ratio_threshold;
-    std::string reason = failed ? fmt::format("{} of {} files failed to load", live_.files_failed,
-                                              live_.files_scanned)
-                                : "";
-    lock.unlock();
-    Finish(failed ? JobState::kFailed : JobState::kSucceeded, std::move(reason));
+    ReleasePins();
+    if (user_stop) {
+      Finish(JobState::kStopped, "");
+    } else if (!st.ok()) {
+      Finish(JobState::kFailed, st.ToString());
+    } else {
+      std::unique_lock lock(mu_);
+      const double ratio = live_.files_scanned == 0 ? 0.0
+                                                    : static_cast<double>(live_.files_failed) /
+                                                          static_cast<double>(live_.files_scanned);
+      const bool failed = live_.files_failed > 0 && ratio > env_.tuning.failure_ratio_threshold;
+      std::string reason = failed ? FailureReasonLocked() : "";
+      lock.unlock();
+      Finish(failed ? JobState::kFailed : JobState::kSucceeded, std::move(reason));
+    }
   }
   for (auto& sender : senders_) sender.request_stop();
   changed_.notify_all();
@@ -365,6 +377,12 @@ void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
   }
   no_worker_since_.reset();
   const std::string address = candidates[std::min(work->replica, candidates.size() - 1)];
+  if (work->placed_on != address) {
+    std::lock_guard lock(mu_);
+    if (!work->placed_on.empty()) placed_bytes_[work->placed_on] -= work->segment.length;
+    placed_bytes_[address] += work->segment.length;
+    work->placed_on = address;
+  }
   auto& batch = pending_[address];
   if (!batch) {
     batch = std::make_unique<Batch>();
@@ -528,7 +546,8 @@ void LoadJob::SendLoop(std::stop_token stop) {
     LoadCall call{.job_id = job_id_,
                   .metadata_only = live_.options.metadata_only,
                   .skip_if_exists = live_.options.skip_if_exists,
-                  .bandwidth = bandwidth};
+                  .bandwidth = bandwidth,
+                  .pin = !live_.options.allow_eviction};
     for (const auto& work : batch->items) call.items.push_back(work->segment);
     // Generous: a throttled batch takes bytes / share seconds.
     auto timeout = std::chrono::milliseconds(120'000);
@@ -552,6 +571,10 @@ void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcome
     std::unique_ptr<Work>& work = batch.items[i];
     const Status status = outcomes.ok() ? (*outcomes)[i].status : outcomes.status();
     if (status.ok()) {
+      if (auto waiting = waiting_as_.find(batch.address); waiting != waiting_as_.end()) {
+        live_.waiting_for_space.erase(waiting->second);  // it has room again
+        waiting_as_.erase(waiting);
+      }
       const ItemOutcome& o = (*outcomes)[i];
       work->file->bytes_loaded += o.bytes_loaded;
       work->file->bytes_skipped += o.bytes_skipped;
@@ -564,14 +587,27 @@ void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcome
       continue;
     }
     if (stop_requested_) continue;  // left unfinished: the cursor stays before this file
+    // The worker answered for the item itself: its cache cannot hold the job's share (final),
+    // or its disk has no room now (wait for room there: the segment belongs on that worker).
+    if (outcomes.ok() && status.code() == Code::kFailedPrecondition) {
+      FinishWorkLocked(*work, CapacityFailureLocked(batch.address, status));
+      continue;
+    }
+    if (outcomes.ok() && status.code() == Code::kResourceExhausted) {
+      if (WaitForSpaceLocked(work, batch.address, status)) continue;
+      FinishWorkLocked(
+          *work,
+          status.WithContext(fmt::format(
+              "worker {}: no room for {}s", batch.address,
+              std::chrono::ceil<std::chrono::seconds>(env_.tuning.no_space_timeout).count())));
+      continue;
+    }
     if (WorthAnotherWorker(status) && work->attempts + 1 < env_.tuning.max_attempts) {
       ++work->attempts;
-      // Move on from the worker only when it is the problem: the call failed, or its cache is
-      // full. A UFS error it reported is retried on the same worker, the segment's owner, so
-      // reads find the pages where the ring says they are.
-      if (!outcomes.ok() || status.code() == Code::kResourceExhausted) {
-        work->failed_workers.insert(batch.address);
-      }
+      // Move on from the worker only when it is the problem: the call failed. A UFS error it
+      // reported is retried on the same worker, the segment's owner, so reads find the pages
+      // where the ring says they are.
+      if (!outcomes.ok()) work->failed_workers.insert(batch.address);
       ++work->file->retries;
       ++live_.subtasks_retried;
       segment_retries.Increment();
@@ -622,11 +658,80 @@ void LoadJob::FinishWorkLocked(Work& work, const Status& final_status) {
   }
 }
 
+Status LoadJob::CapacityFailureLocked(const std::string& address, const Status& refusal) {
+  over_capacity_.insert(address);
+  const std::optional<WorkerRecord> worker =
+      env_.worker_at ? env_.worker_at(address) : std::nullopt;
+  return FailedPrecondition(
+      fmt::format("{}: {} of this job exceed its {} cache ({})", worker ? worker->id : address,
+                  FormatMiB(placed_bytes_[address]),
+                  worker ? FormatMiB(worker->stats.capacity_bytes) : std::string("unknown"),
+                  refusal.message()));
+}
+
+bool LoadJob::WaitForSpaceLocked(std::unique_ptr<Work>& work, const std::string& address,
+                                 const Status& refusal) {
+  const auto now = Clock::now();
+  if (!work->no_space_since) work->no_space_since = now;
+  const auto waited = now - *work->no_space_since;
+  if (waited >= env_.tuning.no_space_timeout) return false;
+  auto [as, fresh] = waiting_as_.try_emplace(address);
+  if (fresh) {
+    const auto worker = env_.worker_at ? env_.worker_at(address) : std::nullopt;
+    as->second = worker ? worker->id : address;
+  }
+  live_.waiting_for_space[as->second] = refusal.message();
+  ++work->file->retries;
+  ++live_.subtasks_retried;
+  segment_retries.Increment();
+  // Not an attempt: the worker is fine, its disk is full. Back off longer the longer it lasts.
+  const auto backoff = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(waited),
+                                  env_.tuning.retry_backoff, env_.tuning.no_space_max_backoff);
+  retries_.emplace(now + backoff, std::move(work));
+  return true;
+}
+
+std::string LoadJob::FailureReasonLocked() const {
+  std::string reason =
+      fmt::format("{} of {} files failed to load", live_.files_failed, live_.files_scanned);
+  for (const std::string& address : over_capacity_) {
+    const std::optional<WorkerRecord> worker =
+        env_.worker_at ? env_.worker_at(address) : std::nullopt;
+    const auto placed = placed_bytes_.find(address);
+    reason +=
+        fmt::format("; {}: {} of this job exceed its {} cache", worker ? worker->id : address,
+                    FormatMiB(placed == placed_bytes_.end() ? 0 : placed->second),
+                    worker ? FormatMiB(worker->stats.capacity_bytes) : std::string("unknown"));
+  }
+  return reason;
+}
+
+void LoadJob::ReleasePins() {
+  if (live_.options.allow_eviction) return;
+  // Every live worker too: a job resumed after a coordinator restart pinned pages on workers
+  // before the restart that this run may not have sent anything.
+  std::set<std::string> addresses;
+  for (const auto& [id, address] : env_.placement.Current()->address_of) addresses.insert(address);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [address, bytes] : placed_bytes_) addresses.insert(address);
+  }
+  for (const std::string& address : addresses) {
+    auto released = env_.workers.EndLoad(address, job_id_, std::chrono::seconds(10));
+    if (!released.ok()) {
+      // The worker lets go by itself once the job has been silent long enough.
+      ALLUVIUM_LOG(WARN, "load job {}: worker {} did not release its pins: {}", job_id_, address,
+                   released.status());
+    }
+  }
+}
+
 void LoadJob::RecordFailureLocked(const std::string& path, const std::string& reason) {
   constexpr size_t kKeptFailures = 1000;
   if (live_.failed_files.size() >= kKeptFailures)
     live_.failed_files.erase(live_.failed_files.begin());
   live_.failed_files.push_back({path, reason});
+  failures_.try_emplace(path, reason);
   ALLUVIUM_LOG(DEBUG, "load job {}: {} failed: {}", job_id_, path, reason);
   if (failed_list_ == nullptr && !env_.tuning.failed_list_dir.empty()) {
     std::error_code ec;
@@ -658,6 +763,8 @@ void LoadJob::CommitLocked(bool force) {
 
 void LoadJob::Finish(JobState state, std::string reason) {
   std::lock_guard lock(mu_);
+  live_.waiting_for_space.clear();
+  waiting_as_.clear();
   live_.state = state;
   live_.failure_reason = std::move(reason);
   live_.end_ms = UnixMillis();
@@ -681,100 +788,35 @@ Status LoadJob::VerifyPass(std::stop_token stop) {
     live_.state = JobState::kVerifying;
     CommitLocked(true);
   }
-  ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenSource("", /*count_bad_lines=*/false));
-  const LoadOptions o = live_.options;
-  const auto timeout = std::chrono::milliseconds(120'000);
-
-  // One copy of one segment to confirm on the worker that should hold it now.
-  struct Check {
-    SegmentRef ref;
-    uint64_t segment = 0;
-    size_t replica = 0;
-    int attempts = 0;
-  };
-  std::map<std::string, std::vector<Check>> groups;  // address -> copies to check there
-  std::set<std::string> unreachable;                 // workers that failed an RPC
-  std::set<std::string> failed;                      // URIs still not cached
-  uint64_t reloaded = 0;
-
-  auto route = [&](Check c) {
-    const auto placement = env_.placement.Current();
-    auto candidates =
-        placement->WorkersFor(c.ref.status.uri, c.segment, o.replicas + unreachable.size());
-    std::erase_if(candidates, [&](const std::string& a) { return unreachable.contains(a); });
-    if (candidates.empty() || c.attempts >= env_.tuning.max_attempts) {
-      failed.insert(c.ref.status.uri);
-      return;
-    }
-    groups[candidates[std::min(c.replica, candidates.size() - 1)]].push_back(std::move(c));
-  };
-  auto reroute = [&](const std::string& address, std::vector<Check> items) {
-    unreachable.insert(address);
-    for (Check& c : items) {
-      ++c.attempts;
-      route(std::move(c));
-    }
-  };
-  // Checks one worker's group; reloads what it lacks (or sends it elsewhere if it is down).
-  auto process = [&](const std::string address) {  // a copy: the key is erased below
-    std::vector<Check> items = std::move(groups[address]);
-    groups.erase(address);
-    std::vector<SegmentRef> refs;
-    for (const Check& c : items) refs.push_back(c.ref);
-    auto cached = env_.workers.CheckCached(address, refs, timeout);
-    if (!cached.ok()) return reroute(address, std::move(items));
-    std::vector<Check> absent;
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (!(*cached)[i]) absent.push_back(std::move(items[i]));
-    }
-    if (absent.empty()) return;
-    ALLUVIUM_LOG(INFO, "load job {}: verify found {} segments missing on {}; reloading", job_id_,
-                 absent.size(), address);
-    LoadCall call{.job_id = job_id_};
-    for (const Check& c : absent) call.items.push_back(c.ref);
-    auto loaded = env_.workers.Load(address, call, timeout);
-    if (!loaded.ok()) return reroute(address, std::move(absent));
-    for (size_t i = 0; i < absent.size(); ++i) {
-      const ItemOutcome& outcome = (*loaded)[i];
-      reloaded += outcome.bytes_loaded;
-      if (outcome.status.ok()) continue;
-      if (!WorthAnotherWorker(outcome.status)) {
-        failed.insert(absent[i].ref.status.uri);
-        continue;
-      }
-      ++absent[i].attempts;
-      route(std::move(absent[i]));
-    }
-  };
-
-  while (!stop.stop_requested()) {
-    ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
-    if (!entry) break;
-    if (o.metadata_only) continue;
-    const uint64_t segment_size = std::max<uint64_t>(env_.placement.Current()->segment_size, 1);
-    const uint64_t segments =
-        std::max<uint64_t>(1, (entry->length + segment_size - 1) / segment_size);
-    for (uint64_t s = 0; s < segments; ++s) {
-      const uint64_t offset = s * segment_size;
-      for (size_t r = 0; r < o.replicas; ++r) {
-        route({.ref = {*entry, offset, std::min(segment_size, entry->length - offset)},
-               .segment = s,
-               .replica = r});
-      }
-    }
-    for (auto it = groups.begin(); it != groups.end();) {
-      const std::string address = it->first;
-      ++it;
-      if (groups[address].size() >= o.batch_size) process(address);
-    }
-  }
-  while (!groups.empty() && !stop.stop_requested()) process(groups.begin()->first);
+  LoadVerifier verifier(env_.placement, env_.workers,
+                        {.job_id = job_id_,
+                         .options = live_.options,
+                         .max_attempts = env_.tuning.max_attempts,
+                         .retry_backoff = env_.tuning.retry_backoff,
+                         .unreachable_wait = env_.tuning.worker_lost_wait,
+                         .capacity_failure =
+                             [this](const std::string& address, const Status& refusal) {
+                               std::lock_guard lock(mu_);
+                               return CapacityFailureLocked(address, refusal);
+                             },
+                         .name =
+                             [this](const std::string& address) {
+                               const auto worker =
+                                   env_.worker_at ? env_.worker_at(address) : std::nullopt;
+                               return worker ? worker->id : address;
+                             }});
+  ALLUVIUM_ASSIGN_OR_RETURN(
+      VerifyOutcome outcome,
+      verifier.Run([this] { return OpenSource("", /*count_bad_lines=*/false); }, stop));
+  ALLUVIUM_LOG(INFO, "load job {}: verified {} segment copies, reloaded {}, {} files not cached",
+               job_id_, outcome.segments_checked, FormatSize(outcome.bytes_reloaded),
+               outcome.missing.size());
 
   std::lock_guard lock(mu_);
-  live_.bytes_loaded += reloaded;
-  for (const std::string& uri : failed) {
+  for (const auto& [uri, why] : outcome.missing) {
+    if (failures_.contains(uri)) continue;  // counted when its load failed
     ++live_.files_failed;
-    RecordFailureLocked(uri, "DATA_LOSS: not cached after verification and reloading");
+    RecordFailureLocked(uri, "DATA_LOSS: not fully cached after verification: " + why);
   }
   return OkStatus();
 }

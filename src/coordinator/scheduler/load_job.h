@@ -50,6 +50,13 @@ struct LoadJobTuning {
   size_t listing_ahead_entries = 100'000;
   // A job with no live worker to load on for this long fails rather than wait forever.
   std::chrono::milliseconds no_worker_timeout{std::chrono::minutes(5)};
+  // A segment whose worker has no disk space now (RESOURCE_EXHAUSTED) is retried there, with
+  // back-off up to the second value, for this long before its file fails.
+  std::chrono::milliseconds no_space_timeout{std::chrono::minutes(10)};
+  std::chrono::milliseconds no_space_max_backoff{std::chrono::seconds(5)};
+  // How long verification keeps asking a worker that does not answer: long enough for the
+  // coordinator to declare it lost (twice its worker timeout).
+  std::chrono::milliseconds worker_lost_wait{std::chrono::seconds(30)};
 };
 
 // The durable part of a job: what was asked and how far it got.
@@ -73,6 +80,8 @@ struct LoadJobEnv {
   std::function<void(const LoadJobRecord&)> persist;  // called from the job's threads
   // False while the membership is still being rebuilt after a coordinator restart.
   std::function<bool()> settled;
+  // The registry's record of the worker at `address` (its id and capacity), when it knows one.
+  std::function<std::optional<WorkerRecord>(const std::string& address)> worker_at;
   // Called from the job's driver thread, with no lock held, once the job has ended
   // (SUCCEEDED, FAILED or STOPPED; not on shutdown).
   std::function<void()> on_end;
@@ -96,6 +105,8 @@ class LoadJob {
   void Shutdown();
 
   LoadProgress Progress() const;
+  // Every failed file with its reason (see failures_).
+  std::map<std::string, std::string> Failures() const;
   LoadJobRecord Record() const;
   JobState state() const;
 
@@ -124,6 +135,16 @@ class LoadJob {
   void FinishWorkLocked(Work& work, const Status& final_status);
   void CommitLocked(bool force);
   void RecordFailureLocked(const std::string& path, const std::string& reason);
+  // A worker refused a segment because the job's pages fill its cache: the error that says so
+  // with the numbers ("worker-1: 412 MiB of this job exceed its 300 MiB cache").
+  Status CapacityFailureLocked(const std::string& address, const Status& refusal);
+  // Whether the worker's RESOURCE_EXHAUSTED (no room now) still earns the work another try.
+  bool WaitForSpaceLocked(std::unique_ptr<Work>& work, const std::string& address,
+                          const Status& refusal);
+  // The job's end reason for failed files: the count, and each worker that did not fit.
+  std::string FailureReasonLocked() const;
+  // The job has ended: every worker it loaded on releases its pins.
+  void ReleasePins();
   void Finish(JobState state, std::string reason);
 
   const LoadJobEnv env_;
@@ -142,6 +163,15 @@ class LoadJob {
   std::chrono::steady_clock::time_point last_commit_;  // guarded by mu_
   bool stop_requested_ = false;                        // the user's stop; guarded by mu_
   std::FILE* failed_list_ = nullptr;                   // guarded by mu_
+  // Segment-copy bytes placed on each worker address, and the workers that refused segments for
+  // want of cache; both guarded by mu_.
+  std::map<std::string, uint64_t> placed_bytes_;
+  std::set<std::string> over_capacity_;
+  // Workers in live_.waiting_for_space: address -> the name shown there; guarded by mu_.
+  std::map<std::string, std::string> waiting_as_;
+  // Every file (or index line) that failed, with its reason, for verification to skip and for
+  // the report; guarded by mu_. After a coordinator restart only the stored recent ones are known.
+  std::map<std::string, std::string> failures_;
 
   std::map<std::string, std::unique_ptr<Batch>> pending_;  // driver thread only
   // Since when Place has found no live worker (driver thread only); fails the job after

@@ -65,6 +65,7 @@ Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& addre
   request.set_metadata_only(call.metadata_only);
   request.set_skip_if_exists(call.skip_if_exists);
   request.set_bandwidth_bytes_per_sec(call.bandwidth);
+  request.set_pin(call.pin);
   for (const SegmentRef& item : call.items) ToProto(item, request.add_items());
   rpc::LoadResponse response;
   grpc::ClientContext context;
@@ -95,9 +96,9 @@ void WorkerLoadClient::CancelCalls(const std::string& address) {
   for (auto it = begin; it != end; ++it) it->second->TryCancel();  // thread-safe in gRPC
 }
 
-Result<std::vector<bool>> WorkerLoadClient::CheckCached(const std::string& address,
-                                                        const std::vector<SegmentRef>& items,
-                                                        std::chrono::milliseconds timeout) {
+Result<std::vector<uint64_t>> WorkerLoadClient::CachedBytes(const std::string& address,
+                                                            const std::vector<SegmentRef>& items,
+                                                            std::chrono::milliseconds timeout) {
   rpc::CheckCachedRequest request;
   for (const SegmentRef& item : items) ToProto(item, request.add_items());
   rpc::CheckCachedResponse response;
@@ -106,11 +107,22 @@ Result<std::vector<bool>> WorkerLoadClient::CheckCached(const std::string& addre
   Stubs::Tracked tracked(*stubs_, address, context);
   ALLUVIUM_RETURN_IF_ERROR(
       FromGrpc(stubs_->For(address).CheckCached(&context, request, &response)));
-  if (response.fully_cached_size() != request.items_size()) {
+  if (response.cached_bytes_size() != request.items_size()) {
     return InternalError(fmt::format("worker {} answered {} results for {} items", address,
-                                     response.fully_cached_size(), request.items_size()));
+                                     response.cached_bytes_size(), request.items_size()));
   }
-  return std::vector<bool>(response.fully_cached().begin(), response.fully_cached().end());
+  return std::vector<uint64_t>(response.cached_bytes().begin(), response.cached_bytes().end());
+}
+
+Result<uint64_t> WorkerLoadClient::EndLoad(const std::string& address, const std::string& job_id,
+                                           std::chrono::milliseconds timeout) {
+  rpc::EndLoadRequest request;
+  request.set_job_id(job_id);
+  rpc::EndLoadResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  ALLUVIUM_RETURN_IF_ERROR(FromGrpc(stubs_->For(address).EndLoad(&context, request, &response)));
+  return response.unpinned_bytes();
 }
 
 }  // namespace alluvium::coordinator

@@ -26,6 +26,7 @@ struct LoadCall {
   bool metadata_only = false;
   bool skip_if_exists = false;
   uint64_t bandwidth = 0;  // this worker's share, bytes/s; 0 unlimited
+  bool pin = false;        // keep the job's pages from eviction until EndLoad
 };
 
 struct ItemOutcome {
@@ -43,9 +44,13 @@ class WorkerLoadClient {
   // deadline), and no item is known to be done.
   Result<std::vector<ItemOutcome>> Load(const std::string& address, const LoadCall& call,
                                         std::chrono::milliseconds timeout);
-  Result<std::vector<bool>> CheckCached(const std::string& address,
-                                        const std::vector<SegmentRef>& items,
-                                        std::chrono::milliseconds timeout);
+  // Bytes of each item's segment cached on the worker, in order.
+  Result<std::vector<uint64_t>> CachedBytes(const std::string& address,
+                                            const std::vector<SegmentRef>& items,
+                                            std::chrono::milliseconds timeout);
+  // The job has ended: the worker releases its pins. Returns the bytes they held.
+  Result<uint64_t> EndLoad(const std::string& address, const std::string& job_id,
+                           std::chrono::milliseconds timeout);
 
   // Ends every call in flight to `address` now, with kCancelled: the worker was marked lost, and
   // a stopped or partitioned process would otherwise hold its batches until their deadline.

@@ -1,0 +1,50 @@
+// The pin group of each load job that pins its pages on this worker (PageStore pins): while a job
+// runs, what it has cached is not evicted, by its own later pages or by anyone's, so a load that
+// does not fit fails instead of evicting itself. A job's pins last until the coordinator ends the
+// job (Release) or, should it never say so (it was lost for good), until the job has sent nothing
+// for `idle_timeout`. Pins live in memory: a restarted worker holds none. Safe for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "pagestore/page_store.h"
+
+namespace alluvium::worker {
+
+class LoadPins {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  LoadPins(pagestore::PageStore& store, std::chrono::milliseconds idle_timeout,
+           Clock clock = nullptr);
+
+  // The job's group, made on first use and kept alive by every call; releases the pins of jobs
+  // idle for longer than the timeout on the way.
+  pagestore::PinGroup For(const std::string& job_id);
+  // Unpins the job's pages and forgets it; returns the bytes it held (0 for an unknown job).
+  uint64_t Release(const std::string& job_id);
+  // Whether the group still belongs to a job. A load that pinned pages while its job was being
+  // released asks this after its last Put, and unpins them itself when not.
+  bool Live(pagestore::PinGroup group) const;
+
+ private:
+  struct Job {
+    pagestore::PinGroup group;
+    std::chrono::steady_clock::time_point last_used;
+  };
+
+  pagestore::PageStore& store_;
+  const std::chrono::milliseconds idle_timeout_;
+  const Clock clock_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, Job> jobs_;     // guarded by mu_
+  pagestore::PinGroup next_group_ = 1;  // guarded by mu_
+};
+
+}  // namespace alluvium::worker
