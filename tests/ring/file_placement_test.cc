@@ -358,6 +358,24 @@ TEST(FilePlacementTest, AJoinOrALeaveMovesAboutOneNthOfTheSegmentCopies) {
   }
 }
 
+// Placement must not change between releases, or a rolling upgrade would route reads away from
+// the cached copies. A failure here means placement changed: that needs a migration note
+// (docs/hashing.md), not a new expected value.
+TEST(FilePlacementTest, PlacementMatchesRecordedValues) {
+  auto ring = Ring::Build(WorkerIds(5), RingOptions{});
+  FilePlacement placement(ring, "s3://bucket/train/part-00000.parquet", kGiB, kSegment);
+  std::string got;
+  for (uint64_t s = 0; s < placement.segments(); ++s) {
+    for (const std::string& id : placement.Workers(s, 2)) {
+      got +=
+          static_cast<char>('0' + (std::find(ring->workers().begin(), ring->workers().end(), id) -
+                                   ring->workers().begin()));
+    }
+    got += ' ';
+  }
+  EXPECT_EQ(got, "40 02 23 04 24 04 03 31 10 12 42 13 31 31 20 10 ");
+}
+
 TEST(FilePlacementCacheTest, AnswersAsTheFilesPlacementAndKeepsIt) {
   auto ring = Ring::Build(WorkerIds(4), RingOptions{});
   FilePlacementCache cache(ring, kSegment, /*capacity=*/2);
@@ -380,7 +398,8 @@ TEST(FilePlacementReportTest, DISABLED_PrintFilePlacementTable) {
   std::printf(
       "| workers | 1 GiB file, worst max/mean: ring / balanced | dataset bytes, worst max/mean: "
       "ring / balanced (replicas 2) | moved on add: ring / balanced (ideal) | moved on remove: "
-      "ring / balanced (ideal) | orphans to old rank 1 |\n|---|---|---|---|---|---|\n");
+      "ring / balanced (ideal) | orphans to old rank 1 | segments off their ring owner "
+      "|\n|---|---|---|---|---|---|---|\n");
   for (size_t n : {3, 10, 50}) {
     double big_ring = 0;
     double big_balanced = 0;
@@ -399,11 +418,12 @@ TEST(FilePlacementReportTest, DISABLED_PrintFilePlacementTable) {
       set_balanced = std::max(set_balanced, MaxOverMean(BytesPerWorker(ring, files, 1)));
       set_balanced2 = std::max(set_balanced2, MaxOverMean(BytesPerWorker(ring, files, 2)));
     }
-    // Moves over 10 id sets of the dataset, replicas 1; plain ring = the same with ranks taken
-    // from a placement of one-segment "files" (each segment its own key).
+    // Moves of owners (replicas 1), the mean over 10 id sets of the dataset; "ring" places each
+    // segment by its own key's ring preference list.
     double add[2] = {0, 0};
     double remove[2] = {0, 0};
     double orphans = 0;
+    double displaced = 0;
     for (uint64_t salt = 0; salt < 10; ++salt) {
       const auto ids = WorkerIds(n, 200 + salt);
       const auto files = Dataset(salt);
@@ -436,13 +456,26 @@ TEST(FilePlacementReportTest, DISABLED_PrintFilePlacementTable) {
         remove[plain] += MovedFraction(first(base), first(after_remove)) / 10;
         if (plain == 0) orphans += OrphansToOldRankOne(base, after_remove, removed_id) / 10;
       }
+      // Of all segments, those whose owner is not their ring owner: what changing from plain ring
+      // placement to this one moves.
+      auto ring = Ring::Build(ids, RingOptions{});
+      const auto owners = OwnersOf(ring, files, 1);
+      uint64_t segments = 0;
+      uint64_t off = 0;
+      for (size_t f = 0; f < files.size(); ++f) {
+        for (size_t s = 0; s < owners[f].size(); ++s) {
+          ++segments;
+          off += owners[f][s][0] != ring->Owner(PlacementKey(files[f].uri, s));
+        }
+      }
+      displaced += static_cast<double>(off) / static_cast<double>(segments) / 10;
     }
     const double nd = static_cast<double>(n);
     std::printf(
         "| %zu | %.3f / %.3f | %.3f / %.3f (%.3f) | %.3f / %.3f (%.3f) | %.3f / %.3f (%.3f) | "
-        "%.0f%% |\n",
+        "%.0f%% | %.0f%% |\n",
         n, big_ring, big_balanced, set_ring, set_balanced, set_balanced2, add[1], add[0],
-        1 / (nd + 1), remove[1], remove[0], 1 / nd, 100 * orphans);
+        1 / (nd + 1), remove[1], remove[0], 1 / nd, 100 * orphans, 100 * displaced);
   }
 }
 
