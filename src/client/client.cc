@@ -197,6 +197,7 @@ struct Client::Impl {
     std::map<std::string, std::vector<std::pair<std::string_view, pagestore::FileId>>> by_owner;
     for (const rpc::FileStatus& entry : batch.entries()) {
       if (entry.is_directory() || entry.length() == 0) continue;
+      // Page 0 is in segment 0, which every file's placement leaves on its ring owner.
       const std::vector<std::string> owner =
           current.Candidates(ring::PlacementKey(entry.uri(), 0), 1);
       if (owner.empty()) continue;
@@ -227,13 +228,23 @@ struct Client::Impl {
   template <typename Attempt>
   Status OnWorkers(std::string_view key, ReadStats* stats, Attempt&& attempt,
                    std::stop_token stop = {}) {
+    return OnWorkersOf(
+        key, [&](const ClusterView& view, size_t n) { return view.Candidates(key, n); }, stats,
+        std::forward<Attempt>(attempt), stop);
+  }
+
+  // OnWorkers on the workers that candidates(view, n) names on each view, in its order (a file's
+  // segment goes by its placement); `key` only names the request in messages.
+  template <typename Candidates, typename Attempt>
+  Status OnWorkersOf(std::string_view key, Candidates&& candidates, ReadStats* stats,
+                     Attempt&& attempt, std::stop_token stop = {}) {
     std::set<std::string> failed;
     Status last = Unavailable(fmt::format("no live worker for '{}'", key));
     bool refresh = false;
     for (int tries = 0; tries < options.workers_tried; ++tries) {
       ALLUVIUM_ASSIGN_OR_RETURN(auto current, View(refresh));
       std::string address;
-      for (const std::string& candidate : current->Candidates(key, failed.size() + 1)) {
+      for (const std::string& candidate : candidates(*current, failed.size() + 1)) {
         if (!failed.contains(candidate)) {
           address = candidate;
           break;
@@ -261,8 +272,7 @@ struct Client::Impl {
   // The short-circuit channel to the owner of the file's segment if it is on this host, else null.
   std::shared_ptr<ShortCircuitChannel> LocalOwner(const ClusterView& current, const FileInfo& info,
                                                   uint64_t segment) {
-    const std::vector<std::string> owner =
-        current.Candidates(ring::PlacementKey(info.uri, segment), 1);
+    const std::vector<std::string> owner = current.Candidates(info, segment, 1);
     return owner.empty() ? nullptr : LocalChannel(owner.front());
   }
 
@@ -310,8 +320,9 @@ struct Client::Impl {
           info_(info),
           part_(part),
           stats_(stats),
-          key_(ring::PlacementKey(info.uri, part.begin / segment_size)) {
-      const std::vector<std::string> owner = view.Candidates(key_, 1);
+          segment_(part.begin / segment_size),
+          key_(ring::PlacementKey(info.uri, segment_)) {
+      const std::vector<std::string> owner = view.Candidates(info, segment_, 1);
       if (!owner.empty()) {
         early_address_ = owner.front();
         early_ = impl_.StartRead(early_address_, info_, part_.begin, part_.end);
@@ -322,8 +333,10 @@ struct Client::Impl {
       uint64_t pos = part_.begin;
       Status emit_status;
       std::stop_source gave_up;  // the consumer failed: no other worker is tried
-      Status st = impl_.OnWorkers(
-          key_, &stats_,
+      Status st = impl_.OnWorkersOf(
+          key_,
+          [&](const ClusterView& view, size_t n) { return view.Candidates(info_, segment_, n); },
+          &stats_,
           [&](rpc::WorkerService::Stub&, const std::string& address) -> Status {
             std::unique_ptr<ReadCall> call;
             if (early_ && address == early_address_ && pos == part_.begin) {
@@ -378,7 +391,8 @@ struct Client::Impl {
     const FileInfo& info_;
     const Part part_;
     ReadStats& stats_;
-    const std::string key_;
+    const uint64_t segment_;
+    const std::string key_;  // the segment's ring key, naming it in messages
     std::string early_address_;
     std::unique_ptr<ReadCall> early_;  // opened ahead on the owner; null once used or dropped
   };
@@ -520,8 +534,7 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
     bool served_here = false;  // the segment's owner is on this host (short-circuit)
     if (impl_->options.short_circuit) {
       // The owner's cached pages, read here if it is on this host; the rest through gRPC.
-      const std::vector<std::string> owner =
-          view->Candidates(ring::PlacementKey(info.uri, segment), 1);
+      const std::vector<std::string> owner = view->Candidates(info, segment, 1);
       std::shared_ptr<ShortCircuitChannel> channel =
           owner.empty() ? nullptr : impl_->LocalChannel(owner.front());
       served_here = channel != nullptr;
@@ -640,8 +653,7 @@ Result<std::vector<SegmentLocation>> Client::Locate(std::string_view path, size_
     held[address].assign(response.cached_bytes().begin(), response.cached_bytes().end());
   }
   for (SegmentLocation& segment : segments) {
-    const std::vector<std::string> ranked =
-        view->Candidates(ring::PlacementKey(info.uri, segment.index), owners);
+    const std::vector<std::string> ranked = view->Candidates(info, segment.index, owners);
     for (size_t rank = 0; rank < ranked.size(); ++rank) {
       segment.holders.push_back({.worker_id = id_of[ranked[rank]],
                                  .address = ranked[rank],

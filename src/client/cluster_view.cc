@@ -6,13 +6,26 @@
 
 namespace alluvium::client {
 
-std::vector<std::string> ClusterView::Candidates(std::string_view key, size_t n) const {
+namespace {
+
+std::vector<std::string> AddressesOf(const ClusterView& view, const std::vector<std::string>& ids) {
   std::vector<std::string> out;
-  for (const std::string& id : ring->Lookup(key, n)) {
-    auto it = address_of.find(id);
-    if (it != address_of.end()) out.push_back(it->second);
+  for (const std::string& id : ids) {
+    auto it = view.address_of.find(id);
+    if (it != view.address_of.end()) out.push_back(it->second);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ClusterView::Candidates(std::string_view key, size_t n) const {
+  return AddressesOf(*this, ring->Lookup(key, n));
+}
+
+std::vector<std::string> ClusterView::Candidates(const FileInfo& file, uint64_t segment,
+                                                 size_t n) const {
+  return AddressesOf(*this, files->Workers(file.uri, file.length, segment, n));
 }
 
 Result<std::shared_ptr<const ClusterView>> BuildClusterView(const rpc::ClusterInfo& info) {
@@ -39,6 +52,7 @@ Result<std::shared_ptr<const ClusterView>> BuildClusterView(const rpc::ClusterIn
     view->address_of[w.id()] = w.address();
   }
   view->ring = ring::Ring::Build(std::move(live), ring_options);
+  view->files = std::make_unique<const ring::FilePlacementCache>(view->ring, view->segment_size);
   ALLUVIUM_ASSIGN_OR_RETURN(view->mounts, MountTableFromProto(info));
   return std::shared_ptr<const ClusterView>(std::move(view));
 }

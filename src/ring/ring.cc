@@ -97,6 +97,16 @@ std::vector<std::string> Ring::Lookup(std::string_view key, size_t n) const {
   return out;
 }
 
+void Ring::LookupIndices(std::string_view key, size_t n, std::vector<uint32_t>& out) const {
+  out.clear();
+  n = std::min(n, workers_.size());
+  if (n == 0) return;
+  Picks picks(n, workers_.size());
+  placer_->Prefer(HashKey(key), picks);
+  ALLUVIUM_CHECK(picks.full());
+  for (size_t i = 0; i < picks.size(); ++i) out.push_back(picks[i]);
+}
+
 const std::string& Ring::Owner(std::string_view key) const {
   ALLUVIUM_CHECK(!workers_.empty());
   Picks picks(1, workers_.size());

@@ -79,6 +79,10 @@ class Ring {
   // Lookup(key, 1)[0] without allocating. The ring must not be empty (checked).
   const std::string& Owner(std::string_view key) const;
 
+  // Lookup(key, n) as indices into workers(), written over `out`: for placement code that walks
+  // many preference lists, so it reuses one buffer and builds no strings.
+  void LookupIndices(std::string_view key, size_t n, std::vector<uint32_t>& out) const;
+
   const std::vector<std::string>& workers() const { return workers_; }  // sorted, unique
   size_t size() const { return workers_.size(); }
   bool empty() const { return workers_.empty(); }

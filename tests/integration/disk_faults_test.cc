@@ -845,12 +845,12 @@ TEST_F(FullDiskTest, FullDiskOnOneWorkerHoldsItsSegmentsThereUntilItHasRoom) {
   FillDisk();
   const auto files = MakeUniform("around", 8, 300'000);
   ASSERT_EQ(cluster_->Cli("job load /around").exit_code, 0);
-  // Segments the ring gives worker 0 wait for it (reads look for them there); the rest load.
+  // Segments the ring gives worker 0 wait for it (reads look for them there); worker 1 loads.
   json progress;
   ASSERT_TRUE(Eventually(
       [&] {
         progress = Progress("/around");
-        return progress.contains("waitingForSpace") && progress.value("mProcessedFileCount", 0) > 0;
+        return progress.contains("waitingForSpace") && progress.value("mLoadedByteCount", 0) > 0;
       },
       30s))
       << progress.dump(1);

@@ -14,32 +14,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "ring/worker_ids.h"
+
 namespace alluvium::ring {
 namespace {
 
 constexpr Policy kAllPolicies[] = {Policy::kKetama, Policy::kJump, Policy::kMaglev};
 constexpr size_t kKeyCount = 100'000;
-
-// SplitMix64: deterministic "random" for test data, independent of the ring's own hashing.
-uint64_t SplitMix(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-// UUID-looking worker ids, the same on every run; `salt` gives a disjoint series.
-std::vector<std::string> WorkerIds(size_t count, uint64_t salt = 0) {
-  uint64_t state = salt * 1'000'003 + 42;
-  std::vector<std::string> ids;
-  for (size_t i = 0; i < count; ++i) {
-    const uint64_t a = SplitMix(state);
-    const uint64_t b = SplitMix(state);
-    ids.push_back(fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
-                              a & 0xfff, (b >> 48) | 0x8000, b & 0xffffffffffffULL));
-  }
-  return ids;
-}
 
 // The keys the brief's targets are stated for: 4 segments each of 25,000 files.
 const std::vector<std::string>& Keys() {
@@ -164,6 +145,19 @@ TEST_P(EveryPolicyTest, LookupReturnsMinOfNAndSizeDistinctIdsOwnerFirst) {
         ASSERT_EQ(ids[0], ring->Lookup(key, 1)[0]) << key;
         ASSERT_EQ(ids[0], ring->Owner(key)) << key;
       }
+    }
+  }
+}
+
+TEST_P(EveryPolicyTest, LookupIndicesNameTheSameWorkersAsLookup) {
+  auto ring = Ring::Build(WorkerIds(10), With(GetParam()));
+  std::vector<uint32_t> indices = {7, 7, 7};  // overwritten, not appended to
+  for (size_t n : {0, 1, 3, 10, 11}) {
+    for (size_t i = 0; i < 200; ++i) {
+      ring->LookupIndices(Keys()[i], n, indices);
+      std::vector<std::string> ids;
+      for (uint32_t w : indices) ids.push_back(ring->workers().at(w));
+      ASSERT_EQ(ids, ring->Lookup(Keys()[i], n)) << Keys()[i];
     }
   }
 }

@@ -354,7 +354,7 @@ void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
   const auto placement = env_.placement.Current();
   const size_t replicas = live_.options.replicas;
   std::vector<std::string> candidates = placement->WorkersFor(
-      work->segment.status.uri, work->segment_index, replicas + work->failed_workers.size());
+      work->segment.status, work->segment_index, replicas + work->failed_workers.size());
   std::erase_if(candidates, [&](const std::string& a) { return work->failed_workers.contains(a); });
   if (candidates.empty()) {
     // No live worker at all (e.g. just after a coordinator restart, before workers re-register):

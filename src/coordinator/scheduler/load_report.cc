@@ -42,7 +42,7 @@ Status WriteLoadReport(EntrySource& source, const PlacementSnapshot& placement,
       file.status = *entry;
       for (uint64_t offset = 0, s = 0; offset < entry->length; offset += segment_size, ++s) {
         const SegmentRef ref{*entry, offset, std::min(segment_size, entry->length - offset)};
-        file.owners.push_back(placement.WorkersFor(entry->uri, s, params.replicas));
+        file.owners.push_back(placement.WorkersFor(*entry, s, params.replicas));
         for (const std::string& address : file.owners.back()) {
           asks[address].first.push_back(ref);
           asks[address].second.push_back(chunk.size() - 1);

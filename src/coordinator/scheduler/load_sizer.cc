@@ -66,7 +66,7 @@ Result<LoadSize> SizeLoad(EntrySource& source, const PlacementSnapshot& placemen
     size.bytes += entry->length;
     for (uint64_t offset = 0, s = 0; offset < entry->length; offset += segment_size, ++s) {
       const uint64_t length = std::min(segment_size, entry->length - offset);
-      for (const std::string& address : placement.WorkersFor(entry->uri, s, options.replicas)) {
+      for (const std::string& address : placement.WorkersFor(*entry, s, options.replicas)) {
         by_address[address] += length;
         size.copy_bytes += length;
       }

@@ -58,7 +58,7 @@ Status LoadVerifier::Pass(EntrySource& source, std::stop_token stop) {
 void LoadVerifier::Route(const Check& check) {
   const auto placement = placement_.Current();
   const std::vector<std::string> owners =
-      placement->WorkersFor(check.ref.status.uri, check.segment, params_.options.replicas);
+      placement->WorkersFor(check.ref.status, check.segment, params_.options.replicas);
   if (check.replica >= owners.size()) {
     Missing(check, fmt::format("segment {}: {} live workers for {} replicas", check.segment,
                                owners.size(), params_.options.replicas));

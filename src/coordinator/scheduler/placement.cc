@@ -1,11 +1,13 @@
 #include "coordinator/scheduler/placement.h"
 
+#include <algorithm>
+
 namespace alluvium::coordinator {
 
-std::vector<std::string> PlacementSnapshot::WorkersFor(std::string_view uri, uint64_t segment,
-                                                       size_t n) const {
+std::vector<std::string> PlacementSnapshot::WorkersFor(const ufs::FileStatus& file,
+                                                       uint64_t segment, size_t n) const {
   std::vector<std::string> out;
-  for (const std::string& id : ring->Lookup(ring::PlacementKey(uri, segment), n)) {
+  for (const std::string& id : files->Workers(file.uri, file.length, segment, n)) {
     auto it = address_of.find(id);
     if (it != address_of.end()) out.push_back(it->second);
   }
@@ -31,6 +33,10 @@ std::shared_ptr<const PlacementSnapshot> Placement::Current() {
   }
   next->ring = ring::Ring::Build(std::move(live), options);
   next->segment_size = settings_.segment_size;
+  // Clients get the same segment size (GetClusterInfo). At least 1, as in the load job's own
+  // segment count, so that a zero setting cannot divide by zero.
+  next->files = std::make_unique<const ring::FilePlacementCache>(
+      next->ring, std::max<uint64_t>(next->segment_size, 1));
   current_ = std::move(next);
   version_ = version;
   return current_;
