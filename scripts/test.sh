@@ -22,7 +22,7 @@ run_suite() {  # build dir, label, [ctest args...]
 # short-circuit readers, membership,
 # the S3 transport pool, and whole clusters loading while processes die (the cluster's processes
 # are built with TSan too, and halt on the first race, which fails the test).
-tsan_tests='LoadExecutor|RateLimiter|SingleFlight|ReadThrough|StatusCache|UfsRegistry|PageStore|ShortCircuit|MetadataCache|ReadPaths|WorkerRegistry|S3FileSystem|S3Faults|^LoadTest\.|Chaos'
+tsan_tests='LoadExecutor|LoadPins|RateLimiter|SingleFlight|ReadThrough|StatusCache|UfsRegistry|PageStore|ShortCircuit|MetadataCache|ReadPaths|WorkerRegistry|S3FileSystem|S3Faults|^LoadTest\.|Chaos'
 
 start=$(date +%s)
 scripts/build.sh build
