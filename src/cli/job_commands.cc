@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -207,13 +208,20 @@ Result<std::string> Follow(const RestClient& rest, const JobArgs& a, bool bar) {
 
 // Each worker's share of a sized job (a dry run, or a submit refused for it) against its cache.
 void PrintShares(const json& size) {
-  std::printf("  %-40s %12s %12s %12s  %s\n", "Worker", "Job's share", "Cache", "Free", "Fits");
+  std::vector<std::string> names;
+  size_t width = std::string_view("Worker").size();
   for (const json& w : size.value("workers", json::array())) {
-    std::printf("  %-40s %12s %12s %12s  %s\n",
-                fmt::format("{} ({})", TextOf(w, "id"), TextOf(w, "address")).c_str(),
-                FormatSize(CountOf(w, "bytes")).c_str(),
-                FormatSize(CountOf(w, "capacityBytes")).c_str(),
-                FormatSize(CountOf(w, "freeBytes")).c_str(), w.value("fits", false) ? "yes" : "NO");
+    names.push_back(fmt::format("{} ({})", TextOf(w, "id"), TextOf(w, "address")));
+    width = std::max(width, names.back().size());
+  }
+  std::printf("  %-*s %12s %12s %12s  %s\n", static_cast<int>(width), "Worker", "Job's share",
+              "Cache", "Free", "Fits");
+  size_t i = 0;
+  for (const json& w : size.value("workers", json::array())) {
+    std::printf("  %-*s %12s %12s %12s  %s\n", static_cast<int>(width), names[i++].c_str(),
+                FormatMiB(CountOf(w, "bytes")).c_str(),
+                FormatMiB(CountOf(w, "capacityBytes")).c_str(),
+                FormatMiB(CountOf(w, "freeBytes")).c_str(), w.value("fits", false) ? "yes" : "NO");
   }
 }
 

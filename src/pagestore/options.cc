@@ -15,8 +15,17 @@ uint64_t PageStoreOptions::MinRegionSize() const {
 
 uint64_t PageStoreOptions::EffectiveRegionSize() const {
   if (region_size != 0) return region_size;
-  const uint64_t share = capacity_bytes / kAutoRegionsPerStore / kRecordAlign * kRecordAlign;
-  return std::max(MinRegionSize(), std::min(share, kMaxAutoRegionSize));
+  // A whole number of full-page records: a 4.7 MiB region of 1 MiB pages would hold four and
+  // waste 15% of the cache.
+  const uint64_t share = std::min(capacity_bytes / kAutoRegionsPerStore, kMaxAutoRegionSize);
+  const uint64_t records =
+      share > kRegionHeaderSize ? (share - kRegionHeaderSize) / RecordSpan(page_size) : 0;
+  return kRegionHeaderSize + std::max<uint64_t>(1, records) * RecordSpan(page_size);
+}
+
+uint64_t PageStoreOptions::FullPageCapacity() const {
+  const uint64_t per_region = (EffectiveRegionSize() - kRegionHeaderSize) / RecordSpan(page_size);
+  return RegionCount() * per_region * page_size;
 }
 
 Status PageStoreOptions::Validate() const {

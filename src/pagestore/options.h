@@ -23,8 +23,9 @@ struct PageStoreOptions {
   std::vector<std::filesystem::path> dirs;
   // Required: bytes of disk the store may use across all dirs, in whole regions (at least one).
   uint64_t capacity_bytes = 0;
-  // Pages are packed into region files of this size, the unit of eviction. 0 picks 1/64 of the
-  // capacity (so one eviction drops at most ~1.6% of the cache), between one page and 64 MiB.
+  // Pages are packed into region files of this size, the unit of eviction. 0 picks about 1/64
+  // of the capacity (so one eviction drops at most ~1.6% of the cache), at most 64 MiB, rounded
+  // down to a whole number of full-page records (at least one).
   uint64_t region_size = 0;
 
   // The region size in use: region_size, or the automatic choice.
@@ -32,6 +33,8 @@ struct PageStoreOptions {
   // The smallest region that holds one page of page_size.
   uint64_t MinRegionSize() const;
   uint64_t RegionCount() const { return capacity_bytes / EffectiveRegionSize(); }
+  // Data bytes of full pages the store holds: what a load of large files can have in it.
+  uint64_t FullPageCapacity() const;
 
   // kInvalidArgument unless page_size is a power of two in [4 KiB, 64 MiB], dirs is non-empty,
   // region_size (when set) holds a page, and capacity_bytes holds one region.

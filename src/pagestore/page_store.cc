@@ -478,6 +478,7 @@ PageStoreStats PageStore::stats() const {
     for (const auto& [group, pins] : pins_) s.pinned_bytes += pins.bytes;
   }
   s.capacity_bytes = options_.capacity_bytes;
+  s.page_capacity_bytes = options_.FullPageCapacity();
   s.region_size = region_size_;
   s.regions = files_.size();
   s.hits = hits_.load(std::memory_order_relaxed);

@@ -29,6 +29,7 @@ struct PageStoreStats {
   uint64_t pages = 0;
   uint64_t used_bytes = 0;  // data bytes of the indexed pages (headers and padding not counted)
   uint64_t capacity_bytes = 0;
+  uint64_t page_capacity_bytes = 0;  // data bytes of full pages the regions hold (<= capacity)
   uint64_t region_size = 0;
   uint64_t regions = 0;         // region files, all dirs
   uint64_t regions_in_use = 0;  // holding pages, or being filled

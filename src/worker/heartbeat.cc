@@ -40,7 +40,9 @@ namespace {
 
 void FillStats(const pagestore::PageStore& store, rpc::WorkerStats* out) {
   const pagestore::PageStoreStats stats = store.stats();
-  out->set_capacity_bytes(stats.capacity_bytes);
+  // What the cache holds for a load of large files: the configured size less what does not
+  // make a whole page record in a region (what loads are sized against).
+  out->set_capacity_bytes(stats.page_capacity_bytes);
   out->set_used_bytes(stats.used_bytes);
   out->set_pages(stats.pages);
 }

@@ -58,7 +58,7 @@ LoadExecutor::LoadExecutor(const LoadExecutorOptions& options, pagestore::PageSt
       ufs_(ufs),
       meta_(meta),
       page_size_(store.page_size()),
-      capacity_bytes_(store.stats().capacity_bytes),
+      capacity_bytes_(store.stats().page_capacity_bytes),
       limiters_(store.page_size(), options.limiter_idle_ttl),
       pins_(store, options.pin_idle_timeout) {}
 
@@ -233,6 +233,14 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
                     file.uri, end - item.offset, item.offset, capacity_bytes_));
   }
 
+  std::string why;
+  std::optional<LoadPins::Reservation> room =
+      batch.pin == pagestore::kNoPin
+          ? std::nullopt
+          : pins_.Reserve(batch.pin, end - item.offset, capacity_bytes_, why);
+  if (batch.pin != pagestore::kNoPin && !room) {
+    return FailedPrecondition(fmt::format("{}: segment at {}: {}", file.uri, item.offset, why));
+  }
   const std::stop_token stop = batch.stop.get_token();
   const pagestore::FileId id = pagestore::FileIdOf(file.uri, file.version);
   const uint64_t first = item.offset / page_size_;
@@ -263,6 +271,7 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
     const uint64_t in_segment = std::min(end, page_offset + page_length) - page_offset;
     // Pages of one (uri, version) never change, so a cached one needs no second read.
     if (cached(key)) {
+      if (room) room->Used(page_length);
       (skip ? result.bytes_skipped : result.bytes_loaded) += in_segment;
       skipped_bytes_total.Increment(in_segment);
       continue;
@@ -289,6 +298,7 @@ Status LoadExecutor::LoadPages(const Batch& batch, const LoadItem& item,
     if (Status st = store_.Put(key, page, batch.pin); !st.ok()) {
       return st.WithContext(fmt::format("caching page {} of {}", p, file.uri));
     }
+    if (room) room->Used(page_length);
     result.bytes_loaded += in_segment;
     bytes_total.Increment(in_segment);
   }

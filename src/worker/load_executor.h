@@ -130,7 +130,7 @@ class LoadExecutor {
   UfsRegistry& ufs_;
   metastore::MetaStore& meta_;
   const uint64_t page_size_;
-  const uint64_t capacity_bytes_;
+  const uint64_t capacity_bytes_;  // of full pages (PageStoreStats::page_capacity_bytes)
   RateLimiterRegistry limiters_;
   LoadPins pins_;
   std::stop_source stopping_;  // requested by Stop: cancels every batch in progress

@@ -1,6 +1,9 @@
 #include "worker/load_pins.h"
 
+#include <algorithm>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "common/logging.h"
 
@@ -60,6 +63,40 @@ bool LoadPins::Live(pagestore::PinGroup group) const {
     if (state.group == group) return true;
   }
   return false;
+}
+
+std::optional<LoadPins::Reservation> LoadPins::Reserve(pagestore::PinGroup group, uint64_t bytes,
+                                                       uint64_t capacity, std::string& why) {
+  const uint64_t pinned = store_.PinnedBytes(group);
+  std::lock_guard lock(mu_);
+  uint64_t& reserved = reserved_[group];
+  if (pinned + reserved + bytes > capacity) {
+    why = fmt::format(
+        "{} bytes do not fit in the page store's {} beside the {} this load holds there", bytes,
+        capacity, pinned + reserved);
+    if (reserved == 0) reserved_.erase(group);
+    return std::nullopt;
+  }
+  reserved += bytes;
+  return std::optional<Reservation>(std::in_place, *this, group, bytes);
+}
+
+void LoadPins::Unreserve(pagestore::PinGroup group, uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  auto it = reserved_.find(group);
+  if (it == reserved_.end()) return;
+  it->second -= std::min(it->second, bytes);
+  if (it->second == 0) reserved_.erase(it);
+}
+
+LoadPins::Reservation::~Reservation() {
+  if (pins_ != nullptr && bytes_ > 0) pins_->Unreserve(group_, bytes_);
+}
+
+void LoadPins::Reservation::Used(uint64_t bytes) {
+  bytes = std::min(bytes, bytes_);
+  bytes_ -= bytes;
+  pins_->Unreserve(group_, bytes);
 }
 
 }  // namespace alluvium::worker

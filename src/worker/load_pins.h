@@ -10,7 +10,9 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "pagestore/page_store.h"
 
@@ -19,6 +21,25 @@ namespace alluvium::worker {
 class LoadPins {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  // Room held for one segment of a pinning job while it loads (see Reserve). Move-only; gives
+  // back what its pages did not use when it goes.
+  class Reservation {
+   public:
+    Reservation(LoadPins& pins, pagestore::PinGroup group, uint64_t bytes)
+        : pins_(&pins), group_(group), bytes_(bytes) {}
+    Reservation(Reservation&& other) noexcept
+        : pins_(std::exchange(other.pins_, nullptr)), group_(other.group_), bytes_(other.bytes_) {}
+    Reservation& operator=(Reservation&&) = delete;
+    ~Reservation();
+    // `bytes` of the segment's pages are now pinned, so counted there instead.
+    void Used(uint64_t bytes);
+
+   private:
+    LoadPins* pins_;
+    pagestore::PinGroup group_;
+    uint64_t bytes_;  // still held
+  };
 
   LoadPins(pagestore::PageStore& store, std::chrono::milliseconds idle_timeout,
            Clock clock = nullptr);
@@ -32,6 +53,13 @@ class LoadPins {
   // released asks this after its last Put, and unpins them itself when not.
   bool Live(pagestore::PinGroup group) const;
 
+  // Whole segments or none: room for `bytes` more of the group's pages beside those it has
+  // pinned and the room its other segments hold, within `capacity`; nullopt when they would not
+  // fit, so a segment that cannot stay is refused before any of it is read and the ones that
+  // can stay whole. `why` then says with what numbers.
+  std::optional<Reservation> Reserve(pagestore::PinGroup group, uint64_t bytes, uint64_t capacity,
+                                     std::string& why);
+
  private:
   struct Job {
     pagestore::PinGroup group;
@@ -43,8 +71,11 @@ class LoadPins {
   const Clock clock_;
 
   mutable std::mutex mu_;
-  std::map<std::string, Job> jobs_;     // guarded by mu_
-  pagestore::PinGroup next_group_ = 1;  // guarded by mu_
+  void Unreserve(pagestore::PinGroup group, uint64_t bytes);
+
+  std::map<std::string, Job> jobs_;                   // guarded by mu_
+  std::map<pagestore::PinGroup, uint64_t> reserved_;  // guarded by mu_
+  pagestore::PinGroup next_group_ = 1;                // guarded by mu_
 };
 
 }  // namespace alluvium::worker

@@ -178,13 +178,20 @@ TEST_F(PageStoreTest, CapacitySmallerThanARegionIsRejectedAtOpen) {
   EXPECT_NE(store.status().message().find("smaller than one region"), std::string::npos);
 }
 
-TEST_F(PageStoreTest, AutomaticRegionSizeIsASixtyFourthOfTheCapacityWithinBounds) {
-  PageStoreOptions o{.page_size = 1 << 20, .dirs = {"/x"}, .capacity_bytes = uint64_t{4} << 30};
-  EXPECT_EQ(o.EffectiveRegionSize(), uint64_t{64} << 20);
-  EXPECT_EQ(o.RegionCount(), 64u);
-  o.capacity_bytes = uint64_t{1} << 40;  // capped at 64 MiB
-  EXPECT_EQ(o.EffectiveRegionSize(), uint64_t{64} << 20);
-  o.capacity_bytes = 8 << 20;  // at least one page
+TEST_F(PageStoreTest, AutomaticRegionSizeIsAboutASixtyFourthOfTheCapacityInWholeRecords) {
+  constexpr uint64_t kMiB = 1 << 20;
+  PageStoreOptions o{.page_size = kMiB, .dirs = {"/x"}, .capacity_bytes = uint64_t{4} << 30};
+  // 64 MiB would hold 63 records of a page and their headers: the region holds exactly those.
+  EXPECT_EQ(o.EffectiveRegionSize(), kRegionHeaderSize + 63 * RecordSpan(kMiB));
+  EXPECT_EQ(o.RegionCount(), 65u);
+  EXPECT_EQ(o.FullPageCapacity(), 65 * 63 * kMiB);
+  o.capacity_bytes = uint64_t{1} << 40;  // capped near 64 MiB
+  EXPECT_EQ(o.EffectiveRegionSize(), kRegionHeaderSize + 63 * RecordSpan(kMiB));
+  // 300 MiB: regions of four pages, and nearly all of the capacity holds pages.
+  o.capacity_bytes = 300 * kMiB;
+  EXPECT_EQ(o.EffectiveRegionSize(), kRegionHeaderSize + 4 * RecordSpan(kMiB));
+  EXPECT_GE(o.FullPageCapacity(), 296 * kMiB);
+  o.capacity_bytes = 8 * kMiB;  // at least one page
   EXPECT_EQ(o.EffectiveRegionSize(), o.MinRegionSize());
   EXPECT_TRUE(o.Validate().ok());
 }
