@@ -159,7 +159,9 @@ Status Location(client::Client& client, const FsArgs& args) {
                                                   : "not an owner";
       fmt::print("  {:<12} {} ({})  {} of {} cached{}\n", role, h.worker_id, h.address,
                  FormatSize(h.cached_bytes), FormatSize(segment.length),
-                 h.cached_bytes == segment.length ? "" : "  (partly)");
+                 h.cached_bytes == segment.length ? ""
+                 : h.cached_bytes == 0            ? "  (not cached)"
+                                                  : "  (partly)");
       if (h.owner_rank >= 0) {
         owned += h.cached_bytes;
         copies += segment.length;
