@@ -221,16 +221,20 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
     CountEvictions(released->pages);
     status = TryPut(dir, key, data, checksum, pin, disk_full);
   }
+  // A disk too small for the dir's share of the capacity, filled with this load's own pages, is
+  // the load not fitting; a disk that could hold the share but is full is someone else's doing,
+  // worth waiting out.
+  const uint64_t share = region_size_ * (files_.size() / dirs_.size());
   if (disk_full) {
+    const bool small_disk = pin != kNoPin && dirs_[dir]->DiskBytes() < share;  // not under mu_
     std::lock_guard lock(mu_);
-    if (pin != kNoPin && index_.WhyFull(dir, pin) == RegionIndex::Shortage::kPinnedByCaller) {
-      // The disk holds less than the store's capacity, and this load's own pages fill it.
+    if (small_disk && index_.WhyFull(dir, pin) == RegionIndex::Shortage::kPinnedByCaller) {
       const auto it = pins_.find(pin);
       return FailedPrecondition(fmt::format(
-          "page store disk {} is full of this load's own pages ({} bytes pinned), below the "
-          "store's capacity of {} bytes",
-          dirs_[dir]->root().string(), it == pins_.end() ? 0 : it->second.bytes,
-          options_.capacity_bytes));
+          "page store disk {} ({} bytes) is full of this load's own pages ({} bytes pinned), "
+          "below the store's capacity of {} bytes",
+          dirs_[dir]->root().string(), dirs_[dir]->DiskBytes(),
+          it == pins_.end() ? 0 : it->second.bytes, options_.capacity_bytes));
     }
     return ResourceExhausted(
         fmt::format("page store disk {} is full: page {} not stored after "

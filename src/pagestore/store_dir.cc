@@ -174,6 +174,12 @@ Result<std::unique_ptr<StoreDir>> StoreDir::Open(const fs::path& root, uint64_t 
 
 fs::path StoreDir::RegionPath(uint32_t number) const { return regions_ / std::to_string(number); }
 
+uint64_t StoreDir::DiskBytes() const {
+  struct statvfs st;
+  if (::statvfs(root_.c_str(), &st) != 0) return UINT64_MAX;
+  return static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+}
+
 uint64_t StoreDir::FreeBytes() const {
   struct statvfs st;
   if (::statvfs(root_.c_str(), &st) != 0) return UINT64_MAX;

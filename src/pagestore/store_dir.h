@@ -45,6 +45,8 @@ class StoreDir {
   std::filesystem::path RegionPath(uint32_t number) const;
   // Bytes the disk has free for us (statvfs), or UINT64_MAX if it cannot tell.
   uint64_t FreeBytes() const;
+  // The size of the disk (statvfs), or UINT64_MAX if it cannot tell.
+  uint64_t DiskBytes() const;
 
   // Opens `count` region files and scans them. Of the region files already there, the `count`
   // with the newest records are kept (renumbered into 0..count-1 if the count shrank) and the

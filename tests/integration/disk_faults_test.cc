@@ -812,6 +812,43 @@ TEST_F(FullDiskTest, DiskFilledByAnotherProgramMakesTheLoadWaitAndItFinishesOnce
   EXPECT_TRUE(WorkerUp(0));
 }
 
+TEST_F(FullDiskTest, DiskFilledByAnotherProgramMidLoadMakesTheLoadWaitNotFail) {
+  // A store the disk can hold (12 MB on 16 MiB): a full disk is someone else's doing.
+  if (!tmpfs_.mounted()) GTEST_SKIP() << tmpfs_.skip_reason();
+  Start(1, {"alluvium.worker.page.store.size=12MB", kRegionSize},
+        {{0, {"alluvium.worker.page.store.dirs=" + tmpfs_.path().string()}}});
+  if (HasFatalFailure()) return;
+  const auto files = MakeUniform("midload", 8, 1 << 20);  // 8 MiB, at 512 KB/s: 16 s
+  const CommandResult submit = cluster_->Cli("job load /midload --bandwidth 512KB");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output << submit.errors;
+  json progress;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        progress = Progress("/midload");
+        return progress.value("mLoadedByteCount", 0u) >= (1u << 20);
+      },
+      30s))
+      << progress.dump(1);
+  // Another program takes the rest of the disk while the job runs: the job's own pages fill
+  // nothing the store was not allowed; the job waits for room rather than fail its files.
+  FillDisk();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        progress = Progress("/midload");
+        return progress.contains("waitingForSpace") || progress.value("mJobState", "") != "RUNNING";
+      },
+      60s))
+      << progress.dump(1);
+  ASSERT_EQ(progress.value("mJobState", ""), "RUNNING") << progress.dump(1);
+  EXPECT_EQ(progress.value("mFailedFileCount", -1), 0) << progress.dump(1);
+
+  tmpfs_.Unfill();
+  const json done = cluster_->WaitLoadEnded({{"path", "/midload"}}, 60s);
+  EXPECT_EQ(done.value("mJobState", ""), "SUCCEEDED") << done.dump(1);
+  EXPECT_EQ(Sum(ReadAll(*client_, files)), 0u);
+  EXPECT_TRUE(WorkerUp(0));
+}
+
 TEST_F(FullDiskTest, DiskThatStaysFullFailsTheWaitingFilesClearlyAfterTheTimeout) {
   if (!tmpfs_.mounted()) GTEST_SKIP() << tmpfs_.skip_reason();
   Start(
