@@ -24,6 +24,8 @@ struct FuseOptions {
   // Largest read the kernel sends: 1 MiB matches the page size, so a sequential reader asks
   // for whole pages (the kernel's own default is 128 KiB).
   uint32_t max_read = 1 << 20;
+  // Threads of libfuse's session loop: reads wait on the network, so more than the cores.
+  unsigned max_threads = 16;
   uid_t uid = 0;  // owner shown for every file; the mounting user in practice (Parse)
   gid_t gid = 0;
   std::vector<std::string> fuse_options;  // other -o options, for libfuse (allow_other, debug)
