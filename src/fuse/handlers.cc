@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/logging.h"
 #include "common/paths.h"
 
 namespace alluvium::fuse {
@@ -38,26 +39,30 @@ Result<std::string> Handlers::PathOf(uint64_t inode) const {
   return *std::move(path);
 }
 
-Result<std::vector<std::string>> Handlers::MountPaths() {
+std::vector<std::string> Handlers::MountPaths() {
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     if (now - mounts_read_ < kMountsTtl) return mount_paths_;
   }
-  ALLUVIUM_ASSIGN_OR_RETURN(std::vector<client::MountInfo> mounts, client_.ListMounts());
-  std::vector<std::string> paths;
-  for (const client::MountInfo& m : mounts) paths.push_back(m.path);
+  Result<std::vector<client::MountInfo>> mounts = client_.ListMounts();
   std::lock_guard lock(mu_);
-  mount_paths_ = paths;
+  // Reads go to the workers, so a coordinator that cannot be asked must not fail lookups and
+  // listings: keep the last list and ask again after the TTL.
   mounts_read_ = now;
-  return paths;
+  if (!mounts.ok()) {
+    ALLUVIUM_LOG(DEBUG, "mount table not re-read, keeping the last one: {}", mounts.status());
+    return mount_paths_;
+  }
+  mount_paths_.clear();
+  for (const client::MountInfo& m : *mounts) mount_paths_.push_back(m.path);
+  return mount_paths_;
 }
 
 Result<client::FileInfo> Handlers::StatPath(const std::string& path) {
   Result<client::FileInfo> info = client_.GetStatus(path);
   if (info.ok() || info.status().code() != Code::kNotFound) return info;
-  ALLUVIUM_ASSIGN_OR_RETURN(std::vector<std::string> mounts, MountPaths());
-  for (const std::string& mount : mounts) {
+  for (const std::string& mount : MountPaths()) {
     if (mount != path && IsPathPrefix(path, mount)) {
       return client::FileInfo{.path = path, .is_directory = true};
     }
@@ -126,8 +131,7 @@ Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
   }
   // Mount points below this directory show as its entries even where its UFS has no such
   // directory: the first component of each one's path below this one.
-  ALLUVIUM_ASSIGN_OR_RETURN(std::vector<std::string> mounts, MountPaths());
-  for (const std::string& mount : mounts) {
+  for (const std::string& mount : MountPaths()) {
     if (mount == path || !IsPathPrefix(path, mount)) continue;
     std::string_view rest = std::string_view(mount).substr(path == "/" ? 1 : path.size() + 1);
     const std::string name(rest.substr(0, rest.find('/')));

@@ -93,8 +93,9 @@ class Handlers {
   // The status of a cache path; a directory that only holds mount points (no mount covers it)
   // is shown as an empty directory.
   Result<client::FileInfo> StatPath(const std::string& path);
-  // The cache paths of the mounts, re-read at most every few seconds.
-  Result<std::vector<std::string>> MountPaths();
+  // The cache paths of the mounts, re-read at most every few seconds; the last ones read while
+  // the coordinator cannot be reached.
+  std::vector<std::string> MountPaths();
   Entry MakeEntry(uint64_t inode, const client::FileInfo& info);
   Result<std::string> PathOf(uint64_t inode) const;
 

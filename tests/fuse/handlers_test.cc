@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -160,6 +161,18 @@ TEST_F(HandlersTest, MountPointsShowInListingsEvenWithoutAUfsDirectory) {
   auto c = h->Lookup(nested->inode, "c.bin");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->attr.st_size, 10);
+}
+
+TEST_F(HandlersTest, LookupsAndListingsGoOnWithoutTheCoordinator) {
+  auto h = NewHandlers("/data");
+  EXPECT_EQ(Names(*h, InodeTable::kRootInode, true).size(), 5u);
+  cluster_->KillCoordinator();
+  // Past the mount table's re-read interval, so the handlers ask the coordinator again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  EXPECT_EQ(h->Lookup(InodeTable::kRootInode, "nope").status().code(), Code::kNotFound);
+  auto sub = h->Lookup(InodeTable::kRootInode, "sub");
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  EXPECT_EQ(Names(*h, sub->inode, false), (std::vector<std::string>{".", "..", "b.bin"}));
 }
 
 TEST_F(HandlersTest, ReadsGoThroughTheCacheAtAnyOffset) {
