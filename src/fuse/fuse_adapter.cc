@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdarg>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -162,18 +163,23 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
   fuse_reply_statfs(req, &*st);
 }
 
-// libfuse's messages go to our log rather than straight to stderr.
+// libfuse's messages go to our log rather than straight to stderr. It writes one line in
+// several calls, so a line is logged once it ends.
 void LogFromLibfuse(fuse_log_level level, const char* format, va_list ap) {
-  char message[1024];
-  std::vsnprintf(message, sizeof message, format, ap);
-  std::string_view text(message);
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  if (level <= FUSE_LOG_ERR) {
-    ALLUVIUM_LOG(ERROR, "libfuse: {}", text);
-  } else if (level <= FUSE_LOG_NOTICE) {
-    ALLUVIUM_LOG(WARN, "libfuse: {}", text);
-  } else {
-    ALLUVIUM_LOG(DEBUG, "libfuse: {}", text);
+  thread_local std::string pending;
+  char piece[1024];
+  std::vsnprintf(piece, sizeof piece, format, ap);
+  pending += piece;
+  for (size_t end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
+    const std::string line = pending.substr(0, end);
+    pending.erase(0, end + 1);
+    if (level <= FUSE_LOG_ERR) {
+      ALLUVIUM_LOG(ERROR, "libfuse: {}", line);
+    } else if (level <= FUSE_LOG_NOTICE) {
+      ALLUVIUM_LOG(WARN, "libfuse: {}", line);
+    } else {
+      ALLUVIUM_LOG(DEBUG, "libfuse: {}", line);
+    }
   }
 }
 
@@ -248,8 +254,9 @@ Status FuseMount::MountSession(const FuseOptions& options) {
   fuse_session* raw = fuse_session_new(&args, &kOps, sizeof kOps, &data_);
   fuse_opt_free_args(&args);
   if (raw == nullptr) {
-    return InvalidArgument(fmt::format("libfuse refused the options {} (see the log)",
-                                       fmt::join(options.fuse_options, ",")));
+    return InvalidArgument(
+        fmt::format("libfuse refused the mount options {} (its message is logged above)",
+                    fmt::join(options.fuse_options, ",")));
   }
   session_.reset(raw);
   if (fuse_set_signal_handlers(raw) != 0) {
@@ -257,7 +264,7 @@ Status FuseMount::MountSession(const FuseOptions& options) {
   }
   if (fuse_session_mount(raw, mountpoint_.c_str()) != 0) {
     return FailedPrecondition(fmt::format(
-        "the kernel refused to mount at {} (libfuse's message is in the log)", mountpoint_));
+        "the kernel refused to mount at {} (libfuse's message is logged above)", mountpoint_));
   }
   return OkStatus();
 }

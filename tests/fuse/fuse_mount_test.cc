@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -161,6 +164,32 @@ TEST_F(FuseMountTest, EveryFileReadsBackWithTheUfsBytesAndSha256) {
   }
 }
 
+TEST_F(FuseMountTest, SixteenConcurrentReadersGetTheUfsBytes) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const fs::path ufs = cluster_->ufs_root() / "data";
+  std::map<std::string, std::string> expected;
+  for (const std::string& rel : Tree(ufs)) {
+    if (fs::is_regular_file(ufs / rel)) expected[rel] = ReadFile(ufs / rel);
+  }
+  std::atomic<int> wrong{0};
+  {
+    std::vector<std::jthread> readers;
+    for (int i = 0; i < 16; ++i) {
+      readers.emplace_back([&, i] {
+        // Each starts at a different file, so the daemon's threads serve different files at once.
+        auto it = expected.begin();
+        std::advance(it, i % expected.size());
+        for (size_t n = 0; n < expected.size(); ++n) {
+          if (ReadFile(mountpoint_ / "data" / it->first) != it->second) ++wrong;
+          if (++it == expected.end()) it = expected.begin();
+        }
+      });
+    }
+  }
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 TEST_F(FuseMountTest, StatAndListingsAgreeWithTheUfs) {
   const auto m = Mount();
   ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
@@ -280,6 +309,11 @@ TEST_F(FuseMountTest, BadMountPointsGetClearErrors) {
                                 run_dir_.string()));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.errors.find("not a directory"), std::string::npos) << r.errors;
+  // Refused by libfuse in the daemon: the command shows why from the daemon's log.
+  r = Mount("-o no_such_option");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("exited before mounting"), std::string::npos) << r.errors;
+  EXPECT_NE(r.errors.find("no_such_option"), std::string::npos) << r.errors;
   r = cluster_->Cli(fmt::format("fuse mount {} -o attr_timeout=soon", mountpoint_.string()));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.errors.find("attr_timeout"), std::string::npos) << r.errors;
