@@ -9,6 +9,7 @@ PACKAGES=(
   librocksdb-dev libcpp-httplib-dev libboost-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libcurl4-openssl-dev libssl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpugixml-dev
+  libfuse3-dev fuse3  # `alluvium fuse`: libfuse's low-level API, fusermount3
   curl procps rclone
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for reports
 )

@@ -61,6 +61,7 @@ int Run(int argc, char** argv) {
   AddClusterCommands(app, context);
   AddConfCommands(app, context);
   AddJobCommands(app, context);
+  AddFuseCommands(app, context);
 
   try {
     app.parse(argc, argv);

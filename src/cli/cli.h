@@ -39,6 +39,7 @@ void AddFsCommands(CLI::App& app, Context& context);
 void AddClusterCommands(CLI::App& app, Context& context);
 void AddConfCommands(CLI::App& app, Context& context);
 void AddJobCommands(CLI::App& app, Context& context);
+void AddFuseCommands(CLI::App& app, Context& context);
 
 // Blocks SIGINT and SIGTERM in the calling thread (and every thread it starts later) so that
 // WaitForTerminationSignal can take them synchronously. Call before starting any thread.

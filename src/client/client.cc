@@ -584,6 +584,10 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
   return stats;
 }
 
+CacheRule Client::MetadataRule(std::string_view uri) { return impl_->filter->ForMetadata(uri); }
+
+CacheRule Client::DataRule(std::string_view uri) { return impl_->filter->ForData(uri); }
+
 Status Client::Mount(std::string_view path, std::string_view ufs_uri,
                      const std::map<std::string, std::string>& options) {
   rpc::MountRequest request;

@@ -124,6 +124,11 @@ class Client {
   // EOF delivers fewer bytes, or none, and is not an error). UINT64_MAX reads to the end.
   Result<ReadStats> Read(std::string_view path, uint64_t offset, uint64_t length, const Sink& sink);
 
+  // The cache filter rules for a UFS URI (FileInfo::uri): how long its status (metadata) and its
+  // pages (data) may be trusted, for callers that cache them too (the FUSE mount's kernel caches).
+  CacheRule MetadataRule(std::string_view uri);
+  CacheRule DataRule(std::string_view uri);
+
   Status Mount(std::string_view path, std::string_view ufs_uri,
                const std::map<std::string, std::string>& options = {});
   Status Unmount(std::string_view path);

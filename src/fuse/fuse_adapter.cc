@@ -1,0 +1,288 @@
+#define FUSE_USE_VERSION 312
+#include "fuse/fuse_adapter.h"
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdarg>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/logging.h"
+#include "common/status_mapping.h"
+#include "fuse/errno_mapping.h"
+#include "fuse/mount_point.h"
+
+namespace alluvium::fuse {
+
+// The callbacks see the mount's SessionData; they are FuseMount's in all but name.
+struct FuseMountCallbacks {
+  static Handlers& Of(fuse_req_t req) {
+    return static_cast<FuseMount::SessionData*>(fuse_req_userdata(req))->handlers;
+  }
+  static unsigned MaxRead(void* userdata) {
+    return static_cast<FuseMount::SessionData*>(userdata)->max_read;
+  }
+};
+
+namespace {
+
+Handlers& HandlersOf(fuse_req_t req) { return FuseMountCallbacks::Of(req); }
+
+// Replies with the errno for `status`; NotFound is a normal answer, the rest are logged here,
+// the one place they are handled.
+void ReplyError(fuse_req_t req, const Status& status, std::string_view op) {
+  const int err = ErrnoOf(status);
+  if (err == ENOENT) {
+    ALLUVIUM_LOG(DEBUG, "fuse {}: {}", op, status);
+  } else {
+    ALLUVIUM_LOG(WARN, "fuse {} failed ({}): {}", op, std::strerror(err), status);
+  }
+  fuse_reply_err(req, err);
+}
+
+fuse_entry_param EntryParam(const Entry& e) {
+  fuse_entry_param p{};
+  p.ino = e.inode;
+  p.attr = e.attr;
+  p.attr_timeout = e.attr_timeout;
+  p.entry_timeout = e.entry_timeout;
+  return p;
+}
+
+void Init(void* userdata, fuse_conn_info* conn) {
+  // Must match the max_read mount option (fuse_common.h). Read-ahead stays the kernel's: it
+  // can only be lowered here.
+  conn->max_read = FuseMountCallbacks::MaxRead(userdata);
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
+
+void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Result<Entry> e = HandlersOf(req).Lookup(parent, name);
+  if (!e.ok()) return ReplyError(req, e.status(), "lookup");
+  const fuse_entry_param p = EntryParam(*e);
+  // An interrupted request never reached the kernel, which then will not forget it.
+  if (fuse_reply_entry(req, &p) != 0) HandlersOf(req).Forget(e->inode, 1);
+}
+
+void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  HandlersOf(req).Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) HandlersOf(req).Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Result<Entry> e = HandlersOf(req).GetAttr(ino);
+  if (!e.ok()) return ReplyError(req, e.status(), "getattr");
+  fuse_reply_attr(req, &e->attr, e->attr_timeout);
+}
+
+void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Result<uint64_t> handle = HandlersOf(req).OpenDir(ino);
+  if (!handle.ok()) return ReplyError(req, handle.status(), "opendir");
+  fi->fh = *handle;
+  if (fuse_reply_open(req, fi) != 0) HandlersOf(req).ReleaseDir(*handle);
+}
+
+void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
+  std::vector<char> buffer(size);
+  size_t used = 0;
+  Status st =
+      HandlersOf(req).ReadDir(fi->fh, static_cast<uint64_t>(offset), plus, [&](const DirEntry& d) {
+        const off_t next = static_cast<off_t>(d.next_offset);
+        size_t needed = 0;
+        if (plus) {
+          const fuse_entry_param p = EntryParam(d.entry);
+          needed = fuse_add_direntry_plus(req, buffer.data() + used, size - used, d.name.c_str(),
+                                          &p, next);
+        } else {
+          needed = fuse_add_direntry(req, buffer.data() + used, size - used, d.name.c_str(),
+                                     &d.entry.attr, next);
+        }
+        if (needed > size - used) return false;
+        used += needed;
+        return true;
+      });
+  if (!st.ok()) return ReplyError(req, st, "readdir");
+  fuse_reply_buf(req, buffer.data(), used);
+}
+
+void ReadDirPlain(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  ReadDir(req, ino, size, offset, fi, false);
+}
+
+void ReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  ReadDir(req, ino, size, offset, fi, true);
+}
+
+void ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  HandlersOf(req).ReleaseDir(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (const int err = Handlers::RefuseWrites(fi->flags); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  Result<OpenedFile> opened = HandlersOf(req).Open(ino);
+  if (!opened.ok()) return ReplyError(req, opened.status(), "open");
+  fi->keep_cache = opened->keep_cache;
+  fi->direct_io = opened->direct_io;
+  fuse_reply_open(req, fi);
+}
+
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+  // One buffer per loop thread, grown to the largest read (max_read), so a read allocates
+  // nothing once the thread has served one.
+  thread_local std::vector<std::byte> buffer;
+  if (buffer.size() < size) buffer.resize(size);
+  Result<size_t> n =
+      HandlersOf(req).Read(ino, static_cast<uint64_t>(offset), std::span(buffer).first(size));
+  if (!n.ok()) return ReplyError(req, n.status(), "read");
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), *n);
+}
+
+void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  HandlersOf(req).Release(ino);
+  fuse_reply_err(req, 0);
+}
+
+void StatFs(fuse_req_t req, fuse_ino_t) {
+  Result<struct statvfs> st = HandlersOf(req).StatFs();
+  if (!st.ok()) return ReplyError(req, st.status(), "statfs");
+  fuse_reply_statfs(req, &*st);
+}
+
+// libfuse's messages go to our log rather than straight to stderr. It writes one line in
+// several calls, so a line is logged once it ends.
+void LogFromLibfuse(fuse_log_level level, const char* format, va_list ap) {
+  thread_local std::string pending;
+  char piece[1024];
+  std::vsnprintf(piece, sizeof piece, format, ap);
+  pending += piece;
+  for (size_t end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
+    const std::string line = pending.substr(0, end);
+    pending.erase(0, end + 1);
+    if (level <= FUSE_LOG_ERR) {
+      ALLUVIUM_LOG(ERROR, "libfuse: {}", line);
+    } else if (level <= FUSE_LOG_NOTICE) {
+      ALLUVIUM_LOG(WARN, "libfuse: {}", line);
+    } else {
+      ALLUVIUM_LOG(DEBUG, "libfuse: {}", line);
+    }
+  }
+}
+
+const fuse_lowlevel_ops kOps = [] {
+  fuse_lowlevel_ops ops{};
+  ops.init = Init;
+  ops.lookup = Lookup;
+  ops.forget = Forget;
+  ops.forget_multi = ForgetMulti;
+  ops.getattr = GetAttr;
+  ops.opendir = OpenDir;
+  ops.readdir = ReadDirPlain;
+  ops.readdirplus = ReadDirPlus;
+  ops.releasedir = ReleaseDir;
+  ops.open = Open;
+  ops.read = Read;
+  ops.release = Release;
+  ops.statfs = StatFs;
+  return ops;
+}();
+
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  return set;
+}
+
+}  // namespace
+
+void FuseMount::SessionDeleter::operator()(fuse_session* session) const {
+  fuse_remove_signal_handlers(session);
+  fuse_session_unmount(session);  // a no-op once unmounted
+  fuse_session_destroy(session);
+}
+
+FuseMount::FuseMount(Handlers& handlers, std::string mountpoint, const FuseOptions& options)
+    : data_{.handlers = handlers, .max_read = options.max_read},
+      mountpoint_(std::move(mountpoint)),
+      max_threads_(options.max_threads) {}
+
+FuseMount::~FuseMount() = default;
+
+void FuseMount::BlockStopSignals() {
+  const sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Handlers& handlers,
+                                                    const std::string& mountpoint,
+                                                    const FuseOptions& options) {
+  ALLUVIUM_RETURN_IF_ERROR(CheckCanMount(mountpoint));
+  auto mount = std::make_unique<FuseMount>(handlers, mountpoint, options);
+  ALLUVIUM_RETURN_IF_ERROR(mount->MountSession(options));
+  ALLUVIUM_LOG(INFO, "mounted cache path {} at {}", options.path, mountpoint);
+  return mount;
+}
+
+Status FuseMount::MountSession(const FuseOptions& options) {
+  fuse_set_log_func(LogFromLibfuse);
+  // Read-only in the kernel too: it answers writes, creates and renames with EROFS itself.
+  std::vector<std::string> argv = {"alluvium", "-o",
+                                   fmt::format("ro,fsname=alluvium:{},subtype=alluvium,max_read={}",
+                                               options.path, options.max_read)};
+  for (const std::string& o : options.fuse_options) {
+    argv.push_back("-o");
+    argv.push_back(o);
+  }
+  std::vector<char*> pointers;
+  for (std::string& a : argv) pointers.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(pointers.size()), pointers.data());
+  fuse_session* raw = fuse_session_new(&args, &kOps, sizeof kOps, &data_);
+  fuse_opt_free_args(&args);
+  if (raw == nullptr) {
+    return InvalidArgument(
+        fmt::format("libfuse refused the mount options {} (its message is logged above)",
+                    fmt::join(options.fuse_options, ",")));
+  }
+  session_.reset(raw);
+  if (fuse_set_signal_handlers(raw) != 0) {
+    return InternalError("cannot install the FUSE signal handlers");
+  }
+  if (fuse_session_mount(raw, mountpoint_.c_str()) != 0) {
+    return FailedPrecondition(fmt::format(
+        "the kernel refused to mount at {} (libfuse's message is logged above)", mountpoint_));
+  }
+  return OkStatus();
+}
+
+Status FuseMount::Run() {
+  const sigset_t set = StopSignals();
+  sigset_t old;
+  pthread_sigmask(SIG_UNBLOCK, &set, &old);
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(config, max_threads_);
+  const int rc = fuse_session_loop_mt(session_.get(), config);
+  fuse_loop_cfg_destroy(config);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  fuse_session_unmount(session_.get());
+  if (rc < 0) return FromErrno(-rc, "FUSE session loop at " + mountpoint_);
+  ALLUVIUM_LOG(INFO, "unmounted {}{}", mountpoint_,
+               rc > 0 ? fmt::format(" on signal {}", strsignal(rc)) : "");
+  return OkStatus();
+}
+
+}  // namespace alluvium::fuse

@@ -1,0 +1,246 @@
+#include "fuse/handlers.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/logging.h"
+#include "common/paths.h"
+
+namespace alluvium::fuse {
+namespace {
+
+// What a plain readdir shows as d_ino: the entry has no inode until it is looked up, and 0
+// would make some readers skip it (libfuse's high-level API uses the same value).
+constexpr ino_t kUnknownInode = 0xffffffff;
+// Mount paths are re-read this often: listings and lookups of directories that only hold
+// mount points need them, and mounts change rarely.
+constexpr auto kMountsTtl = std::chrono::seconds(2);
+constexpr uint64_t kStatFsBlock = 4096;
+
+timespec TimeOf(int64_t ms) {
+  return {.tv_sec = static_cast<time_t>(ms / 1000),
+          .tv_nsec = static_cast<long>(ms % 1000) * 1000000};
+}
+
+}  // namespace
+
+Handlers::Handlers(client::Client& client, FuseOptions options)
+    : client_(client), options_(std::move(options)), inodes_(options_.path) {}
+
+Result<std::string> Handlers::PathOf(uint64_t inode) const {
+  std::optional<std::string> path = inodes_.PathOf(inode);
+  if (!path) return NotFound(fmt::format("inode {} is not known (forgotten)", inode));
+  return *std::move(path);
+}
+
+std::vector<std::string> Handlers::MountPaths() {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (now - mounts_read_ < kMountsTtl) return mount_paths_;
+  }
+  Result<std::vector<client::MountInfo>> mounts = client_.ListMounts();
+  std::lock_guard lock(mu_);
+  // Reads go to the workers, so a coordinator that cannot be asked must not fail lookups and
+  // listings: keep the last list and ask again after the TTL.
+  mounts_read_ = now;
+  if (!mounts.ok()) {
+    ALLUVIUM_LOG(DEBUG, "mount table not re-read, keeping the last one: {}", mounts.status());
+    return mount_paths_;
+  }
+  mount_paths_.clear();
+  for (const client::MountInfo& m : *mounts) mount_paths_.push_back(m.path);
+  return mount_paths_;
+}
+
+Result<client::FileInfo> Handlers::StatPath(const std::string& path) {
+  Result<client::FileInfo> info = client_.GetStatus(path);
+  if (info.ok() || info.status().code() != Code::kNotFound) return info;
+  for (const std::string& mount : MountPaths()) {
+    if (mount != path && IsPathPrefix(path, mount)) {
+      return client::FileInfo{.path = path, .is_directory = true};
+    }
+  }
+  return info;
+}
+
+Entry Handlers::MakeEntry(uint64_t inode, const client::FileInfo& info) {
+  Entry e;
+  e.inode = inode;
+  struct stat& st = e.attr;
+  st.st_ino = inode;
+  st.st_mode = info.is_directory ? S_IFDIR | 0555 : S_IFREG | 0444;
+  st.st_nlink = info.is_directory ? 2 : 1;
+  st.st_uid = options_.uid;
+  st.st_gid = options_.gid;
+  st.st_size = static_cast<off_t>(info.length);
+  st.st_blksize = static_cast<blksize_t>(options_.max_read);
+  st.st_blocks = static_cast<blkcnt_t>((info.length + 511) / 512);
+  st.st_mtim = st.st_ctim = st.st_atim = TimeOf(info.mtime_ms);
+
+  const CacheRule rule = client_.MetadataRule(info.uri);
+  double seconds = 0;
+  switch (rule.type) {
+    case CacheRuleType::kImmutable:
+      seconds = options_.immutable_timeout;
+      break;
+    case CacheRuleType::kMaxAge:
+      seconds = std::chrono::duration<double>(rule.max_age).count();
+      break;
+    case CacheRuleType::kSkipCache:
+      seconds = 0;
+      break;
+  }
+  e.attr_timeout = options_.attr_timeout.value_or(seconds);
+  e.entry_timeout = options_.entry_timeout.value_or(seconds);
+  return e;
+}
+
+Result<Entry> Handlers::Lookup(uint64_t parent, std::string_view name) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
+  return MakeEntry(inodes_.Remember(path), info);
+}
+
+Result<Entry> Handlers::GetAttr(uint64_t inode) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
+  return MakeEntry(inode, info);
+}
+
+Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
+  if (!info.is_directory) return InvalidArgument(fmt::format("{} is not a directory", path));
+  auto dir = std::make_shared<OpenDirectory>();
+  dir->path = path;
+  dir->inode = inode;
+  std::set<std::string> names;
+  // A directory shown only for the mounts below it has nothing of its own to list.
+  if (!info.uri.empty()) {
+    ALLUVIUM_RETURN_IF_ERROR(client_.List(path, false, [&](const client::FileInfo& child) {
+      if (names.emplace(BaseName(child.path)).second) dir->children.push_back(child);
+      return OkStatus();
+    }));
+  }
+  // Mount points below this directory show as its entries even where its UFS has no such
+  // directory: the first component of each one's path below this one.
+  for (const std::string& mount : MountPaths()) {
+    if (mount == path || !IsPathPrefix(path, mount)) continue;
+    std::string_view rest = std::string_view(mount).substr(path == "/" ? 1 : path.size() + 1);
+    const std::string name(rest.substr(0, rest.find('/')));
+    if (names.count(name) > 0) continue;
+    ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo child, StatPath(JoinPath(path, name)));
+    names.insert(name);
+    dir->children.push_back(std::move(child));
+  }
+  std::sort(dir->children.begin(), dir->children.end(),
+            [](const auto& a, const auto& b) { return BaseName(a.path) < BaseName(b.path); });
+  std::lock_guard lock(mu_);
+  const uint64_t handle = next_dir_++;
+  dirs_[handle] = std::move(dir);
+  return handle;
+}
+
+Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
+                         const std::function<bool(const DirEntry&)>& add) {
+  std::shared_ptr<const OpenDirectory> dir;
+  {
+    std::lock_guard lock(mu_);
+    auto it = dirs_.find(handle);
+    if (it == dirs_.end()) return NotFound(fmt::format("directory handle {} is not open", handle));
+    dir = it->second;
+  }
+  const uint64_t total = dir->children.size() + 2;
+  for (uint64_t i = offset; i < total; ++i) {
+    DirEntry d{.next_offset = i + 1};
+    if (i < 2) {
+      d.name = i == 0 ? "." : "..";
+      d.entry.attr.st_ino = i == 0 ? dir->inode : kUnknownInode;
+      d.entry.attr.st_mode = S_IFDIR;
+      if (!add(d)) return OkStatus();
+      continue;
+    }
+    const client::FileInfo& child = dir->children[i - 2];
+    d.name = std::string(BaseName(child.path));
+    const std::string path = JoinPath(dir->path, d.name);
+    if (plus) {
+      d.entry = MakeEntry(inodes_.Remember(path), child);
+      if (!add(d)) {
+        inodes_.Forget(d.entry.inode, 1);
+        return OkStatus();
+      }
+    } else {
+      d.entry.attr.st_ino = kUnknownInode;
+      d.entry.attr.st_mode = child.is_directory ? S_IFDIR : S_IFREG;
+      if (!add(d)) return OkStatus();
+    }
+  }
+  return OkStatus();
+}
+
+void Handlers::ReleaseDir(uint64_t handle) {
+  std::lock_guard lock(mu_);
+  dirs_.erase(handle);
+}
+
+int Handlers::RefuseWrites(int flags) {
+  if ((flags & O_ACCMODE) != O_RDONLY) return EROFS;
+  if ((flags & (O_TRUNC | O_APPEND | O_CREAT)) != 0) return EROFS;
+  return 0;
+}
+
+Result<OpenedFile> Handlers::Open(uint64_t inode) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
+  if (info.is_directory) return InvalidArgument(fmt::format("{} is a directory", path));
+  const CacheRule rule = client_.DataRule(info.uri);
+  OpenedFile file;
+  file.direct_io = options_.direct_io || rule.type == CacheRuleType::kSkipCache;
+  // Only data that cannot change may outlive the open that read it; otherwise every open starts
+  // with an empty page cache and reads go through the client, which applies maxAge.
+  file.keep_cache = !file.direct_io && rule.type == CacheRuleType::kImmutable;
+  return file;
+}
+
+Result<size_t> Handlers::Read(uint64_t inode, uint64_t offset, std::span<std::byte> out) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+  size_t filled = 0;
+  ALLUVIUM_RETURN_IF_ERROR(
+      client_.Read(path, offset, out.size(), [&](std::span<const std::byte> data) -> Status {
+        if (data.size() > out.size() - filled) {
+          return InternalError(fmt::format("read of {} delivered more than asked", path));
+        }
+        std::memcpy(out.data() + filled, data.data(), data.size());
+        filled += data.size();
+        return OkStatus();
+      }));
+  return filled;
+}
+
+Result<struct statvfs> Handlers::StatFs() {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::vector<client::WorkerInfo> workers, client_.ListWorkers());
+  uint64_t capacity = 0, used = 0;
+  for (const client::WorkerInfo& w : workers) {
+    if (!w.live) continue;
+    capacity += w.capacity_bytes;
+    used += std::min(w.used_bytes, w.capacity_bytes);
+  }
+  struct statvfs st {};
+  st.f_bsize = kStatFsBlock;
+  st.f_frsize = kStatFsBlock;
+  st.f_blocks = capacity / kStatFsBlock;
+  st.f_bfree = (capacity - used) / kStatFsBlock;
+  st.f_bavail = 0;  // read-only: nothing is free for the caller to write
+  st.f_namemax = 255;
+  st.f_flag = ST_RDONLY;
+  return st;
+}
+
+}  // namespace alluvium::fuse

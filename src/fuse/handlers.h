@@ -1,0 +1,114 @@
+// The read-only file system a FUSE mount serves, without FUSE: each kernel request (lookup,
+// getattr, readdir(plus), open, read, release, statfs) as a method over the client library, so
+// every byte comes through the cache's one read path. fuse_adapter.cc turns requests into calls
+// and results into replies; tests call these directly.
+//
+// What the kernel may cache follows the cache filter: attributes and entries of immutable paths
+// for FuseOptions::immutable_timeout, of maxAge paths for that age, of skipCache paths not at
+// all; file data stays in the page cache across opens only for immutable data.
+// Safe for concurrent use (libfuse's session loop runs requests on several threads).
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "common/status.h"
+#include "fuse/inode_table.h"
+#include "fuse/options.h"
+
+namespace alluvium::fuse {
+
+// What lookup and readdirplus give the kernel (fuse_entry_param without FUSE).
+struct Entry {
+  uint64_t inode = 0;  // 0 for "." and "..", which the kernel does not count
+  struct stat attr {};
+  double attr_timeout = 0;   // seconds
+  double entry_timeout = 0;  // seconds
+};
+
+struct DirEntry {
+  std::string name;
+  Entry entry;
+  uint64_t next_offset = 0;  // the readdir offset that resumes after this entry
+};
+
+struct OpenedFile {
+  bool keep_cache = false;  // the page cache of earlier opens is still good
+  bool direct_io = false;   // bypass the page cache
+};
+
+class Handlers {
+ public:
+  Handlers(client::Client& client, FuseOptions options);
+
+  // The entry `name` of directory `parent`; counts one lookup of its inode.
+  Result<Entry> Lookup(uint64_t parent, std::string_view name);
+  void Forget(uint64_t inode, uint64_t nlookup) { inodes_.Forget(inode, nlookup); }
+  Result<Entry> GetAttr(uint64_t inode);
+
+  // A directory's entries are listed once at opendir and served from that snapshot, so readdir
+  // calls at successive offsets see one consistent listing. Returns the handle for ReadDir.
+  Result<uint64_t> OpenDir(uint64_t inode);
+  // Offers the entries from `offset` (0: the start, "." and ".." first) to `add` in order until
+  // it returns false (the reply is full). With `plus`, each entry `add` takes counts one lookup
+  // of its inode, as the kernel counts it; the refused one does not. kNotFound for an unknown
+  // handle.
+  Status ReadDir(uint64_t handle, uint64_t offset, bool plus,
+                 const std::function<bool(const DirEntry&)>& add);
+  void ReleaseDir(uint64_t handle);
+
+  // EROFS for flags that would write (O_WRONLY, O_RDWR, O_TRUNC, O_APPEND, O_CREAT), else 0:
+  // the mount is read-only whatever the UFS allows.
+  static int RefuseWrites(int flags);
+  // Opens a file for reading (flags already passed RefuseWrites). kInvalidArgument for a
+  // directory.
+  Result<OpenedFile> Open(uint64_t inode);
+  // Reads up to out.size() bytes at `offset` into out; fewer only at end of file.
+  Result<size_t> Read(uint64_t inode, uint64_t offset, std::span<std::byte> out);
+  void Release(uint64_t inode) {}
+
+  // The workers' cache capacity and use, in 4 KiB blocks; nothing free to write.
+  Result<struct statvfs> StatFs();
+
+  const InodeTable& inodes() const { return inodes_; }
+
+ private:
+  struct OpenDirectory {
+    std::string path;
+    uint64_t inode = 0;
+    std::vector<client::FileInfo> children;  // sorted by name
+  };
+
+  // The status of a cache path; a directory that only holds mount points (no mount covers it)
+  // is shown as an empty directory.
+  Result<client::FileInfo> StatPath(const std::string& path);
+  // The cache paths of the mounts, re-read at most every few seconds; the last ones read while
+  // the coordinator cannot be reached.
+  std::vector<std::string> MountPaths();
+  Entry MakeEntry(uint64_t inode, const client::FileInfo& info);
+  Result<std::string> PathOf(uint64_t inode) const;
+
+  client::Client& client_;
+  const FuseOptions options_;
+  InodeTable inodes_;
+
+  std::mutex mu_;
+  // Snapshots are immutable, so ReadDir uses one without the lock.
+  std::map<uint64_t, std::shared_ptr<const OpenDirectory>> dirs_;  // guarded by mu_; by handle
+  uint64_t next_dir_ = 1;                                          // guarded by mu_
+  std::vector<std::string> mount_paths_;                           // guarded by mu_
+  std::chrono::steady_clock::time_point mounts_read_;              // guarded by mu_
+};
+
+}  // namespace alluvium::fuse

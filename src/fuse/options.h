@@ -1,0 +1,38 @@
+// Settings of one FUSE mount: which cache directory it shows, how long the kernel may cache what
+// it was told, and the libfuse options passed through.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace alluvium::fuse {
+
+struct FuseOptions {
+  std::string path = "/";  // --path: the cache directory shown at the mount's root (normalised)
+  // Seconds the kernel keeps attributes and entries of paths the cache filter calls immutable:
+  // they do not change, so long; an hour still bounds how stale a listing gets if the UFS
+  // changes anyway.
+  double immutable_timeout = 3600;
+  std::optional<double> attr_timeout;   // -o attr_timeout=S, beats the filter's
+  std::optional<double> entry_timeout;  // -o entry_timeout=S, beats the filter's
+  bool direct_io = false;               // -o direct_io: file data never in the page cache
+  // Largest read the kernel sends: 1 MiB matches the page size, so a sequential reader asks
+  // for whole pages (the kernel's own default is 128 KiB).
+  uint32_t max_read = 1 << 20;
+  // Threads of libfuse's session loop: reads wait on the network, so more than the cores.
+  unsigned max_threads = 16;
+  uid_t uid = 0;  // owner shown for every file; the mounting user in practice (Parse)
+  gid_t gid = 0;
+  std::vector<std::string> fuse_options;  // other -o options, for libfuse (allow_other, debug)
+
+  // `path` and the -o values (each a comma-separated list). kInvalidArgument for a bad path or a
+  // timeout that is not a number >= 0.
+  static Result<FuseOptions> Parse(std::string_view path, const std::vector<std::string>& o);
+};
+
+}  // namespace alluvium::fuse

@@ -1,0 +1,324 @@
+// A real FUSE mount of a local cluster (`alluvium fuse mount`, in the background as users run
+// it): every file reads back byte for byte with the UFS's sha256, stat and listings agree with
+// the UFS, writes fail with EROFS, and unmount, SIGTERM and bad mount points behave. Where
+// /dev/fuse cannot be opened these tests say so loudly and skip.
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "cli/process.h"
+#include "common/file_util.h"
+#include "common/scoped_fd.h"
+#include "fuse/mount_point.h"
+#include "integration/local_cluster.h"
+#include "testing/eventually.h"
+
+namespace alluvium::fuse {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::LocalCluster;
+using testing::LocalClusterOptions;
+using testing::WriteRandomFile;
+
+std::string Sha256(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every entry below `root`, relative to it.
+std::set<std::string> Tree(const fs::path& root) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    out.insert(fs::relative(it->path(), root).string());
+  }
+  EXPECT_FALSE(ec) << root << ": " << ec.message();
+  return out;
+}
+
+bool Mounted(const fs::path& mountpoint) {
+  auto type = MountedType(mountpoint.string());
+  return type.ok() && type->has_value() && **type == kFuseFsType;
+}
+
+class FuseMountTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ScopedFd fuse(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!fuse.valid()) {
+      const std::string why = std::strerror(errno);
+      std::fprintf(stderr,
+                   "\n*** FUSE TESTS SKIPPED: /dev/fuse cannot be opened (%s). Nothing was "
+                   "mounted and nothing about the mount is tested here. ***\n\n",
+                   why.c_str());
+      GTEST_SKIP() << "/dev/fuse cannot be opened: " << why;
+    }
+    cluster_ = std::make_unique<LocalCluster>(
+        LocalClusterOptions{.workers = 2,
+                            .conf = {"alluvium.worker.page.store.page.size=64KB",
+                                     "alluvium.user.file.segment.size=256KB"}});
+    ASSERT_TRUE(cluster_->Start().ok());
+    const fs::path data = cluster_->ufs_root() / "data";
+    uint32_t seed = 1;
+    for (const auto& [name, size] :
+         std::vector<std::pair<std::string, size_t>>{{"empty", 0},
+                                                     {"one", 1},
+                                                     {"page-minus-one", 65'535},
+                                                     {"a.bin", 700'000},
+                                                     {"sub/b.bin", 1'300'000},
+                                                     {"sub/deeper/c.txt", 4'096},
+                                                     {"name with spaces", 10}}) {
+      WriteRandomFile(data / name, size, seed++);
+    }
+    fs::create_directories(data / "empty-dir");
+    const auto load = cluster_->Cli("job load /data --wait");
+    ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+    mountpoint_ = dir_.path() / "mnt";
+    run_dir_ = dir_.path() / "run";
+    fs::create_directories(mountpoint_);
+  }
+
+  void TearDown() override {
+    if (cluster_ && Mounted(mountpoint_)) {
+      const auto r = Unmount();
+      EXPECT_EQ(r.exit_code, 0) << r.output << r.errors;
+      if (Mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
+    }
+  }
+
+  testing::CommandResult Mount(const std::string& extra = "") {
+    return cluster_->Cli(fmt::format("fuse mount {} --run-dir {} {}", mountpoint_.string(),
+                                     run_dir_.string(), extra));
+  }
+  testing::CommandResult Unmount() {
+    return cluster_->Cli(
+        fmt::format("fuse unmount {} --run-dir {}", mountpoint_.string(), run_dir_.string()));
+  }
+  pid_t DaemonPid() {
+    // The PID file is named after the mount point, '/' as '_'.
+    std::string name = mountpoint_.string().substr(1);
+    for (char& c : name) c = c == '/' ? '_' : c;
+    auto text = ReadWholeFile(run_dir_ / "fuse" / (name + ".pid"));
+    return text.ok() ? static_cast<pid_t>(std::atol(text->c_str())) : -1;
+  }
+
+  testing::ScopedTempDir dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+  fs::path mountpoint_;
+  fs::path run_dir_;
+};
+
+TEST_F(FuseMountTest, EveryFileReadsBackWithTheUfsBytesAndSha256) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  ASSERT_TRUE(Mounted(mountpoint_));
+  const fs::path ufs = cluster_->ufs_root() / "data";
+  size_t files = 0;
+  for (const std::string& rel : Tree(ufs)) {
+    if (!fs::is_regular_file(ufs / rel)) continue;
+    const std::string expected = ReadFile(ufs / rel);
+    const std::string got = ReadFile(mountpoint_ / "data" / rel);
+    EXPECT_EQ(got.size(), expected.size()) << rel;
+    EXPECT_TRUE(got == expected) << rel;
+    EXPECT_EQ(Sha256(got), Sha256(expected)) << rel;
+    ++files;
+  }
+  EXPECT_EQ(files, 7u);
+
+  // Reads at offsets that cross pages and segments, as a random reader makes them.
+  ScopedFd fd(::open((mountpoint_ / "data/sub/b.bin").c_str(), O_RDONLY));
+  ASSERT_TRUE(fd.valid()) << std::strerror(errno);
+  const std::string whole = ReadFile(ufs / "sub/b.bin");
+  for (const off_t offset : {off_t{0}, off_t{65'530}, off_t{262'140}, off_t{1'299'000}}) {
+    char buffer[5000];
+    const ssize_t n = ::pread(fd.get(), buffer, sizeof buffer, offset);
+    ASSERT_GE(n, 0) << std::strerror(errno);
+    EXPECT_EQ(std::string_view(buffer, static_cast<size_t>(n)),
+              std::string_view(whole).substr(static_cast<size_t>(offset), sizeof buffer))
+        << offset;
+  }
+}
+
+TEST_F(FuseMountTest, SixteenConcurrentReadersGetTheUfsBytes) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const fs::path ufs = cluster_->ufs_root() / "data";
+  std::map<std::string, std::string> expected;
+  for (const std::string& rel : Tree(ufs)) {
+    if (fs::is_regular_file(ufs / rel)) expected[rel] = ReadFile(ufs / rel);
+  }
+  std::atomic<int> wrong{0};
+  {
+    std::vector<std::jthread> readers;
+    for (int i = 0; i < 16; ++i) {
+      readers.emplace_back([&, i] {
+        // Each starts at a different file, so the daemon's threads serve different files at once.
+        auto it = expected.begin();
+        std::advance(it, i % expected.size());
+        for (size_t n = 0; n < expected.size(); ++n) {
+          if (ReadFile(mountpoint_ / "data" / it->first) != it->second) ++wrong;
+          if (++it == expected.end()) it = expected.begin();
+        }
+      });
+    }
+  }
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(FuseMountTest, StatAndListingsAgreeWithTheUfs) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const fs::path ufs = cluster_->ufs_root() / "data";
+  const std::set<std::string> tree = Tree(ufs);
+  EXPECT_EQ(Tree(mountpoint_ / "data"), tree);
+  for (const std::string& rel : tree) {
+    struct stat want {
+    }, got{};
+    ASSERT_EQ(::stat((ufs / rel).c_str(), &want), 0) << rel;
+    ASSERT_EQ(::stat((mountpoint_ / "data" / rel).c_str(), &got), 0)
+        << rel << ": " << std::strerror(errno);
+    EXPECT_EQ(S_ISDIR(got.st_mode), S_ISDIR(want.st_mode)) << rel;
+    EXPECT_EQ(S_ISREG(got.st_mode), S_ISREG(want.st_mode)) << rel;
+    if (S_ISREG(want.st_mode)) {
+      EXPECT_EQ(got.st_size, want.st_size) << rel;
+    }
+    EXPECT_EQ(got.st_mtim.tv_sec, want.st_mtim.tv_sec) << rel;
+  }
+  struct stat missing {};
+  EXPECT_EQ(::stat((mountpoint_ / "data/nope").c_str(), &missing), -1);
+  EXPECT_EQ(errno, ENOENT);
+}
+
+TEST_F(FuseMountTest, PathOptionMountsASubdirectory) {
+  const auto m = Mount("--path /data/sub -o attr_timeout=0,entry_timeout=0");
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  EXPECT_EQ(Tree(mountpoint_), Tree(cluster_->ufs_root() / "data/sub"));
+  EXPECT_TRUE(ReadFile(mountpoint_ / "b.bin") == ReadFile(cluster_->ufs_root() / "data/sub/b.bin"));
+}
+
+TEST_F(FuseMountTest, WritesFailWithErofs) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const fs::path a = mountpoint_ / "data/a.bin";
+  for (const int flags : {O_WRONLY, O_RDWR, O_RDONLY | O_TRUNC}) {
+    errno = 0;
+    ScopedFd fd(::open(a.c_str(), flags));
+    EXPECT_FALSE(fd.valid()) << flags;
+    EXPECT_EQ(errno, EROFS) << flags << ": " << std::strerror(errno);
+  }
+  errno = 0;
+  EXPECT_EQ(::open((mountpoint_ / "data/new").c_str(), O_WRONLY | O_CREAT, 0644), -1);
+  EXPECT_EQ(errno, EROFS) << std::strerror(errno);
+  errno = 0;
+  EXPECT_EQ(::mkdir((mountpoint_ / "data/newdir").c_str(), 0755), -1);
+  EXPECT_EQ(errno, EROFS) << std::strerror(errno);
+  errno = 0;
+  EXPECT_EQ(::unlink(a.c_str()), -1);
+  EXPECT_EQ(errno, EROFS) << std::strerror(errno);
+  EXPECT_TRUE(fs::exists(cluster_->ufs_root() / "data/a.bin"));
+}
+
+TEST_F(FuseMountTest, UnmountStopsTheDaemonAndTheMountPointCanBeMountedAgain) {
+  auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 0);
+  const auto busy = Mount();
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.errors.find("busy"), std::string::npos) << busy.errors;
+
+  const auto u = Unmount();
+  ASSERT_EQ(u.exit_code, 0) << u.output << u.errors;
+  EXPECT_FALSE(Mounted(mountpoint_));
+  EXPECT_FALSE(cli::IsAlive(pid)) << "the daemon is still running";
+  const auto again = Unmount();
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.errors.find("nothing is mounted"), std::string::npos) << again.errors;
+
+  m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  EXPECT_EQ(ReadFile(mountpoint_ / "data/one").size(), 1u);
+}
+
+TEST_F(FuseMountTest, SigtermUnmountsCleanly) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  EXPECT_TRUE(testing::Eventually([&] { return !Mounted(mountpoint_); }, 10s));
+  EXPECT_TRUE(testing::Eventually([&] { return !cli::IsAlive(pid); }, 10s));
+  struct stat st {};
+  EXPECT_EQ(::stat(mountpoint_.c_str(), &st), 0) << "no dead mount left: " << std::strerror(errno);
+}
+
+TEST_F(FuseMountTest, ADeadDaemonsMountIsReportedAndUnmountCleansItUp) {
+  auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::Eventually([&] { return !cli::IsAlive(pid); }, 10s));
+  struct stat st {};
+  EXPECT_EQ(::stat(mountpoint_.c_str(), &st), -1);
+  EXPECT_TRUE(errno == ENOTCONN || errno == ECONNABORTED) << std::strerror(errno);
+
+  m = Mount();
+  EXPECT_EQ(m.exit_code, 1);
+  EXPECT_NE(m.errors.find("daemon has died"), std::string::npos) << m.errors;
+  const auto u = Unmount();
+  ASSERT_EQ(u.exit_code, 0) << u.output << u.errors;
+  EXPECT_FALSE(Mounted(mountpoint_));
+  m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  EXPECT_EQ(ReadFile(mountpoint_ / "data/one").size(), 1u);
+}
+
+TEST_F(FuseMountTest, BadMountPointsGetClearErrors) {
+  auto r = cluster_->Cli(fmt::format("fuse mount {} --run-dir {}",
+                                     (dir_.path() / "missing").string(), run_dir_.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("does not exist"), std::string::npos) << r.errors;
+  WriteRandomFile(dir_.path() / "file", 1, 1);
+  r = cluster_->Cli(fmt::format("fuse mount {} --run-dir {}", (dir_.path() / "file").string(),
+                                run_dir_.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("not a directory"), std::string::npos) << r.errors;
+  // Refused by libfuse in the daemon: the command shows why from the daemon's log.
+  r = Mount("-o no_such_option");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("exited before mounting"), std::string::npos) << r.errors;
+  EXPECT_NE(r.errors.find("no_such_option"), std::string::npos) << r.errors;
+  r = cluster_->Cli(fmt::format("fuse mount {} -o attr_timeout=soon", mountpoint_.string()));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("attr_timeout"), std::string::npos) << r.errors;
+  EXPECT_FALSE(Mounted(mountpoint_));
+}
+
+}  // namespace
+}  // namespace alluvium::fuse
