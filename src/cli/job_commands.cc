@@ -118,7 +118,8 @@ std::string BarLine(const json& p) {
   } else {
     line = fmt::format("{} loaded", FormatSize(loaded));
   }
-  line += fmt::format("  {} files  {}/s  {}", files, FormatSize(rate), state);
+  // No rate until the job has run a second (the report's Throughput rule): "0B/s" would lie.
+  line += fmt::format("  {} files  {}{}", files, rate > 0 ? FormatSize(rate) + "/s  " : "", state);
   return line;
 }
 
