@@ -86,7 +86,7 @@ Result<std::vector<uint64_t>> LoadVerifier::Cached(const std::string& address,
   return last;
 }
 
-void LoadVerifier::Process(const std::string& address, std::stop_token stop) {
+void LoadVerifier::Process(std::string address, std::stop_token stop) {
   std::vector<Check> checks = std::move(groups_[address]);
   groups_.erase(address);
   const std::string worker = params_.name ? params_.name(address) : address;

@@ -60,7 +60,9 @@ class LoadVerifier {
 
   Status Pass(EntrySource& source, std::stop_token stop);
   void Route(const Check& check);
-  void Process(const std::string& address, std::stop_token stop);
+  // Checks (and reloads) what groups_ holds for one worker. `address` by value: callers pass a
+  // key of groups_, which this erases.
+  void Process(std::string address, std::stop_token stop);
   // CachedBytes with retries; the error after the last attempt.
   Result<std::vector<uint64_t>> Cached(const std::string& address,
                                        const std::vector<Check>& checks);
