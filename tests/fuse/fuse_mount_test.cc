@@ -1,19 +1,23 @@
 // A real FUSE mount of a local cluster (`alluvium fuse mount`, in the background as users run
 // it): every file reads back byte for byte with the UFS's sha256, stat and listings agree with
-// the UFS, writes fail with EROFS, and unmount, SIGTERM and bad mount points behave. Where
-// /dev/fuse cannot be opened these tests say so loudly and skip.
+// the UFS, writes fail with EROFS, and unmount, SIGTERM and bad mount points behave; readers in
+// threads and processes, a worker killed and an unmount under running reads cost no wrong byte.
+// Where /dev/fuse cannot be opened these tests say so loudly and skip.
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -59,6 +63,21 @@ std::set<std::string> Tree(const fs::path& root) {
   }
   EXPECT_FALSE(ec) << root << ": " << ec.message();
   return out;
+}
+
+// The whole file through read(2); nullopt on any error (the reader's errno is lost: callers only
+// tell "an error" from "these bytes").
+std::optional<std::string> ReadWithSyscalls(const fs::path& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY));
+  if (!fd.valid()) return std::nullopt;
+  std::string out;
+  char buffer[64 << 10];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) return std::nullopt;
+    if (n == 0) return out;
+    out.append(buffer, static_cast<size_t>(n));
+  }
 }
 
 bool Mounted(const fs::path& mountpoint) {
@@ -127,6 +146,16 @@ class FuseMountTest : public ::testing::Test {
     return text.ok() ? static_cast<pid_t>(std::atol(text->c_str())) : -1;
   }
 
+  // Every regular file under the UFS's /data, by path relative to it.
+  std::map<std::string, std::string> UfsFiles() {
+    const fs::path ufs = cluster_->ufs_root() / "data";
+    std::map<std::string, std::string> files;
+    for (const std::string& rel : Tree(ufs)) {
+      if (fs::is_regular_file(ufs / rel)) files[rel] = ReadFile(ufs / rel);
+    }
+    return files;
+  }
+
   testing::ScopedTempDir dir_;
   std::unique_ptr<LocalCluster> cluster_;
   fs::path mountpoint_;
@@ -188,6 +217,162 @@ TEST_F(FuseMountTest, SixteenConcurrentReadersGetTheUfsBytes) {
     }
   }
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// The same as processes, as a DataLoader's workers read: each child reads every file with
+// read(2) into memory allocated before the fork and reports by its exit code. direct_io sends
+// every read to the daemon rather than the page cache the first reader filled.
+TEST_F(FuseMountTest, SixteenConcurrentReaderProcessesGetTheUfsBytes) {
+  const auto m = Mount("-o direct_io");
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const std::map<std::string, std::string> expected = UfsFiles();
+  std::vector<std::pair<std::string, const std::string*>> files;
+  size_t largest = 0;
+  for (const auto& [rel, bytes] : expected) {
+    files.emplace_back((mountpoint_ / "data" / rel).string(), &bytes);
+    largest = std::max(largest, bytes.size());
+  }
+  // After fork only async-signal-safe calls: open, read, memcmp, _exit.
+  std::vector<char> buffer(largest + 1);
+  constexpr int kRounds = 3;
+  std::vector<pid_t> children;
+  for (int i = 0; i < 16; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0) << std::strerror(errno);
+    if (pid == 0) {
+      for (size_t n = 0; n < kRounds * files.size(); ++n) {
+        const auto& [path, bytes] = files[(i + n) % files.size()];
+        const int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd < 0) ::_exit(2);
+        size_t got = 0;
+        for (ssize_t r = 1; r > 0 && got < buffer.size(); got += static_cast<size_t>(r)) {
+          r = ::read(fd, buffer.data() + got, buffer.size() - got);
+          if (r < 0) ::_exit(3);
+          if (r == 0) break;
+        }
+        ::close(fd);
+        if (got != bytes->size() || std::memcmp(buffer.data(), bytes->data(), got) != 0) {
+          ::_exit(4);
+        }
+      }
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (const pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    // 2: open failed, 3: read failed, 4: wrong bytes.
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "reader " << pid << " status " << status;
+  }
+}
+
+// Issue 15's Alluxio#16295: a worker dies under readers and no read fails or returns a wrong
+// byte; the client moves the segments to the next worker of the ring.
+TEST_F(FuseMountTest, WorkerKilledDuringReadsCostsNoFailedOrWrongRead) {
+  const auto m = Mount("-o direct_io");
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const std::map<std::string, std::string> expected = UfsFiles();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, wrong{0}, failed{0};
+  {
+    std::vector<std::jthread> readers;
+    for (int r = 0; r < 4; ++r) {
+      readers.emplace_back([&] {
+        while (!stop.load()) {
+          for (const auto& [rel, bytes] : expected) {
+            const std::optional<std::string> got = ReadWithSyscalls(mountpoint_ / "data" / rel);
+            if (!got) {
+              ++failed;
+            } else if (*got != bytes) {
+              ++wrong;
+            }
+            ++reads;
+          }
+        }
+      });
+    }
+    ASSERT_TRUE(testing::Eventually([&] { return reads.load() >= 50; }, 60s));
+    cluster_->SignalWorker(1, SIGKILL);
+    const uint64_t at_kill = reads.load();
+    EXPECT_TRUE(testing::Eventually([&] { return reads.load() >= at_kill + 100; }, 120s));
+    stop = true;
+  }
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_EQ(failed.load(), 0u);
+}
+
+// Unmounting (lazily, as a busy mount must be) under running readers: each read gives the right
+// bytes or an error, never wrong bytes; readers with the file open keep it until the daemon
+// goes; nothing hangs, and the mount point is left clean to mount again.
+TEST_F(FuseMountTest, UnmountWhileReadsRunGivesErrorsNeverWrongBytes) {
+  const auto m = Mount("-o direct_io");
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 0);
+  const std::map<std::string, std::string> expected = UfsFiles();
+  const std::string& b = expected.at("sub/b.bin");
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, wrong{0}, errors{0};
+  {
+    std::vector<std::jthread> readers;
+    // Half reopen each file by path (after the unmount: ENOENT), half keep one open and pread it.
+    for (int r = 0; r < 4; ++r) {
+      readers.emplace_back([&] {
+        while (!stop.load()) {
+          for (const auto& [rel, bytes] : expected) {
+            const std::optional<std::string> got = ReadWithSyscalls(mountpoint_ / "data" / rel);
+            if (!got) {
+              ++errors;
+            } else if (*got != bytes && !got->empty()) {
+              ++wrong;  // EOF (empty: the files under the bare mount point) is fine
+            }
+            ++reads;
+          }
+        }
+      });
+      readers.emplace_back([&] {
+        ScopedFd fd(::open((mountpoint_ / "data/sub/b.bin").c_str(), O_RDONLY));
+        if (!fd.valid()) {
+          ++errors;
+          return;
+        }
+        std::vector<char> buffer(b.size());
+        while (!stop.load()) {
+          const ssize_t n = ::pread(fd.get(), buffer.data(), buffer.size(), 0);
+          if (n < 0) {
+            ++errors;
+            return;  // the daemon is gone: every later read fails too
+          }
+          if (std::string_view(buffer.data(), static_cast<size_t>(n)) !=
+              std::string_view(b).substr(0, static_cast<size_t>(n))) {
+            ++wrong;
+          }
+          ++reads;
+        }
+      });
+    }
+    ASSERT_TRUE(testing::Eventually([&] { return reads.load() >= 50; }, 60s));
+    const auto u = cluster_->Cli(fmt::format("fuse unmount {} --run-dir {} --lazy",
+                                             mountpoint_.string(), run_dir_.string()));
+    EXPECT_EQ(u.exit_code, 0) << u.output << u.errors;
+    EXPECT_FALSE(Mounted(mountpoint_));
+    EXPECT_FALSE(cli::IsAlive(pid)) << "the daemon is still running";
+    const uint64_t after = reads.load() + errors.load();
+    // Readers go on, and get answers (errors) rather than hang.
+    EXPECT_TRUE(
+        testing::Eventually([&] { return reads.load() + errors.load() >= after + 20; }, 30s));
+    stop = true;
+  }
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_GT(errors.load(), 0u);
+  struct stat st {};
+  EXPECT_EQ(::stat(mountpoint_.c_str(), &st), 0) << "no dead mount left: " << std::strerror(errno);
+  EXPECT_TRUE(Tree(mountpoint_).empty());
+  const auto again = Mount();
+  ASSERT_EQ(again.exit_code, 0) << again.output << again.errors;
+  EXPECT_TRUE(ReadFile(mountpoint_ / "data/sub/b.bin") == b);
 }
 
 TEST_F(FuseMountTest, StatAndListingsAgreeWithTheUfs) {
