@@ -1,7 +1,8 @@
-// `alluvium fuse mount|unmount`: the cache as a read-only POSIX file system (src/fuse/). A mount
-// runs in the background by default: `fuse mount` starts itself again with --foreground as a
-// daemon, logging to logs/fuse-<name>.log in the cluster's run dir with its PID in
-// fuse/<name>.pid, and returns once the kernel shows the mount.
+// `alluvium fuse mount|unmount|drop-caches`: the cache as a read-only POSIX file system
+// (src/fuse/). A mount runs in the background by default: `fuse mount` starts itself again with
+// --foreground as a daemon, logging to logs/fuse-<name>.log in the cluster's run dir with its PID
+// in fuse/<name>.pid, and returns once the kernel shows the mount. `drop-caches` signals that
+// PID (fuse/drop_caches.h).
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include "client/client.h"
 #include "common/file_util.h"
 #include "common/status_mapping.h"
+#include "fuse/drop_caches.h"
 #include "fuse/fuse_adapter.h"
 #include "fuse/handlers.h"
 #include "fuse/mount_point.h"
@@ -248,6 +250,24 @@ int Unmount(const Config& config, const FuseArgs& args) {
   return 0;
 }
 
+int DropCaches(const Config& config, const FuseArgs& args) {
+  auto mountpoint = AbsoluteMountPoint(args.mountpoint);
+  if (!mountpoint.ok()) return Fail(mountpoint.status());
+  const fs::path pid_file = PidFile(RunDir(config, args), *mountpoint);
+  auto text = ReadWholeFile(pid_file);
+  if (!text.ok()) {
+    return Fail(NotFound(
+        fmt::format("no FUSE daemon's PID file {} (a --foreground mount: send SIGUSR1 to its PID)",
+                    pid_file.string())));
+  }
+  const pid_t pid = static_cast<pid_t>(std::atol(text->c_str()));
+  if (Status st = fuse::RequestDropCaches(pid, std::chrono::seconds(args.wait_seconds)); !st.ok()) {
+    return Fail(st.WithContext("drop the caches of " + *mountpoint));
+  }
+  fmt::print("Dropped the metadata caches of {}\n", *mountpoint);
+  return 0;
+}
+
 }  // namespace
 
 void AddFuseCommands(CLI::App& app, Context& context) {
@@ -281,6 +301,11 @@ void AddFuseCommands(CLI::App& app, Context& context) {
   add("unmount", "Unmount an alluvium FUSE mount and stop its daemon",
       [](const Context&, const Config& conf, const FuseArgs& a) { return Unmount(conf, a); })
       ->add_flag("--lazy", args->lazy, "Detach now even if busy; finish when nothing uses it");
+  add("drop-caches",
+      "Make a mount forget the listings, statuses and attributes it and the kernel cache, so "
+      "it shows the UFS as it is now",
+      [](const Context&, const Config& conf, const FuseArgs& a) { return DropCaches(conf, a); })
+      ->add_option("--wait", args->wait_seconds, "Seconds to wait for the daemon to answer");
 }
 
 }  // namespace alluvium::cli

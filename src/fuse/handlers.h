@@ -58,7 +58,8 @@ class Handlers {
   Result<Entry> GetAttr(uint64_t inode);
 
   // A directory's entries are listed once at opendir and served from that snapshot, so readdir
-  // calls at successive offsets see one consistent listing. Returns the handle for ReadDir.
+  // calls at successive offsets see one consistent listing (a rewind after DropCaches lists
+  // again). Returns the handle for ReadDir.
   Result<uint64_t> OpenDir(uint64_t inode);
   // Offers the entries from `offset` (0: the start, "." and ".." first) to `add` in order until
   // it returns false (the reply is full). With `plus`, each entry `add` takes counts one lookup
@@ -81,6 +82,11 @@ class Handlers {
   // The workers' cache capacity and use, in 4 KiB blocks; nothing free to write.
   Result<struct statvfs> StatFs();
 
+  // Forgets what the mount remembers of the namespace: the client's file statuses and the
+  // mount table, and marks open listings stale so a readdir from offset 0 lists anew. The
+  // kernel's caches are the caller's (FuseMount::DropCaches), for the inodes in inodes().
+  void DropCaches();
+
   const InodeTable& inodes() const { return inodes_; }
 
  private:
@@ -88,6 +94,7 @@ class Handlers {
     std::string path;
     uint64_t inode = 0;
     std::vector<client::FileInfo> children;  // sorted by name
+    uint64_t generation = 0;                 // DropCaches calls before it was listed
   };
 
   // The status of a cache path; a directory that only holds mount points (no mount covers it)
@@ -96,6 +103,8 @@ class Handlers {
   // The cache paths of the mounts, re-read at most every few seconds; the last ones read while
   // the coordinator cannot be reached.
   std::vector<std::string> MountPaths();
+  // Lists a directory now: its UFS entries and the mount points below it.
+  Result<std::shared_ptr<const OpenDirectory>> ListDirectory(uint64_t inode);
   Entry MakeEntry(uint64_t inode, const client::FileInfo& info);
   Result<std::string> PathOf(uint64_t inode) const;
 
@@ -107,6 +116,7 @@ class Handlers {
   // Snapshots are immutable, so ReadDir uses one without the lock.
   std::map<uint64_t, std::shared_ptr<const OpenDirectory>> dirs_;  // guarded by mu_; by handle
   uint64_t next_dir_ = 1;                                          // guarded by mu_
+  uint64_t generation_ = 0;                                        // guarded by mu_
   std::vector<std::string> mount_paths_;                           // guarded by mu_
   std::chrono::steady_clock::time_point mounts_read_;              // guarded by mu_
 };

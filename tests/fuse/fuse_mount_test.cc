@@ -399,6 +399,41 @@ TEST_F(FuseMountTest, StatAndListingsAgreeWithTheUfs) {
   EXPECT_EQ(errno, ENOENT);
 }
 
+// Under the default immutable rule the kernel keeps attributes, entries and data for an hour and
+// the client its statuses for minutes: `fuse drop-caches` is the way out once the UFS changed
+// (and, for a changed file, a load refreshed the workers' statuses).
+TEST_F(FuseMountTest, DropCachesShowsWhatChangedInTheUfsUnderAnImmutableRule) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const fs::path ufs = cluster_->ufs_root() / "data";
+  const fs::path a = mountpoint_ / "data/a.bin";
+  EXPECT_TRUE(ReadFile(a) == ReadFile(ufs / "a.bin"));
+  EXPECT_EQ(fs::file_size(a), 700'000u);
+
+  WriteRandomFile(ufs / "sub/new.bin", 1000, 99);
+  const std::string rewritten = WriteRandomFile(ufs / "a.bin", 800'000, 98);
+  const auto load = cluster_->Cli("job load /data --wait");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  EXPECT_EQ(fs::file_size(a), 700'000u) << "the kernel's attributes were not cached";
+
+  const auto d = cluster_->Cli(
+      fmt::format("fuse drop-caches {} --run-dir {}", mountpoint_.string(), run_dir_.string()));
+  ASSERT_EQ(d.exit_code, 0) << d.output << d.errors;
+  EXPECT_NE(d.output.find("Dropped"), std::string::npos) << d.output;
+  EXPECT_EQ(Tree(mountpoint_ / "data"), Tree(ufs));
+  EXPECT_TRUE(fs::exists(mountpoint_ / "data/sub/new.bin"));
+  EXPECT_EQ(fs::file_size(a), 800'000u);
+  EXPECT_TRUE(ReadFile(a) == rewritten);
+  EXPECT_TRUE(ReadFile(mountpoint_ / "data/sub/new.bin") == ReadFile(ufs / "sub/new.bin"));
+  EXPECT_TRUE(cli::IsAlive(DaemonPid()));
+
+  // Nothing to signal: a clear error, not a hang.
+  const auto none = cluster_->Cli(fmt::format(
+      "fuse drop-caches {} --run-dir {}", (dir_.path() / "elsewhere").string(), run_dir_.string()));
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.errors.find("PID file"), std::string::npos) << none.errors;
+}
+
 TEST_F(FuseMountTest, PathOptionMountsASubdirectory) {
   const auto m = Mount("--path /data/sub -o attr_timeout=0,entry_timeout=0");
   ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;

@@ -197,6 +197,29 @@ TEST_F(HandlersTest, ReadsGoThroughTheCacheAtAnyOffset) {
   h->Release(a->inode);
 }
 
+// An open listing is a snapshot; after DropCaches, a rewind (readdir from offset 0) lists the UFS
+// again, as a fresh opendir does.
+TEST_F(HandlersTest, DropCachesMakesARewoundListingShowTheUfsAsItIsNow) {
+  auto h = NewHandlers("/data");
+  auto dir = h->OpenDir(InodeTable::kRootInode);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  auto names = [&] {
+    std::vector<std::string> out;
+    EXPECT_TRUE(h->ReadDir(*dir, 0, false, [&](const DirEntry& d) {
+                   out.push_back(d.name);
+                   return true;
+                 }).ok());
+    return out;
+  };
+  const std::vector<std::string> before = {".", "..", "a.bin", "empty", "sub"};
+  EXPECT_EQ(names(), before);
+  WriteRandomFile(cluster_->ufs_root() / "data/new.bin", 10, 4);
+  EXPECT_EQ(names(), before);
+  h->DropCaches();
+  EXPECT_EQ(names(), (std::vector<std::string>{".", "..", "a.bin", "empty", "new.bin", "sub"}));
+  h->ReleaseDir(*dir);
+}
+
 TEST_F(HandlersTest, OpenRefusesWritesAndDirectories) {
   for (int flags :
        {O_WRONLY, O_RDWR, O_RDONLY | O_TRUNC, O_RDONLY | O_APPEND, O_RDONLY | O_CREAT}) {
