@@ -138,24 +138,26 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   Result<OpenedFile> opened = HandlersOf(req).Open(ino);
   if (!opened.ok()) return ReplyError(req, opened.status(), "open");
+  fi->fh = opened->handle;
   fi->keep_cache = opened->keep_cache;
   fi->direct_io = opened->direct_io;
-  fuse_reply_open(req, fi);
+  // An interrupted open never reaches the kernel, which then never releases it.
+  if (fuse_reply_open(req, fi) != 0) HandlersOf(req).Release(opened->handle);
 }
 
-void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
   // One buffer per loop thread, grown to the largest read (max_read), so a read allocates
   // nothing once the thread has served one.
   thread_local std::vector<std::byte> buffer;
   if (buffer.size() < size) buffer.resize(size);
   Result<size_t> n =
-      HandlersOf(req).Read(ino, static_cast<uint64_t>(offset), std::span(buffer).first(size));
+      HandlersOf(req).Read(fi->fh, static_cast<uint64_t>(offset), std::span(buffer).first(size));
   if (!n.ok()) return ReplyError(req, n.status(), "read");
   fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), *n);
 }
 
-void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  HandlersOf(req).Release(ino);
+void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  HandlersOf(req).Release(fi->fh);
   fuse_reply_err(req, 0);
 }
 

@@ -223,11 +223,39 @@ Result<OpenedFile> Handlers::Open(uint64_t inode) {
   // Only data that cannot change may outlive the open that read it; otherwise every open starts
   // with an empty page cache and reads go through the client, which applies maxAge.
   file.keep_cache = !file.direct_io && rule.type == CacheRuleType::kImmutable;
+  auto reader = std::make_shared<FileReader>(
+      info.length, options_.read_ahead, [this, path](uint64_t offset, std::span<std::byte> out) {
+        return ReadThrough(path, offset, out);
+      });
+  std::lock_guard lock(mu_);
+  file.handle = next_file_++;
+  files_[file.handle] = std::move(reader);
   return file;
 }
 
-Result<size_t> Handlers::Read(uint64_t inode, uint64_t offset, std::span<std::byte> out) {
-  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+Result<size_t> Handlers::Read(uint64_t handle, uint64_t offset, std::span<std::byte> out) {
+  std::shared_ptr<FileReader> reader;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(handle);
+    if (it == files_.end()) return NotFound(fmt::format("file handle {} is not open", handle));
+    reader = it->second;
+  }
+  return reader->Read(offset, out);
+}
+
+void Handlers::Release(uint64_t handle) {
+  std::lock_guard lock(mu_);
+  files_.erase(handle);
+}
+
+size_t Handlers::open_files() const {
+  std::lock_guard lock(mu_);
+  return files_.size();
+}
+
+Result<size_t> Handlers::ReadThrough(const std::string& path, uint64_t offset,
+                                     std::span<std::byte> out) {
   size_t filled = 0;
   ALLUVIUM_RETURN_IF_ERROR(
       client_.Read(path, offset, out.size(), [&](std::span<const std::byte> data) -> Status {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "fuse/read_ahead_window.h"
 
 namespace alluvium::fuse {
 
@@ -24,6 +25,8 @@ struct FuseOptions {
   // Largest read the kernel sends: 1 MiB matches the page size, so a sequential reader asks
   // for whole pages (the kernel's own default is 128 KiB).
   uint32_t max_read = 1 << 20;
+  // Read-ahead of sequential reads per open file, in the daemon (the kernel's own is small).
+  ReadAheadOptions read_ahead;
   // Threads of libfuse's session loop: reads wait on the network, so more than the cores.
   unsigned max_threads = 16;
   uid_t uid = 0;  // owner shown for every file; the mounting user in practice (Parse)
