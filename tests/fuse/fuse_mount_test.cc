@@ -138,11 +138,14 @@ class FuseMountTest : public ::testing::Test {
     return cluster_->Cli(
         fmt::format("fuse unmount {} --run-dir {}", mountpoint_.string(), run_dir_.string()));
   }
-  pid_t DaemonPid() {
-    // The PID file is named after the mount point, '/' as '_'.
+  // The daemon's files are named after the mount point, '/' as '_'.
+  std::string MountName() const {
     std::string name = mountpoint_.string().substr(1);
     for (char& c : name) c = c == '/' ? '_' : c;
-    auto text = ReadWholeFile(run_dir_ / "fuse" / (name + ".pid"));
+    return name;
+  }
+  pid_t DaemonPid() {
+    auto text = ReadWholeFile(run_dir_ / "fuse" / (MountName() + ".pid"));
     return text.ok() ? static_cast<pid_t>(std::atol(text->c_str())) : -1;
   }
 
@@ -426,6 +429,23 @@ TEST_F(FuseMountTest, DropCachesShowsWhatChangedInTheUfsUnderAnImmutableRule) {
   EXPECT_TRUE(ReadFile(a) == rewritten);
   EXPECT_TRUE(ReadFile(mountpoint_ / "data/sub/new.bin") == ReadFile(ufs / "sub/new.bin"));
   EXPECT_TRUE(cli::IsAlive(DaemonPid()));
+
+  // A bare SIGUSR1 (a --foreground mount's way) drops too, and kills no thread of the daemon.
+  const fs::path log = run_dir_ / "logs" / ("fuse-" + MountName() + ".log");
+  auto drops = [&] {
+    const std::string text = ReadFile(log);
+    size_t n = 0;
+    for (size_t at = text.find("dropped the metadata caches"); at != std::string::npos;
+         at = text.find("dropped the metadata caches", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(drops(), 1u) << log;
+  ASSERT_EQ(::kill(DaemonPid(), SIGUSR1), 0);
+  EXPECT_TRUE(testing::Eventually([&] { return drops() == 2; }, 10s));
+  EXPECT_TRUE(cli::IsAlive(DaemonPid()));
+  EXPECT_TRUE(ReadFile(a) == rewritten);
 
   // Nothing to signal: a clear error, not a hang.
   const auto none = cluster_->Cli(fmt::format(
