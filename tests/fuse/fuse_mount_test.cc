@@ -101,7 +101,8 @@ class FuseMountTest : public ::testing::Test {
         LocalClusterOptions{.workers = 2,
                             .conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB"}});
-    ASSERT_TRUE(cluster_->Start().ok());
+    const Status started = cluster_->Start();
+    ASSERT_TRUE(started.ok()) << started;
     const fs::path data = cluster_->ufs_root() / "data";
     uint32_t seed = 1;
     for (const auto& [name, size] :
