@@ -295,7 +295,8 @@ void AddFuseCommands(CLI::App& app, Context& context) {
   mount->add_option("--path", args->path, "Cache path shown at the mount's root")->default_val("/");
   mount->add_option("-o", args->options,
                     "Mount option (repeatable, comma-separated): attr_timeout=S, "
-                    "entry_timeout=S, direct_io, or a libfuse option such as allow_other");
+                    "entry_timeout=S, direct_io, read_ahead_parts=N (of 4 MiB; 0: off), or a "
+                    "libfuse option such as allow_other");
   mount->add_flag("--foreground", args->foreground, "Serve from this process until unmounted");
   mount->add_option("--wait", args->wait_seconds, "Seconds to wait for the background mount");
   add("unmount", "Unmount an alluvium FUSE mount and stop its daemon",

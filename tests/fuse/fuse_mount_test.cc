@@ -456,37 +456,45 @@ TEST_F(FuseMountTest, DropCachesShowsWhatChangedInTheUfsUnderAnImmutableRule) {
 }
 
 // A file many read-ahead windows long, read through the daemon (direct_io) sequentially in the
-// kernel's chunks, with random reads on another descriptor in between: every byte the UFS's.
+// kernel's chunks, with random reads on another descriptor in between: every byte the UFS's,
+// with read-ahead and without it (read_ahead_parts=0).
 TEST_F(FuseMountTest, ReadAheadOfALargeFileKeepsSequentialAndRandomReadsByteIdentical) {
   const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "big/file.bin", 50'000'017, 77);
   const auto load = cluster_->Cli("job load /big --wait");
   ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
-  const auto m = Mount("-o direct_io");
-  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
-  const fs::path path = mountpoint_ / "big/file.bin";
-  ScopedFd sequential(::open(path.c_str(), O_RDONLY));
-  ScopedFd random(::open(path.c_str(), O_RDONLY));
-  ASSERT_TRUE(sequential.valid() && random.valid()) << std::strerror(errno);
-  std::vector<char> chunk(128 << 10), small(4096);
-  uint64_t offset = 0;
-  uint32_t rng = 12345;
-  while (true) {
-    const ssize_t n = ::read(sequential.get(), chunk.data(), chunk.size());
-    ASSERT_GE(n, 0) << std::strerror(errno);
-    if (n == 0) break;
-    ASSERT_EQ(std::string_view(chunk.data(), static_cast<size_t>(n)),
-              std::string_view(bytes).substr(offset, static_cast<size_t>(n)))
-        << offset;
-    offset += static_cast<uint64_t>(n);
-    rng = rng * 1103515245 + 12345;
-    const uint64_t at = rng % bytes.size();
-    const ssize_t r = ::pread(random.get(), small.data(), small.size(), static_cast<off_t>(at));
-    ASSERT_GE(r, 0) << std::strerror(errno);
-    ASSERT_EQ(std::string_view(small.data(), static_cast<size_t>(r)),
-              std::string_view(bytes).substr(at, small.size()))
-        << at;
+  for (const char* options : {"-o direct_io", "-o direct_io,read_ahead_parts=0"}) {
+    SCOPED_TRACE(options);
+    const auto m = Mount(options);
+    ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+    const fs::path path = mountpoint_ / "big/file.bin";
+    {
+      ScopedFd sequential(::open(path.c_str(), O_RDONLY));
+      ScopedFd random(::open(path.c_str(), O_RDONLY));
+      ASSERT_TRUE(sequential.valid() && random.valid()) << std::strerror(errno);
+      std::vector<char> chunk(128 << 10), small(4096);
+      uint64_t offset = 0;
+      uint32_t rng = 12345;
+      while (true) {
+        const ssize_t n = ::read(sequential.get(), chunk.data(), chunk.size());
+        ASSERT_GE(n, 0) << std::strerror(errno);
+        if (n == 0) break;
+        ASSERT_EQ(std::string_view(chunk.data(), static_cast<size_t>(n)),
+                  std::string_view(bytes).substr(offset, static_cast<size_t>(n)))
+            << offset;
+        offset += static_cast<uint64_t>(n);
+        rng = rng * 1103515245 + 12345;
+        const uint64_t at = rng % bytes.size();
+        const ssize_t r = ::pread(random.get(), small.data(), small.size(), static_cast<off_t>(at));
+        ASSERT_GE(r, 0) << std::strerror(errno);
+        ASSERT_EQ(std::string_view(small.data(), static_cast<size_t>(r)),
+                  std::string_view(bytes).substr(at, small.size()))
+            << at;
+      }
+      EXPECT_EQ(offset, bytes.size());
+    }
+    const auto u = Unmount();
+    ASSERT_EQ(u.exit_code, 0) << u.output << u.errors;
   }
-  EXPECT_EQ(offset, bytes.size());
 }
 
 TEST_F(FuseMountTest, PathOptionMountsASubdirectory) {
