@@ -250,9 +250,30 @@ int Unmount(const Config& config, const FuseArgs& args) {
   return 0;
 }
 
+// True if `pid` runs `fuse mount <mountpoint> ... --foreground`: a PID file outlives a daemon
+// killed with SIGKILL, and its number may since name another program, which SIGUSR1 would end.
+bool IsDaemonOf(pid_t pid, const std::string& mountpoint) {
+  auto cmdline = ReadWholeFile(fmt::format("/proc/{}/cmdline", pid));
+  if (!cmdline.ok()) return false;
+  bool mount = false, foreground = false;
+  std::string_view rest(*cmdline);
+  while (!rest.empty()) {
+    const std::string_view arg = rest.substr(0, rest.find('\0'));
+    rest.remove_prefix(std::min(rest.size(), arg.size() + 1));
+    mount = mount || arg == mountpoint;
+    foreground = foreground || arg == "--foreground";
+  }
+  return mount && foreground;
+}
+
 int DropCaches(const Config& config, const FuseArgs& args) {
   auto mountpoint = AbsoluteMountPoint(args.mountpoint);
   if (!mountpoint.ok()) return Fail(mountpoint.status());
+  auto type = fuse::MountedType(*mountpoint);
+  if (!type.ok()) return Fail(type.status());
+  if (*type != fuse::kFuseFsType) {
+    return Fail(FailedPrecondition(fmt::format("no alluvium FUSE mount at {}", *mountpoint)));
+  }
   const fs::path pid_file = PidFile(RunDir(config, args), *mountpoint);
   auto text = ReadWholeFile(pid_file);
   if (!text.ok()) {
@@ -261,6 +282,12 @@ int DropCaches(const Config& config, const FuseArgs& args) {
                     pid_file.string())));
   }
   const pid_t pid = static_cast<pid_t>(std::atol(text->c_str()));
+  if (!IsDaemonOf(pid, *mountpoint)) {
+    return Fail(FailedPrecondition(fmt::format(
+        "process {} (from {}) is not the daemon of {}: it has died; `alluvium fuse unmount {}` "
+        "cleans up",
+        pid, pid_file.string(), *mountpoint, *mountpoint)));
+  }
   if (Status st = fuse::RequestDropCaches(pid, std::chrono::seconds(args.wait_seconds)); !st.ok()) {
     return Fail(st.WithContext("drop the caches of " + *mountpoint));
   }

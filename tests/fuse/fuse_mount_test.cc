@@ -448,11 +448,19 @@ TEST_F(FuseMountTest, DropCachesShowsWhatChangedInTheUfsUnderAnImmutableRule) {
   EXPECT_TRUE(cli::IsAlive(DaemonPid()));
   EXPECT_TRUE(ReadFile(a) == rewritten);
 
-  // Nothing to signal: a clear error, not a hang.
+  // Nothing mounted, or nothing to signal: a clear error, not a hang.
   const auto none = cluster_->Cli(fmt::format(
       "fuse drop-caches {} --run-dir {}", (dir_.path() / "elsewhere").string(), run_dir_.string()));
   EXPECT_EQ(none.exit_code, 1);
-  EXPECT_NE(none.errors.find("PID file"), std::string::npos) << none.errors;
+  EXPECT_NE(none.errors.find("no alluvium FUSE mount"), std::string::npos) << none.errors;
+  // A daemon gone (SIGKILL) leaves its PID file; the number is not signalled blindly.
+  const pid_t pid = DaemonPid();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::Eventually([&] { return !cli::IsAlive(pid); }, 10s));
+  const auto dead = cluster_->Cli(
+      fmt::format("fuse drop-caches {} --run-dir {}", mountpoint_.string(), run_dir_.string()));
+  EXPECT_EQ(dead.exit_code, 1);
+  EXPECT_NE(dead.errors.find("has died"), std::string::npos) << dead.errors;
 }
 
 // A file many read-ahead windows long, read through the daemon (direct_io) sequentially in the
