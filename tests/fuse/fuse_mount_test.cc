@@ -275,6 +275,18 @@ TEST_F(FuseMountTest, SixteenConcurrentReaderProcessesGetTheUfsBytes) {
 // Issue 15's Alluxio#16295: a worker dies under readers and no read fails or returns a wrong
 // byte; the client moves the segments to the next worker of the ring.
 TEST_F(FuseMountTest, WorkerKilledDuringReadsCostsNoFailedOrWrongRead) {
+  {
+    // Both workers own segments of the larger files, so whichever dies was serving them.
+    auto client = cluster_->NewClient();
+    ASSERT_TRUE(client.ok()) << client.status();
+    auto segments = (*client)->Locate("/data/sub/b.bin");
+    ASSERT_TRUE(segments.ok()) << segments.status();
+    std::set<std::string> owners;
+    for (const client::SegmentLocation& s : *segments) {
+      if (!s.holders.empty()) owners.insert(s.holders.front().worker_id);
+    }
+    ASSERT_EQ(owners.size(), 2u);
+  }
   const auto m = Mount("-o direct_io");
   ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
   const std::map<std::string, std::string> expected = UfsFiles();
