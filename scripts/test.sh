@@ -19,10 +19,10 @@ run_suite() {  # build dir, label, [ctest args...]
 }
 
 # The tests where threads meet: the worker's loaders and read-through, the page store and its
-# short-circuit readers, membership,
+# short-circuit readers, membership, the FUSE mount's per-file read-ahead,
 # the S3 transport pool, and whole clusters loading while processes die (the cluster's processes
 # are built with TSan too, and halt on the first race, which fails the test).
-tsan_tests='LoadExecutor|LoadPins|RateLimiter|SingleFlight|ReadThrough|StatusCache|UfsRegistry|PageStore|ShortCircuit|MetadataCache|ReadPaths|WorkerRegistry|S3FileSystem|S3Faults|^LoadTest\.|Chaos'
+tsan_tests='LoadExecutor|LoadPins|RateLimiter|SingleFlight|ReadThrough|StatusCache|UfsRegistry|PageStore|ShortCircuit|MetadataCache|FileReader|ReadPaths|WorkerRegistry|S3FileSystem|S3Faults|^LoadTest\.|Chaos'
 
 start=$(date +%s)
 scripts/build.sh build
@@ -40,8 +40,8 @@ if [ "${ALLUVIUM_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALLUVIUM_TSAN=ON \
     -DALLUVIUM_BUILD_BENCH=OFF > /dev/null
   ninja -C build-tsan -j "${ALLUVIUM_BUILD_JOBS:-$(nproc)}" alluvium load_executor_test worker_test \
-    page_store_test short_circuit_test metadata_cache_test read_paths_test coordinator_test \
-    s3_ufs_test load_test chaos_test
+    page_store_test short_circuit_test metadata_cache_test fuse_unit_test read_paths_test \
+    coordinator_test s3_ufs_test load_test chaos_test
   ALLUVIUM_S3_LIST_PREFIXES=10 ALLUVIUM_CHAOS_ROUNDS=2 \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp" \
     run_suite build-tsan "ThreadSanitizer (concurrency-heavy tests)" -R "$tsan_tests"

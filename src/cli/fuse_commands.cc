@@ -1,7 +1,8 @@
-// `alluvium fuse mount|unmount`: the cache as a read-only POSIX file system (src/fuse/). A mount
-// runs in the background by default: `fuse mount` starts itself again with --foreground as a
-// daemon, logging to logs/fuse-<name>.log in the cluster's run dir with its PID in
-// fuse/<name>.pid, and returns once the kernel shows the mount.
+// `alluvium fuse mount|unmount|drop-caches`: the cache as a read-only POSIX file system
+// (src/fuse/). A mount runs in the background by default: `fuse mount` starts itself again with
+// --foreground as a daemon, logging to logs/fuse-<name>.log in the cluster's run dir with its PID
+// in fuse/<name>.pid, and returns once the kernel shows the mount. `drop-caches` signals that
+// PID (fuse/drop_caches.h).
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include "client/client.h"
 #include "common/file_util.h"
 #include "common/status_mapping.h"
+#include "fuse/drop_caches.h"
 #include "fuse/fuse_adapter.h"
 #include "fuse/handlers.h"
 #include "fuse/mount_point.h"
@@ -248,6 +250,51 @@ int Unmount(const Config& config, const FuseArgs& args) {
   return 0;
 }
 
+// True if `pid` runs `fuse mount <mountpoint> ... --foreground`: a PID file outlives a daemon
+// killed with SIGKILL, and its number may since name another program, which SIGUSR1 would end.
+bool IsDaemonOf(pid_t pid, const std::string& mountpoint) {
+  auto cmdline = ReadWholeFile(fmt::format("/proc/{}/cmdline", pid));
+  if (!cmdline.ok()) return false;
+  bool mount = false, foreground = false;
+  std::string_view rest(*cmdline);
+  while (!rest.empty()) {
+    const std::string_view arg = rest.substr(0, rest.find('\0'));
+    rest.remove_prefix(std::min(rest.size(), arg.size() + 1));
+    mount = mount || arg == mountpoint;
+    foreground = foreground || arg == "--foreground";
+  }
+  return mount && foreground;
+}
+
+int DropCaches(const Config& config, const FuseArgs& args) {
+  auto mountpoint = AbsoluteMountPoint(args.mountpoint);
+  if (!mountpoint.ok()) return Fail(mountpoint.status());
+  auto type = fuse::MountedType(*mountpoint);
+  if (!type.ok()) return Fail(type.status());
+  if (*type != fuse::kFuseFsType) {
+    return Fail(FailedPrecondition(fmt::format("no alluvium FUSE mount at {}", *mountpoint)));
+  }
+  const fs::path pid_file = PidFile(RunDir(config, args), *mountpoint);
+  auto text = ReadWholeFile(pid_file);
+  if (!text.ok()) {
+    return Fail(NotFound(
+        fmt::format("no FUSE daemon's PID file {} (a --foreground mount: send SIGUSR1 to its PID)",
+                    pid_file.string())));
+  }
+  const pid_t pid = static_cast<pid_t>(std::atol(text->c_str()));
+  if (!IsDaemonOf(pid, *mountpoint)) {
+    return Fail(FailedPrecondition(fmt::format(
+        "process {} (from {}) is not the daemon of {}: it has died; `alluvium fuse unmount {}` "
+        "cleans up",
+        pid, pid_file.string(), *mountpoint, *mountpoint)));
+  }
+  if (Status st = fuse::RequestDropCaches(pid, std::chrono::seconds(args.wait_seconds)); !st.ok()) {
+    return Fail(st.WithContext("drop the caches of " + *mountpoint));
+  }
+  fmt::print("Dropped the metadata caches of {}\n", *mountpoint);
+  return 0;
+}
+
 }  // namespace
 
 void AddFuseCommands(CLI::App& app, Context& context) {
@@ -275,12 +322,18 @@ void AddFuseCommands(CLI::App& app, Context& context) {
   mount->add_option("--path", args->path, "Cache path shown at the mount's root")->default_val("/");
   mount->add_option("-o", args->options,
                     "Mount option (repeatable, comma-separated): attr_timeout=S, "
-                    "entry_timeout=S, direct_io, or a libfuse option such as allow_other");
+                    "entry_timeout=S, direct_io, read_ahead_parts=N (of 4 MiB; 0: off), or a "
+                    "libfuse option such as allow_other");
   mount->add_flag("--foreground", args->foreground, "Serve from this process until unmounted");
   mount->add_option("--wait", args->wait_seconds, "Seconds to wait for the background mount");
   add("unmount", "Unmount an alluvium FUSE mount and stop its daemon",
       [](const Context&, const Config& conf, const FuseArgs& a) { return Unmount(conf, a); })
       ->add_flag("--lazy", args->lazy, "Detach now even if busy; finish when nothing uses it");
+  add("drop-caches",
+      "Make a mount forget the listings, statuses and attributes it and the kernel cache, so "
+      "it shows the UFS as it is now",
+      [](const Context&, const Config& conf, const FuseArgs& a) { return DropCaches(conf, a); })
+      ->add_option("--wait", args->wait_seconds, "Seconds to wait for the daemon to answer");
 }
 
 }  // namespace alluvium::cli

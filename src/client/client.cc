@@ -588,6 +588,8 @@ CacheRule Client::MetadataRule(std::string_view uri) { return impl_->filter->For
 
 CacheRule Client::DataRule(std::string_view uri) { return impl_->filter->ForData(uri); }
 
+void Client::DropMetadataCache() { impl_->metadata->Clear(); }
+
 Status Client::Mount(std::string_view path, std::string_view ufs_uri,
                      const std::map<std::string, std::string>& options) {
   rpc::MountRequest request;

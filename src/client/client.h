@@ -128,6 +128,9 @@ class Client {
   // pages (data) may be trusted, for callers that cache them too (the FUSE mount's kernel caches).
   CacheRule MetadataRule(std::string_view uri);
   CacheRule DataRule(std::string_view uri);
+  // Forgets every file status this client remembers (ClientOptions::cache_filter), so the next
+  // stat of each asks a worker: the way out when the UFS changed under an immutable rule.
+  void DropMetadataCache();
 
   Status Mount(std::string_view path, std::string_view ufs_uri,
                const std::map<std::string, std::string>& options = {});

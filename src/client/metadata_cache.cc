@@ -46,6 +46,12 @@ void MetadataCache::Forget(std::string_view uri) {
   entries_.erase(it);
 }
 
+void MetadataCache::Clear() {
+  std::lock_guard lock(mu_);
+  entries_.clear();
+  lru_.clear();
+}
+
 size_t MetadataCache::size() const {
   std::lock_guard lock(mu_);
   return entries_.size();

@@ -39,6 +39,8 @@ class MetadataCache {
   void Put(const FileInfo& info);
   // After a read found the file changed or gone.
   void Forget(std::string_view uri);
+  // Forgets every status: the next stat of any file asks a worker.
+  void Clear();
 
   size_t size() const;
 

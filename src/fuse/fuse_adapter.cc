@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdarg>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include <fmt/ranges.h>
 
 #include "common/logging.h"
+#include "common/paths.h"
 #include "common/status_mapping.h"
 #include "fuse/errno_mapping.h"
 #include "fuse/mount_point.h"
@@ -136,24 +138,26 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   Result<OpenedFile> opened = HandlersOf(req).Open(ino);
   if (!opened.ok()) return ReplyError(req, opened.status(), "open");
+  fi->fh = opened->handle;
   fi->keep_cache = opened->keep_cache;
   fi->direct_io = opened->direct_io;
-  fuse_reply_open(req, fi);
+  // An interrupted open never reaches the kernel, which then never releases it.
+  if (fuse_reply_open(req, fi) != 0) HandlersOf(req).Release(opened->handle);
 }
 
-void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
   // One buffer per loop thread, grown to the largest read (max_read), so a read allocates
   // nothing once the thread has served one.
   thread_local std::vector<std::byte> buffer;
   if (buffer.size() < size) buffer.resize(size);
   Result<size_t> n =
-      HandlersOf(req).Read(ino, static_cast<uint64_t>(offset), std::span(buffer).first(size));
+      HandlersOf(req).Read(fi->fh, static_cast<uint64_t>(offset), std::span(buffer).first(size));
   if (!n.ok()) return ReplyError(req, n.status(), "read");
   fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), *n);
 }
 
-void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  HandlersOf(req).Release(ino);
+void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  HandlersOf(req).Release(fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -219,13 +223,39 @@ void FuseMount::SessionDeleter::operator()(fuse_session* session) const {
 FuseMount::FuseMount(Handlers& handlers, std::string mountpoint, const FuseOptions& options)
     : data_{.handlers = handlers, .max_read = options.max_read},
       mountpoint_(std::move(mountpoint)),
-      max_threads_(options.max_threads) {}
+      max_threads_(options.max_threads),
+      drop_listener_([this] { DropCaches(); }) {}
 
 FuseMount::~FuseMount() = default;
 
 void FuseMount::BlockStopSignals() {
   const sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  BlockDropCachesSignal();
+}
+
+void FuseMount::DropCaches() {
+  Handlers& handlers = data_.handlers;
+  handlers.DropCaches();
+  const InodeTable& inodes = handlers.inodes();
+  size_t entries = 0, attrs = 0;
+  // An inode the kernel has just forgotten answers ENOENT: nothing to drop there.
+  for (const auto& [inode, path] : inodes.Live()) {
+    if (inode != InodeTable::kRootInode) {
+      const size_t slash = path.rfind('/');
+      const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+      const std::string_view name = BaseName(path);
+      if (std::optional<uint64_t> dir = inodes.InodeOf(parent);
+          dir &&
+          fuse_lowlevel_notify_inval_entry(session_.get(), *dir, name.data(), name.size()) == 0) {
+        ++entries;
+      }
+    }
+    // Offset 0 and length 0: the attributes and all cached data.
+    if (fuse_lowlevel_notify_inval_inode(session_.get(), inode, 0, 0) == 0) ++attrs;
+  }
+  ALLUVIUM_LOG(INFO, "dropped the metadata caches of {}: {} entries and {} inodes invalidated",
+               mountpoint_, entries, attrs);
 }
 
 Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Handlers& handlers,
@@ -275,7 +305,10 @@ Status FuseMount::Run() {
   pthread_sigmask(SIG_UNBLOCK, &set, &old);
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, max_threads_);
+  drop_listener_.Start();
   const int rc = fuse_session_loop_mt(session_.get(), config);
+  // Before the unmount: a drop must not notify a session that is going.
+  drop_listener_.Stop();
   fuse_loop_cfg_destroy(config);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   fuse_session_unmount(session_.get());

@@ -1,16 +1,18 @@
 // Serves Handlers at a mount point through libfuse's low-level API: the one file that sees
 // libfuse. Requests run on libfuse's multi-threaded loop; SIGINT, SIGTERM and SIGHUP end the
-// loop and unmount cleanly.
+// loop and unmount cleanly; SIGUSR1 drops the metadata caches (drop_caches.h).
 //
-// Threads: the loop's threads are libfuse's, started and joined inside Run. The caller blocks
-// the stop signals (BlockStopSignals) before it starts any thread (the client's gRPC threads
-// included), so they reach only the loop's threads, which Run lets take them.
+// Threads: the loop's threads are libfuse's, started and joined inside Run, as is the
+// drop-caches listener's. The caller blocks the stop signals and SIGUSR1 (BlockStopSignals)
+// before it starts any thread (the client's gRPC threads included), so they reach only the
+// loop's threads and the listener, which Run lets take them.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "fuse/drop_caches.h"
 #include "fuse/handlers.h"
 #include "fuse/options.h"
 
@@ -35,8 +37,16 @@ class FuseMount {
   // stop signal arrives, then unmounts. OK in both cases; the loop's error otherwise.
   Status Run();
 
-  // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and the threads it starts later.
+  // Blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the calling thread and the threads it starts
+  // later.
   static void BlockStopSignals();
+
+  // Drops the handlers' caches (Handlers::DropCaches) and tells the kernel to forget the
+  // entries, attributes and file data it caches of every inode it was given, so the next
+  // lookup, stat, listing and read ask the cache again. Not from a request callback: the
+  // kernel may wait on a request of this mount to apply a notification. Run calls it on
+  // SIGUSR1.
+  void DropCaches();
 
  private:
   friend struct FuseMountCallbacks;  // fuse_adapter.cc: the request callbacks
@@ -54,6 +64,7 @@ class FuseMount {
   const std::string mountpoint_;
   const unsigned max_threads_;
   std::unique_ptr<fuse_session, SessionDeleter> session_;  // null until mounted
+  DropCachesListener drop_listener_;                       // runs while Run serves
 };
 
 }  // namespace alluvium::fuse

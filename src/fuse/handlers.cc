@@ -114,13 +114,18 @@ Result<Entry> Handlers::GetAttr(uint64_t inode) {
   return MakeEntry(inode, info);
 }
 
-Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
+Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(uint64_t inode) {
   ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
   ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
   if (!info.is_directory) return InvalidArgument(fmt::format("{} is not a directory", path));
   auto dir = std::make_shared<OpenDirectory>();
   dir->path = path;
   dir->inode = inode;
+  {
+    // Read before listing: a DropCaches during the listing leaves it stale.
+    std::lock_guard lock(mu_);
+    dir->generation = generation_;
+  }
   std::set<std::string> names;
   // A directory shown only for the mounts below it has nothing of its own to list.
   if (!info.uri.empty()) {
@@ -142,6 +147,11 @@ Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
   }
   std::sort(dir->children.begin(), dir->children.end(),
             [](const auto& a, const auto& b) { return BaseName(a.path) < BaseName(b.path); });
+  return std::shared_ptr<const OpenDirectory>(std::move(dir));
+}
+
+Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<const OpenDirectory> dir, ListDirectory(inode));
   std::lock_guard lock(mu_);
   const uint64_t handle = next_dir_++;
   dirs_[handle] = std::move(dir);
@@ -151,11 +161,18 @@ Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
 Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
                          const std::function<bool(const DirEntry&)>& add) {
   std::shared_ptr<const OpenDirectory> dir;
+  bool stale = false;
   {
     std::lock_guard lock(mu_);
     auto it = dirs_.find(handle);
     if (it == dirs_.end()) return NotFound(fmt::format("directory handle {} is not open", handle));
     dir = it->second;
+    stale = offset == 0 && dir->generation != generation_;
+  }
+  if (stale) {
+    ALLUVIUM_ASSIGN_OR_RETURN(dir, ListDirectory(dir->inode));
+    std::lock_guard lock(mu_);
+    if (auto it = dirs_.find(handle); it != dirs_.end()) it->second = dir;
   }
   const uint64_t total = dir->children.size() + 2;
   for (uint64_t i = offset; i < total; ++i) {
@@ -206,11 +223,39 @@ Result<OpenedFile> Handlers::Open(uint64_t inode) {
   // Only data that cannot change may outlive the open that read it; otherwise every open starts
   // with an empty page cache and reads go through the client, which applies maxAge.
   file.keep_cache = !file.direct_io && rule.type == CacheRuleType::kImmutable;
+  auto reader = std::make_shared<FileReader>(
+      info.length, options_.read_ahead, [this, path](uint64_t offset, std::span<std::byte> out) {
+        return ReadThrough(path, offset, out);
+      });
+  std::lock_guard lock(mu_);
+  file.handle = next_file_++;
+  files_[file.handle] = std::move(reader);
   return file;
 }
 
-Result<size_t> Handlers::Read(uint64_t inode, uint64_t offset, std::span<std::byte> out) {
-  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+Result<size_t> Handlers::Read(uint64_t handle, uint64_t offset, std::span<std::byte> out) {
+  std::shared_ptr<FileReader> reader;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(handle);
+    if (it == files_.end()) return NotFound(fmt::format("file handle {} is not open", handle));
+    reader = it->second;
+  }
+  return reader->Read(offset, out);
+}
+
+void Handlers::Release(uint64_t handle) {
+  std::lock_guard lock(mu_);
+  files_.erase(handle);
+}
+
+size_t Handlers::open_files() const {
+  std::lock_guard lock(mu_);
+  return files_.size();
+}
+
+Result<size_t> Handlers::ReadThrough(const std::string& path, uint64_t offset,
+                                     std::span<std::byte> out) {
   size_t filled = 0;
   ALLUVIUM_RETURN_IF_ERROR(
       client_.Read(path, offset, out.size(), [&](std::span<const std::byte> data) -> Status {
@@ -241,6 +286,13 @@ Result<struct statvfs> Handlers::StatFs() {
   st.f_namemax = 255;
   st.f_flag = ST_RDONLY;
   return st;
+}
+
+void Handlers::DropCaches() {
+  client_.DropMetadataCache();
+  std::lock_guard lock(mu_);
+  ++generation_;
+  mounts_read_ = {};
 }
 
 }  // namespace alluvium::fuse

@@ -5,7 +5,9 @@
 //
 // What the kernel may cache follows the cache filter: attributes and entries of immutable paths
 // for FuseOptions::immutable_timeout, of maxAge paths for that age, of skipCache paths not at
-// all; file data stays in the page cache across opens only for immutable data.
+// all; file data stays in the page cache across opens only for immutable data. Each open file
+// reads ahead while it is read sequentially (file_reader.h), its buffers freed at release, so
+// memory follows the files open, not the files ever read.
 // Safe for concurrent use (libfuse's session loop runs requests on several threads).
 #pragma once
 
@@ -24,6 +26,7 @@
 
 #include "client/client.h"
 #include "common/status.h"
+#include "fuse/file_reader.h"
 #include "fuse/inode_table.h"
 #include "fuse/options.h"
 
@@ -44,6 +47,7 @@ struct DirEntry {
 };
 
 struct OpenedFile {
+  uint64_t handle = 0;      // for Read and Release
   bool keep_cache = false;  // the page cache of earlier opens is still good
   bool direct_io = false;   // bypass the page cache
 };
@@ -58,7 +62,8 @@ class Handlers {
   Result<Entry> GetAttr(uint64_t inode);
 
   // A directory's entries are listed once at opendir and served from that snapshot, so readdir
-  // calls at successive offsets see one consistent listing. Returns the handle for ReadDir.
+  // calls at successive offsets see one consistent listing (a rewind after DropCaches lists
+  // again). Returns the handle for ReadDir.
   Result<uint64_t> OpenDir(uint64_t inode);
   // Offers the entries from `offset` (0: the start, "." and ".." first) to `add` in order until
   // it returns false (the reply is full). With `plus`, each entry `add` takes counts one lookup
@@ -72,14 +77,22 @@ class Handlers {
   // the mount is read-only whatever the UFS allows.
   static int RefuseWrites(int flags);
   // Opens a file for reading (flags already passed RefuseWrites). kInvalidArgument for a
-  // directory.
+  // directory. The handle holds the file's read-ahead (file_reader.h) until Release.
   Result<OpenedFile> Open(uint64_t inode);
-  // Reads up to out.size() bytes at `offset` into out; fewer only at end of file.
-  Result<size_t> Read(uint64_t inode, uint64_t offset, std::span<std::byte> out);
-  void Release(uint64_t inode) {}
+  // Reads up to out.size() bytes at `offset` of an open file into out; fewer only at end of
+  // file. kNotFound for a handle not open.
+  Result<size_t> Read(uint64_t handle, uint64_t offset, std::span<std::byte> out);
+  // Frees the handle's read-ahead buffers.
+  void Release(uint64_t handle);
+  size_t open_files() const;
 
   // The workers' cache capacity and use, in 4 KiB blocks; nothing free to write.
   Result<struct statvfs> StatFs();
+
+  // Forgets what the mount remembers of the namespace: the client's file statuses and the
+  // mount table, and marks open listings stale so a readdir from offset 0 lists anew. The
+  // kernel's caches are the caller's (FuseMount::DropCaches), for the inodes in inodes().
+  void DropCaches();
 
   const InodeTable& inodes() const { return inodes_; }
 
@@ -88,6 +101,7 @@ class Handlers {
     std::string path;
     uint64_t inode = 0;
     std::vector<client::FileInfo> children;  // sorted by name
+    uint64_t generation = 0;                 // DropCaches calls before it was listed
   };
 
   // The status of a cache path; a directory that only holds mount points (no mount covers it)
@@ -96,19 +110,27 @@ class Handlers {
   // The cache paths of the mounts, re-read at most every few seconds; the last ones read while
   // the coordinator cannot be reached.
   std::vector<std::string> MountPaths();
+  // Lists a directory now: its UFS entries and the mount points below it.
+  Result<std::shared_ptr<const OpenDirectory>> ListDirectory(uint64_t inode);
   Entry MakeEntry(uint64_t inode, const client::FileInfo& info);
   Result<std::string> PathOf(uint64_t inode) const;
+  // Reads straight through the client, as FileReader's fetch.
+  Result<size_t> ReadThrough(const std::string& path, uint64_t offset, std::span<std::byte> out);
 
   client::Client& client_;
   const FuseOptions options_;
   InodeTable inodes_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   // Snapshots are immutable, so ReadDir uses one without the lock.
   std::map<uint64_t, std::shared_ptr<const OpenDirectory>> dirs_;  // guarded by mu_; by handle
   uint64_t next_dir_ = 1;                                          // guarded by mu_
-  std::vector<std::string> mount_paths_;                           // guarded by mu_
-  std::chrono::steady_clock::time_point mounts_read_;              // guarded by mu_
+  uint64_t generation_ = 0;                                        // guarded by mu_
+  // Shared, so a read under way keeps its reader while a release drops the handle.
+  std::map<uint64_t, std::shared_ptr<FileReader>> files_;  // guarded by mu_; by handle
+  uint64_t next_file_ = 1;                                 // guarded by mu_
+  std::vector<std::string> mount_paths_;                   // guarded by mu_
+  std::chrono::steady_clock::time_point mounts_read_;      // guarded by mu_
 };
 
 }  // namespace alluvium::fuse

@@ -51,6 +51,21 @@ Result<std::string> InodeTable::ChildPath(uint64_t parent, std::string_view name
   return JoinPath(*dir, name);
 }
 
+std::vector<std::pair<uint64_t, std::string>> InodeTable::Live() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<uint64_t, std::string>> live;
+  live.reserve(nodes_.size());
+  for (const auto& [inode, node] : nodes_) live.emplace_back(inode, node.path);
+  return live;
+}
+
+std::optional<uint64_t> InodeTable::InodeOf(const std::string& path) const {
+  std::lock_guard lock(mu_);
+  auto it = by_path_.find(path);
+  if (it == by_path_.end()) return std::nullopt;
+  return it->second;
+}
+
 size_t InodeTable::size() const {
   std::lock_guard lock(mu_);
   return nodes_.size();

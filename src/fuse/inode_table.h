@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -36,6 +38,12 @@ class InodeTable {
   // The path of entry `name` of the directory `parent`: kNotFound for an unknown parent,
   // kInvalidArgument for a name that is not one component ("", ".", "..", holding '/').
   Result<std::string> ChildPath(uint64_t parent, std::string_view name) const;
+
+  // Every live inode and its path, the root included, to tell the kernel to forget what it
+  // caches of them.
+  std::vector<std::pair<uint64_t, std::string>> Live() const;
+  // The inode of a path the kernel knows, or nullopt.
+  std::optional<uint64_t> InodeOf(const std::string& path) const;
 
   size_t size() const;  // live inodes, the root included
   const std::string& root_path() const { return root_path_; }

@@ -20,6 +20,16 @@ Result<double> ParseSeconds(std::string_view key, std::string_view text) {
   return value;
 }
 
+Result<uint32_t> ParseParts(std::string_view key, std::string_view text) {
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value > 1024) {
+    return InvalidArgument(
+        fmt::format("-o {}={}: not a number of parts from 0 to 1024", key, text));
+  }
+  return value;
+}
+
 }  // namespace
 
 Result<FuseOptions> FuseOptions::Parse(std::string_view path, const std::vector<std::string>& o) {
@@ -41,6 +51,8 @@ Result<FuseOptions> FuseOptions::Parse(std::string_view path, const std::vector<
         ALLUVIUM_ASSIGN_OR_RETURN(options.attr_timeout, ParseSeconds(key, value));
       } else if (key == "entry_timeout") {
         ALLUVIUM_ASSIGN_OR_RETURN(options.entry_timeout, ParseSeconds(key, value));
+      } else if (key == "read_ahead_parts") {
+        ALLUVIUM_ASSIGN_OR_RETURN(options.read_ahead.max_parts, ParseParts(key, value));
       } else if (key == "direct_io") {
         options.direct_io = true;
       } else {

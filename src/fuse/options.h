@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "fuse/read_ahead_window.h"
 
 namespace alluvium::fuse {
 
@@ -24,14 +25,17 @@ struct FuseOptions {
   // Largest read the kernel sends: 1 MiB matches the page size, so a sequential reader asks
   // for whole pages (the kernel's own default is 128 KiB).
   uint32_t max_read = 1 << 20;
+  // Read-ahead of sequential reads per open file, in the daemon (the kernel's own is small);
+  // -o read_ahead_parts=N caps its window (0: none).
+  ReadAheadOptions read_ahead;
   // Threads of libfuse's session loop: reads wait on the network, so more than the cores.
   unsigned max_threads = 16;
   uid_t uid = 0;  // owner shown for every file; the mounting user in practice (Parse)
   gid_t gid = 0;
   std::vector<std::string> fuse_options;  // other -o options, for libfuse (allow_other, debug)
 
-  // `path` and the -o values (each a comma-separated list). kInvalidArgument for a bad path or a
-  // timeout that is not a number >= 0.
+  // `path` and the -o values (each a comma-separated list). kInvalidArgument for a bad path, a
+  // timeout that is not a number >= 0, or read_ahead_parts outside 0..1024.
   static Result<FuseOptions> Parse(std::string_view path, const std::vector<std::string>& o);
 };
 

@@ -59,6 +59,20 @@ TEST_F(MetadataCacheTest, NewerStatusReplacesAndForgetDrops) {
   EXPECT_FALSE(cache.Get("file:///data/a").has_value());
 }
 
+TEST_F(MetadataCacheTest, ClearForgetsEveryStatusAndTheCacheFillsAgain) {
+  auto cache = Cache(/*entries=*/2);
+  cache.Put(Info("file:///data/a"));
+  cache.Put(Info("file:///data/b"));
+  cache.Clear();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_FALSE(cache.Get("file:///data/a").has_value());
+  cache.Put(Info("file:///data/c"));
+  cache.Put(Info("file:///data/d"));
+  cache.Put(Info("file:///data/e"));  // the LRU list was cleared with the entries
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_TRUE(cache.Get("file:///data/e").has_value());
+}
+
 TEST_F(MetadataCacheTest, LeastRecentlyUsedGoFirstWhenFull) {
   auto cache = Cache(/*entries=*/2);
   cache.Put(Info("file:///data/a"));

@@ -1,19 +1,23 @@
 // A real FUSE mount of a local cluster (`alluvium fuse mount`, in the background as users run
 // it): every file reads back byte for byte with the UFS's sha256, stat and listings agree with
-// the UFS, writes fail with EROFS, and unmount, SIGTERM and bad mount points behave. Where
-// /dev/fuse cannot be opened these tests say so loudly and skip.
+// the UFS, writes fail with EROFS, and unmount, SIGTERM and bad mount points behave; readers in
+// threads and processes, a worker killed and an unmount under running reads cost no wrong byte.
+// Where /dev/fuse cannot be opened these tests say so loudly and skip.
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -61,6 +65,21 @@ std::set<std::string> Tree(const fs::path& root) {
   return out;
 }
 
+// The whole file through read(2); nullopt on any error (the reader's errno is lost: callers only
+// tell "an error" from "these bytes").
+std::optional<std::string> ReadWithSyscalls(const fs::path& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY));
+  if (!fd.valid()) return std::nullopt;
+  std::string out;
+  char buffer[64 << 10];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) return std::nullopt;
+    if (n == 0) return out;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 bool Mounted(const fs::path& mountpoint) {
   auto type = MountedType(mountpoint.string());
   return type.ok() && type->has_value() && **type == kFuseFsType;
@@ -82,7 +101,8 @@ class FuseMountTest : public ::testing::Test {
         LocalClusterOptions{.workers = 2,
                             .conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB"}});
-    ASSERT_TRUE(cluster_->Start().ok());
+    const Status started = cluster_->Start();
+    ASSERT_TRUE(started.ok()) << started;
     const fs::path data = cluster_->ufs_root() / "data";
     uint32_t seed = 1;
     for (const auto& [name, size] :
@@ -119,12 +139,25 @@ class FuseMountTest : public ::testing::Test {
     return cluster_->Cli(
         fmt::format("fuse unmount {} --run-dir {}", mountpoint_.string(), run_dir_.string()));
   }
-  pid_t DaemonPid() {
-    // The PID file is named after the mount point, '/' as '_'.
+  // The daemon's files are named after the mount point, '/' as '_'.
+  std::string MountName() const {
     std::string name = mountpoint_.string().substr(1);
     for (char& c : name) c = c == '/' ? '_' : c;
-    auto text = ReadWholeFile(run_dir_ / "fuse" / (name + ".pid"));
+    return name;
+  }
+  pid_t DaemonPid() {
+    auto text = ReadWholeFile(run_dir_ / "fuse" / (MountName() + ".pid"));
     return text.ok() ? static_cast<pid_t>(std::atol(text->c_str())) : -1;
+  }
+
+  // Every regular file under the UFS's /data, by path relative to it.
+  std::map<std::string, std::string> UfsFiles() {
+    const fs::path ufs = cluster_->ufs_root() / "data";
+    std::map<std::string, std::string> files;
+    for (const std::string& rel : Tree(ufs)) {
+      if (fs::is_regular_file(ufs / rel)) files[rel] = ReadFile(ufs / rel);
+    }
+    return files;
   }
 
   testing::ScopedTempDir dir_;
@@ -190,6 +223,174 @@ TEST_F(FuseMountTest, SixteenConcurrentReadersGetTheUfsBytes) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// The same as processes, as a DataLoader's workers read: each child reads every file with
+// read(2) into memory allocated before the fork and reports by its exit code. direct_io sends
+// every read to the daemon rather than the page cache the first reader filled.
+TEST_F(FuseMountTest, SixteenConcurrentReaderProcessesGetTheUfsBytes) {
+  const auto m = Mount("-o direct_io");
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const std::map<std::string, std::string> expected = UfsFiles();
+  std::vector<std::pair<std::string, const std::string*>> files;
+  size_t largest = 0;
+  for (const auto& [rel, bytes] : expected) {
+    files.emplace_back((mountpoint_ / "data" / rel).string(), &bytes);
+    largest = std::max(largest, bytes.size());
+  }
+  // After fork only async-signal-safe calls: open, read, memcmp, _exit.
+  std::vector<char> buffer(largest + 1);
+  constexpr int kRounds = 3;
+  std::vector<pid_t> children;
+  for (int i = 0; i < 16; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0) << std::strerror(errno);
+    if (pid == 0) {
+      for (size_t n = 0; n < kRounds * files.size(); ++n) {
+        const auto& [path, bytes] = files[(i + n) % files.size()];
+        const int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd < 0) ::_exit(2);
+        size_t got = 0;
+        for (ssize_t r = 1; r > 0 && got < buffer.size(); got += static_cast<size_t>(r)) {
+          r = ::read(fd, buffer.data() + got, buffer.size() - got);
+          if (r < 0) ::_exit(3);
+          if (r == 0) break;
+        }
+        ::close(fd);
+        if (got != bytes->size() || std::memcmp(buffer.data(), bytes->data(), got) != 0) {
+          ::_exit(4);
+        }
+      }
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (const pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    // 2: open failed, 3: read failed, 4: wrong bytes.
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "reader " << pid << " status " << status;
+  }
+}
+
+// Issue 15's Alluxio#16295: a worker dies under readers and no read fails or returns a wrong
+// byte; the client moves the segments to the next worker of the ring.
+TEST_F(FuseMountTest, WorkerKilledDuringReadsCostsNoFailedOrWrongRead) {
+  {
+    // Both workers own segments of the larger files, so whichever dies was serving them.
+    auto client = cluster_->NewClient();
+    ASSERT_TRUE(client.ok()) << client.status();
+    auto segments = (*client)->Locate("/data/sub/b.bin");
+    ASSERT_TRUE(segments.ok()) << segments.status();
+    std::set<std::string> owners;
+    for (const client::SegmentLocation& s : *segments) {
+      if (!s.holders.empty()) owners.insert(s.holders.front().worker_id);
+    }
+    ASSERT_EQ(owners.size(), 2u);
+  }
+  const auto m = Mount("-o direct_io");
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const std::map<std::string, std::string> expected = UfsFiles();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, wrong{0}, failed{0};
+  {
+    std::vector<std::jthread> readers;
+    for (int r = 0; r < 4; ++r) {
+      readers.emplace_back([&] {
+        while (!stop.load()) {
+          for (const auto& [rel, bytes] : expected) {
+            const std::optional<std::string> got = ReadWithSyscalls(mountpoint_ / "data" / rel);
+            if (!got) {
+              ++failed;
+            } else if (*got != bytes) {
+              ++wrong;
+            }
+            ++reads;
+          }
+        }
+      });
+    }
+    ASSERT_TRUE(testing::Eventually([&] { return reads.load() >= 50; }, 60s));
+    cluster_->SignalWorker(1, SIGKILL);
+    const uint64_t at_kill = reads.load();
+    EXPECT_TRUE(testing::Eventually([&] { return reads.load() >= at_kill + 100; }, 120s));
+    stop = true;
+  }
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_EQ(failed.load(), 0u);
+}
+
+// Unmounting (lazily, as a busy mount must be) under running readers: each read gives the right
+// bytes or an error, never wrong bytes; readers with the file open keep it until the daemon
+// goes; nothing hangs, and the mount point is left clean to mount again.
+TEST_F(FuseMountTest, UnmountWhileReadsRunGivesErrorsNeverWrongBytes) {
+  const auto m = Mount("-o direct_io");
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 0);
+  const std::map<std::string, std::string> expected = UfsFiles();
+  const std::string& b = expected.at("sub/b.bin");
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, wrong{0}, errors{0};
+  {
+    std::vector<std::jthread> readers;
+    // Half reopen each file by path (after the unmount: ENOENT), half keep one open and pread it.
+    for (int r = 0; r < 4; ++r) {
+      readers.emplace_back([&] {
+        while (!stop.load()) {
+          for (const auto& [rel, bytes] : expected) {
+            const std::optional<std::string> got = ReadWithSyscalls(mountpoint_ / "data" / rel);
+            if (!got) {
+              ++errors;
+            } else if (*got != bytes && !got->empty()) {
+              ++wrong;  // EOF (empty: the files under the bare mount point) is fine
+            }
+            ++reads;
+          }
+        }
+      });
+      readers.emplace_back([&] {
+        ScopedFd fd(::open((mountpoint_ / "data/sub/b.bin").c_str(), O_RDONLY));
+        if (!fd.valid()) {
+          ++errors;
+          return;
+        }
+        std::vector<char> buffer(b.size());
+        while (!stop.load()) {
+          const ssize_t n = ::pread(fd.get(), buffer.data(), buffer.size(), 0);
+          if (n < 0) {
+            ++errors;
+            return;  // the daemon is gone: every later read fails too
+          }
+          if (std::string_view(buffer.data(), static_cast<size_t>(n)) !=
+              std::string_view(b).substr(0, static_cast<size_t>(n))) {
+            ++wrong;
+          }
+          ++reads;
+        }
+      });
+    }
+    ASSERT_TRUE(testing::Eventually([&] { return reads.load() >= 50; }, 60s));
+    const auto u = cluster_->Cli(fmt::format("fuse unmount {} --run-dir {} --lazy",
+                                             mountpoint_.string(), run_dir_.string()));
+    EXPECT_EQ(u.exit_code, 0) << u.output << u.errors;
+    EXPECT_FALSE(Mounted(mountpoint_));
+    EXPECT_FALSE(cli::IsAlive(pid)) << "the daemon is still running";
+    const uint64_t after = reads.load() + errors.load();
+    // Readers go on, and get answers (errors) rather than hang.
+    EXPECT_TRUE(
+        testing::Eventually([&] { return reads.load() + errors.load() >= after + 20; }, 30s));
+    stop = true;
+  }
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_GT(errors.load(), 0u);
+  struct stat st {};
+  EXPECT_EQ(::stat(mountpoint_.c_str(), &st), 0) << "no dead mount left: " << std::strerror(errno);
+  EXPECT_TRUE(Tree(mountpoint_).empty());
+  const auto again = Mount();
+  ASSERT_EQ(again.exit_code, 0) << again.output << again.errors;
+  EXPECT_TRUE(ReadFile(mountpoint_ / "data/sub/b.bin") == b);
+}
+
 TEST_F(FuseMountTest, StatAndListingsAgreeWithTheUfs) {
   const auto m = Mount();
   ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
@@ -212,6 +413,108 @@ TEST_F(FuseMountTest, StatAndListingsAgreeWithTheUfs) {
   struct stat missing {};
   EXPECT_EQ(::stat((mountpoint_ / "data/nope").c_str(), &missing), -1);
   EXPECT_EQ(errno, ENOENT);
+}
+
+// Under the default immutable rule the kernel keeps attributes, entries and data for an hour and
+// the client its statuses for minutes: `fuse drop-caches` is the way out once the UFS changed
+// (and, for a changed file, a load refreshed the workers' statuses).
+TEST_F(FuseMountTest, DropCachesShowsWhatChangedInTheUfsUnderAnImmutableRule) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const fs::path ufs = cluster_->ufs_root() / "data";
+  const fs::path a = mountpoint_ / "data/a.bin";
+  EXPECT_TRUE(ReadFile(a) == ReadFile(ufs / "a.bin"));
+  EXPECT_EQ(fs::file_size(a), 700'000u);
+
+  WriteRandomFile(ufs / "sub/new.bin", 1000, 99);
+  const std::string rewritten = WriteRandomFile(ufs / "a.bin", 800'000, 98);
+  const auto load = cluster_->Cli("job load /data --wait");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  EXPECT_EQ(fs::file_size(a), 700'000u) << "the kernel's attributes were not cached";
+
+  const auto d = cluster_->Cli(
+      fmt::format("fuse drop-caches {} --run-dir {}", mountpoint_.string(), run_dir_.string()));
+  ASSERT_EQ(d.exit_code, 0) << d.output << d.errors;
+  EXPECT_NE(d.output.find("Dropped"), std::string::npos) << d.output;
+  EXPECT_EQ(Tree(mountpoint_ / "data"), Tree(ufs));
+  EXPECT_TRUE(fs::exists(mountpoint_ / "data/sub/new.bin"));
+  EXPECT_EQ(fs::file_size(a), 800'000u);
+  EXPECT_TRUE(ReadFile(a) == rewritten);
+  EXPECT_TRUE(ReadFile(mountpoint_ / "data/sub/new.bin") == ReadFile(ufs / "sub/new.bin"));
+  EXPECT_TRUE(cli::IsAlive(DaemonPid()));
+
+  // A bare SIGUSR1 (a --foreground mount's way) drops too, and kills no thread of the daemon.
+  const fs::path log = run_dir_ / "logs" / ("fuse-" + MountName() + ".log");
+  auto drops = [&] {
+    const std::string text = ReadFile(log);
+    size_t n = 0;
+    for (size_t at = text.find("dropped the metadata caches"); at != std::string::npos;
+         at = text.find("dropped the metadata caches", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(drops(), 1u) << log;
+  ASSERT_EQ(::kill(DaemonPid(), SIGUSR1), 0);
+  EXPECT_TRUE(testing::Eventually([&] { return drops() == 2; }, 10s));
+  EXPECT_TRUE(cli::IsAlive(DaemonPid()));
+  EXPECT_TRUE(ReadFile(a) == rewritten);
+
+  // Nothing mounted, or nothing to signal: a clear error, not a hang.
+  const auto none = cluster_->Cli(fmt::format(
+      "fuse drop-caches {} --run-dir {}", (dir_.path() / "elsewhere").string(), run_dir_.string()));
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.errors.find("no alluvium FUSE mount"), std::string::npos) << none.errors;
+  // A daemon gone (SIGKILL) leaves its PID file; the number is not signalled blindly.
+  const pid_t pid = DaemonPid();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::Eventually([&] { return !cli::IsAlive(pid); }, 10s));
+  const auto dead = cluster_->Cli(
+      fmt::format("fuse drop-caches {} --run-dir {}", mountpoint_.string(), run_dir_.string()));
+  EXPECT_EQ(dead.exit_code, 1);
+  EXPECT_NE(dead.errors.find("has died"), std::string::npos) << dead.errors;
+}
+
+// A file many read-ahead windows long, read through the daemon (direct_io) sequentially in the
+// kernel's chunks, with random reads on another descriptor in between: every byte the UFS's,
+// with read-ahead and without it (read_ahead_parts=0).
+TEST_F(FuseMountTest, ReadAheadOfALargeFileKeepsSequentialAndRandomReadsByteIdentical) {
+  const std::string bytes = WriteRandomFile(cluster_->ufs_root() / "big/file.bin", 50'000'017, 77);
+  const auto load = cluster_->Cli("job load /big --wait");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  for (const char* options : {"-o direct_io", "-o direct_io,read_ahead_parts=0"}) {
+    SCOPED_TRACE(options);
+    const auto m = Mount(options);
+    ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+    const fs::path path = mountpoint_ / "big/file.bin";
+    {
+      ScopedFd sequential(::open(path.c_str(), O_RDONLY));
+      ScopedFd random(::open(path.c_str(), O_RDONLY));
+      ASSERT_TRUE(sequential.valid() && random.valid()) << std::strerror(errno);
+      std::vector<char> chunk(128 << 10), small(4096);
+      uint64_t offset = 0;
+      uint32_t rng = 12345;
+      while (true) {
+        const ssize_t n = ::read(sequential.get(), chunk.data(), chunk.size());
+        ASSERT_GE(n, 0) << std::strerror(errno);
+        if (n == 0) break;
+        ASSERT_EQ(std::string_view(chunk.data(), static_cast<size_t>(n)),
+                  std::string_view(bytes).substr(offset, static_cast<size_t>(n)))
+            << offset;
+        offset += static_cast<uint64_t>(n);
+        rng = rng * 1103515245 + 12345;
+        const uint64_t at = rng % bytes.size();
+        const ssize_t r = ::pread(random.get(), small.data(), small.size(), static_cast<off_t>(at));
+        ASSERT_GE(r, 0) << std::strerror(errno);
+        ASSERT_EQ(std::string_view(small.data(), static_cast<size_t>(r)),
+                  std::string_view(bytes).substr(at, small.size()))
+            << at;
+      }
+      EXPECT_EQ(offset, bytes.size());
+    }
+    const auto u = Unmount();
+    ASSERT_EQ(u.exit_code, 0) << u.output << u.errors;
+  }
 }
 
 TEST_F(FuseMountTest, PathOptionMountsASubdirectory) {

@@ -186,7 +186,7 @@ TEST_F(HandlersTest, ReadsGoThroughTheCacheAtAnyOffset) {
   // Across a segment boundary (256 KB), whole, and past the end.
   for (const auto& [offset, size] : std::vector<std::pair<uint64_t, size_t>>{
            {0, 4096}, {250'000, 20'000}, {0, 1 << 20}, {699'990, 4096}, {800'000, 10}}) {
-    auto n = h->Read(a->inode, offset, std::span(buffer).first(size));
+    auto n = h->Read(opened->handle, offset, std::span(buffer).first(size));
     ASSERT_TRUE(n.ok()) << n.status();
     const size_t expected = offset >= bytes.size() ? 0 : std::min(size, bytes.size() - offset);
     ASSERT_EQ(*n, expected) << offset;
@@ -194,7 +194,65 @@ TEST_F(HandlersTest, ReadsGoThroughTheCacheAtAnyOffset) {
               std::string_view(bytes).substr(std::min<size_t>(offset, bytes.size()), *n))
         << offset;
   }
-  h->Release(a->inode);
+  h->Release(opened->handle);
+  EXPECT_EQ(h->open_files(), 0u);
+  EXPECT_EQ(h->Read(opened->handle, 0, std::span(buffer).first(10)).status().code(),
+            Code::kNotFound);
+}
+
+// An open listing is a snapshot; after DropCaches, a rewind (readdir from offset 0) lists the UFS
+// again, as a fresh opendir does.
+TEST_F(HandlersTest, DropCachesMakesARewoundListingShowTheUfsAsItIsNow) {
+  auto h = NewHandlers("/data");
+  auto dir = h->OpenDir(InodeTable::kRootInode);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  auto names = [&] {
+    std::vector<std::string> out;
+    EXPECT_TRUE(h->ReadDir(*dir, 0, false, [&](const DirEntry& d) {
+                   out.push_back(d.name);
+                   return true;
+                 }).ok());
+    return out;
+  };
+  const std::vector<std::string> before = {".", "..", "a.bin", "empty", "sub"};
+  EXPECT_EQ(names(), before);
+  WriteRandomFile(cluster_->ufs_root() / "data/new.bin", 10, 4);
+  EXPECT_EQ(names(), before);
+  h->DropCaches();
+  EXPECT_EQ(names(), (std::vector<std::string>{".", "..", "a.bin", "empty", "new.bin", "sub"}));
+  h->ReleaseDir(*dir);
+}
+
+// A sequential reader through the read-ahead (its windows over segment boundaries, the last one
+// short) and a random one on the same file get the UFS's bytes; release frees the handle.
+TEST_F(HandlersTest, SequentialAndRandomReadsThroughTheReadAheadGetTheUfsBytes) {
+  auto h = NewHandlers("/data");
+  auto a = h->Lookup(InodeTable::kRootInode, "a.bin");
+  ASSERT_TRUE(a.ok()) << a.status();
+  const std::string& bytes = files_["data/a.bin"];
+  auto sequential = h->Open(a->inode);
+  auto random = h->Open(a->inode);
+  ASSERT_TRUE(sequential.ok() && random.ok());
+  EXPECT_NE(sequential->handle, random->handle);
+  EXPECT_EQ(h->open_files(), 2u);
+  std::string got;
+  std::vector<std::byte> buffer(96 << 10);
+  for (uint64_t offset = 0;; offset += buffer.size()) {
+    auto n = h->Read(sequential->handle, offset, buffer);
+    ASSERT_TRUE(n.ok()) << n.status();
+    if (*n == 0) break;
+    got.append(reinterpret_cast<const char*>(buffer.data()), *n);
+  }
+  EXPECT_TRUE(got == bytes);
+  for (const uint64_t offset : {600'000u, 3u, 262'100u, 699'999u}) {
+    auto n = h->Read(random->handle, offset, std::span(buffer).first(1000));
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(buffer.data()), *n),
+              std::string_view(bytes).substr(offset, 1000));
+  }
+  h->Release(sequential->handle);
+  h->Release(random->handle);
+  EXPECT_EQ(h->open_files(), 0u);
 }
 
 TEST_F(HandlersTest, OpenRefusesWritesAndDirectories) {

@@ -1,5 +1,7 @@
 #include "fuse/inode_table.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace alluvium::fuse {
@@ -38,6 +40,20 @@ TEST(InodeTableTest, ForgettingMoreThanWasLookedUpOrAnUnknownInodeIsHarmless) {
   table.Forget(a, 1);
   table.Forget(12345, 1);
   EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(InodeTableTest, LiveListsWhatTheKernelMayStillAskAbout) {
+  InodeTable table("/data");
+  const uint64_t a = table.Remember("/data/a");
+  const uint64_t b = table.Remember("/data/b");
+  table.Forget(b, 1);
+  auto live = table.Live();
+  std::sort(live.begin(), live.end());
+  EXPECT_EQ(live, (std::vector<std::pair<uint64_t, std::string>>{{InodeTable::kRootInode, "/data"},
+                                                                 {a, "/data/a"}}));
+  EXPECT_EQ(table.InodeOf("/data"), InodeTable::kRootInode);
+  EXPECT_EQ(table.InodeOf("/data/a"), a);
+  EXPECT_EQ(table.InodeOf("/data/b"), std::nullopt);
 }
 
 TEST(InodeTableTest, ChildPathJoinsOneComponent) {

@@ -20,6 +20,16 @@ TEST(FuseOptionsTest, TimeoutsAndDirectIoAreOursTheRestGoToLibfuse) {
   EXPECT_EQ(o->fuse_options, (std::vector<std::string>{"allow_other", "fsname=x"}));
 }
 
+TEST(FuseOptionsTest, ReadAheadPartsCapTheWindowAndZeroTurnsItOff) {
+  EXPECT_EQ(FuseOptions::Parse("/", {})->read_ahead.max_parts, 8u);
+  EXPECT_EQ(FuseOptions::Parse("/", {"read_ahead_parts=2"})->read_ahead.max_parts, 2u);
+  EXPECT_EQ(FuseOptions::Parse("/", {"read_ahead_parts=0"})->read_ahead.max_parts, 0u);
+  for (const char* bad : {"read_ahead_parts=", "read_ahead_parts=-1", "read_ahead_parts=4096",
+                          "read_ahead_parts=2x"}) {
+    EXPECT_EQ(FuseOptions::Parse("/", {bad}).status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
 TEST(FuseOptionsTest, NoOptionsLeaveTheFilterInCharge) {
   auto o = FuseOptions::Parse("/", {});
   ASSERT_TRUE(o.ok()) << o.status();
