@@ -196,7 +196,13 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
   const uint32_t dir = DirFor(key);
   const uint64_t checksum = DataChecksum(data);
   bool disk_full = false;
-  Status status = TryPut(dir, key, data, checksum, pin, disk_full);
+  bool rewrite = false;
+  Status status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
+  // A record that landed after another writer's failed slot was not kept: write it again, into
+  // another region (the failed one is sealed).
+  for (int again = 0; rewrite && again < 4; ++again) {
+    status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
+  }
   uint64_t evicted = 0;
   for (int round = 0; disk_full && round < kMaxNoSpaceRounds; ++round) {
     // The disk is fuller than our accounting says (other programs, or regions never written to
@@ -219,7 +225,7 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
     room_[dir].checked_ns.store(0, std::memory_order_relaxed);  // ask the disk again
     ++evicted;
     CountEvictions(released->pages);
-    status = TryPut(dir, key, data, checksum, pin, disk_full);
+    status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
   }
   // A disk too small for the dir's share of the capacity, filled with this load's own pages, is
   // the load not fitting; a disk that could hold the share but is full is someone else's doing,
@@ -245,8 +251,9 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
 }
 
 Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
-                         uint64_t checksum, PinGroup pin, bool& disk_full) {
+                         uint64_t checksum, PinGroup pin, bool& disk_full, bool& rewrite) {
   disk_full = false;
+  rewrite = false;
   const uint64_t length = data.size();
   std::optional<RegionIndex::Allocation> at;
   uint64_t seq = 0, evicted = 0;
@@ -284,19 +291,28 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
                                        .length = length,
                                        .checksum = checksum,
                                        .epoch = at->epoch};
-  const Status st = file.WriteRecord(
+  Status st = file.WriteRecord(
       at->offset,
       {.key = key, .length = length, .epoch = at->epoch, .seq = seq, .checksum = checksum}, data);
   std::lock_guard lock(mu_);
   index_.FinishWrite(at->region);
-  if (st.ok()) {
+  if (st.ok() && index_.BeyondHole(at->region, at->offset)) {
+    // An earlier slot of the region failed while this one was written: a restart would not see
+    // this record, so it is not indexed now either. Written again, it lands in another region.
+    st = ResourceExhausted(
+        fmt::format("page {} landed after a failed write in its region; not kept", key));
+    rewrite = true;
+  } else if (st.ok()) {
     index_.Insert(key, location);
     if (pin != kNoPin) PinLocked(pin, at->region, length);
     puts_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().puts.Increment();
-  } else if (st.code() == Code::kResourceExhausted) {
-    index_.Seal(at->region);  // the disk ended inside this region: no more appends to it
-    disk_full = true;
+  } else {
+    // The failed slot is a hole a restart's scan stops at: no appends after it, and no record
+    // after it stays indexed.
+    index_.MarkHole(at->region, at->offset);
+    index_.Seal(at->region);
+    disk_full = st.code() == Code::kResourceExhausted;  // the disk ended inside this region
   }
   PublishLocked();
   return st;

@@ -124,9 +124,11 @@ class PageStore {
   uint32_t DirFor(const PageKey& key) const;
   void Restore(std::vector<std::vector<ScannedRegion>> scans);
   // One attempt to append the page; sets `disk_full` when it failed for lack of disk space
-  // (ENOSPC), which Put answers by evicting a region of the dir and trying again.
+  // (ENOSPC), which Put answers by evicting a region of the dir and trying again, and `rewrite`
+  // when it was written after another writer's failed slot and not kept, which Put answers by
+  // writing it again.
   Status TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
-                uint64_t checksum, PinGroup pin, bool& disk_full);
+                uint64_t checksum, PinGroup pin, bool& disk_full, bool& rewrite);
   // The error for a Put that found every region of `dir` in use. Caller holds mu_.
   Status NoRoomLocked(uint32_t dir, const PageKey& key, uint64_t length, PinGroup pin) const;
   void PinLocked(PinGroup group, uint32_t region, uint64_t bytes);

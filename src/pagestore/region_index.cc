@@ -101,6 +101,7 @@ std::optional<RegionIndex::Allocation> RegionIndex::Allocate(uint32_t dir, uint6
   Region& r = regions_[region];
   r.state = State::kOpening;
   r.epoch = epoch;
+  r.hole = UINT64_MAX;
   r.end = kRegionHeaderSize + span;
   r.writers = 1;
   r.keys.clear();
@@ -151,6 +152,15 @@ void RegionIndex::FinishRelease(uint32_t region) {
   Region& r = regions_[region];
   r.state = State::kFree;
   free_[r.dir].push_back(region);
+}
+
+void RegionIndex::MarkHole(uint32_t region, uint64_t offset) {
+  Region& r = regions_[region];
+  r.hole = std::min(r.hole, offset);
+}
+
+bool RegionIndex::BeyondHole(uint32_t region, uint64_t offset) const {
+  return offset > regions_[region].hole;
 }
 
 bool RegionIndex::Pin(uint32_t region, uint64_t group) {

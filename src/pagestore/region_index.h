@@ -61,6 +61,13 @@ class RegionIndex {
   void FinishWrite(uint32_t region);
   // No more appends to the region (its disk ran out of space at the end of it).
   void Seal(uint32_t region);
+  // A record write at `offset` of the region failed and left a hole, where a restart's scan
+  // stops: records finished after it are kept out (BeyondHole) and written elsewhere. Records
+  // already indexed beyond it stay (they are served; a restart loses them, a cache miss, until
+  // the scan can step over holes). The caller seals the region too.
+  void MarkHole(uint32_t region, uint64_t offset);
+  // Whether a record at `offset` lies after a hole of the region's current epoch.
+  bool BeyondHole(uint32_t region, uint64_t offset) const;
   // Drops the least recently used region of `dir` that nobody is writing, to give its disk
   // space back after the disk ran full: the caller empties its file, then calls FinishRelease,
   // which makes it free. nullopt when there is none.
@@ -106,6 +113,7 @@ class RegionIndex {
     uint64_t newest_seq = 0;            // only for ordering at restore
     std::vector<PageKey> keys;          // pages written in this epoch (some may since be elsewhere)
     std::vector<uint64_t> pinned_by;    // pin groups; a handful at most (running loads)
+    uint64_t hole = UINT64_MAX;         // offset of the first failed record write this epoch
     std::list<uint32_t>::iterator lru;  // valid unless free
   };
 

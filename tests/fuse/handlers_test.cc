@@ -26,7 +26,10 @@ class HandlersTest : public ::testing::Test {
         LocalClusterOptions{.workers = 2,
                             .conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB"}});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+    const Status started = cluster_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
     files_["data/a.bin"] = WriteRandomFile(cluster_->ufs_root() / "data/a.bin", 700'000, 1);
     files_["data/sub/b.bin"] = WriteRandomFile(cluster_->ufs_root() / "data/sub/b.bin", 5, 2);
     files_["data/empty"] = WriteRandomFile(cluster_->ufs_root() / "data/empty", 0, 3);

@@ -368,7 +368,10 @@ class BadInputTest : public ::testing::Test {
         LocalClusterOptions{.workers = 2,
                             .conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB"}});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     for (int i = 0; i < 3; ++i) {
       WriteRandomFile(cluster_->ufs_root() / fmt::format("healthy/f{}", i), 10'000 * (i + 1), i);
     }

@@ -79,7 +79,10 @@ class ChaosTest : public ::testing::Test {
             "alluvium.worker.heartbeat.interval=200ms", "alluvium.coordinator.worker.timeout=2s",
             "alluvium.underfs.s3.read.block.size=128KB",
             "alluvium.underfs.s3.retry.base.delay=5ms"}});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
     ASSERT_TRUE((*client)

@@ -12,7 +12,10 @@ class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     cluster_ = std::make_unique<LocalCluster>(LocalClusterOptions{.workers = 2});  // per suite
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
   }
   static void TearDownTestSuite() { cluster_.reset(); }
   static std::unique_ptr<LocalCluster> cluster_;

@@ -32,7 +32,10 @@ class ClusterTest : public ::testing::Test {
                  "alluvium.user.file.segment.size=256KB",
                  "alluvium.user.client.cache.filter.config.check.interval=200ms"},
         .cache_filter = std::move(cache_filter)});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(*client);

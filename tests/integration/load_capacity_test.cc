@@ -30,7 +30,10 @@ class LoadCapacityTest : public ::testing::Test {
                             .conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB",
                                      "alluvium.worker.page.store.size=" + cache_size}});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(*client);

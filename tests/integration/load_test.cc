@@ -25,7 +25,10 @@ class LoadTest : public ::testing::Test {
                                      "alluvium.user.file.segment.size=256KB"};
     conf.insert(conf.end(), extra.begin(), extra.end());
     cluster_ = std::make_unique<LocalCluster>(LocalClusterOptions{.workers = 3, .conf = conf});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(*client);

@@ -32,7 +32,10 @@ class ReadPathsTest : public ::testing::Test {
         LocalClusterOptions{.workers = 3,
                             .conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB"}});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     for (int i = 0; i < 6; ++i) {
       const std::string name = fmt::format("data/f{}.bin", i);
       files_["/" + name] = WriteRandomFile(cluster_->ufs_root() / name, 100'000 + i * 300'000, i);

@@ -34,7 +34,10 @@ class S3LoadTest : public ::testing::Test {
                  "alluvium.underfs.s3.list.page.size=3",
                  "alluvium.underfs.s3.retry.base.delay=5ms"},
         .cache_filter = cache_filter_});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(*client);

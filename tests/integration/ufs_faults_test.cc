@@ -30,7 +30,10 @@ class UfsFaultsTest : public ::testing::Test {
     conf.insert(conf.end(), extra.begin(), extra.end());
     cluster_ = std::make_unique<LocalCluster>(
         LocalClusterOptions{.workers = 3, .conf = conf, .cache_filter = std::move(cache_filter)});
-    ASSERT_TRUE(cluster_->Start().ok());
+    {
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     auto client = cluster_->NewClient();
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(*client);
