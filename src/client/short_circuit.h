@@ -68,6 +68,8 @@ class ShortCircuitChannel {
  private:
   // Whether the worker end of the socket has hung up (one poll, no wait).
   bool PeerGone() const;
+  // PeerGone, asked at most every 100 ms (else what was last found).
+  bool HungUp();
   struct Extent {
     int fd = -1;
     uint64_t offset = 0;
@@ -94,6 +96,7 @@ class ShortCircuitChannel {
 
   std::mutex mu_;
   std::atomic<bool> broken_{false};
+  std::atomic<int64_t> hangup_checked_ns_{0};  // steady clock; 0: never
   const ScopedFd socket_;
   const uint64_t page_size_;
   // Never erased while the channel lives, so a descriptor handed out stays open.
