@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include <filesystem>
+
 #include <cctype>
 #include <cerrno>
 #include <csignal>
@@ -7,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/process.h"
 #include "common/logging.h"
 #include "common/status_mapping.h"
 
@@ -17,6 +20,21 @@ Result<Config> Context::LoadConfig() const {
   if (!config.ok()) return config.status();
   if (Status st = logging::Init(config->GetString(keys::kLogLevel)); !st.ok()) return st;
   return config;
+}
+
+std::vector<std::string> Context::SelfCommand() const {
+  std::vector<std::string> argv = {SelfExecutable()};
+  if (!flags.config_file.empty()) {
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(flags.config_file, ec);
+    argv.push_back("--config");
+    argv.push_back(ec ? flags.config_file : absolute.string());
+  }
+  for (const std::string& o : flags.overrides) {
+    argv.push_back("-D");
+    argv.push_back(o);
+  }
+  return argv;
 }
 
 int Fail(const Status& status) {

@@ -29,6 +29,9 @@ struct Context {
 
   // The effective configuration; prints the error and returns it on failure.
   Result<Config> LoadConfig() const;
+  // This binary with the global flags (the config file made absolute), so that a process it
+  // starts (a server, the FUSE daemon) reads the same configuration.
+  std::vector<std::string> SelfCommand() const;
 };
 
 // Prints "alluvium: <code in words>: <message>" to stderr and returns the exit code for it (1).

@@ -43,24 +43,9 @@ std::vector<std::pair<std::string, pid_t>> RecordedProcesses(const fs::path& run
   return out;
 }
 
-std::vector<std::string> BaseCommand(const Context& context) {
-  std::vector<std::string> argv = {SelfExecutable()};
-  if (!context.flags.config_file.empty()) {
-    std::error_code ec;
-    const fs::path absolute = fs::absolute(context.flags.config_file, ec);
-    argv.push_back("--config");
-    argv.push_back(ec ? context.flags.config_file : absolute.string());
-  }
-  for (const std::string& o : context.flags.overrides) {
-    argv.push_back("-D");
-    argv.push_back(o);
-  }
-  return argv;
-}
-
 Status StartProcess(const Context& context, const fs::path& run, const std::string& name,
                     std::vector<std::string> extra) {
-  std::vector<std::string> argv = BaseCommand(context);
+  std::vector<std::string> argv = context.SelfCommand();
   argv.insert(argv.end(), extra.begin(), extra.end());
   ALLUVIUM_ASSIGN_OR_RETURN(pid_t pid, SpawnDaemon(argv, run / "logs" / (name + ".log")));
   return WriteFileAtomically(run / "pids" / (name + ".pid"), std::to_string(pid) + "\n");

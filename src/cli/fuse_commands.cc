@@ -88,23 +88,6 @@ std::string LogTail(const fs::path& log, size_t lines) {
   return std::string(t.substr(start == 0 ? 0 : start + 1));
 }
 
-// The command line that started this process's configuration: the executable and the global
-// flags, for the daemon to read the same configuration.
-std::vector<std::string> SelfCommand(const Context& context) {
-  std::vector<std::string> argv = {SelfExecutable()};
-  if (!context.flags.config_file.empty()) {
-    std::error_code ec;
-    const fs::path absolute = fs::absolute(context.flags.config_file, ec);
-    argv.push_back("--config");
-    argv.push_back(ec ? context.flags.config_file : absolute.string());
-  }
-  for (const std::string& o : context.flags.overrides) {
-    argv.push_back("-D");
-    argv.push_back(o);
-  }
-  return argv;
-}
-
 int MountForeground(const Config& config, const FuseArgs& args) {
   auto options = fuse::FuseOptions::Parse(args.path, args.options);
   if (!options.ok()) return Fail(options.status());
@@ -142,7 +125,7 @@ int MountBackground(const Context& context, const Config& config, const FuseArgs
   const fs::path log = LogFile(run, *mountpoint);
   const fs::path pid_file = PidFile(run, *mountpoint);
 
-  std::vector<std::string> argv = SelfCommand(context);
+  std::vector<std::string> argv = context.SelfCommand();
   for (const std::string& a : {std::string("fuse"), std::string("mount"), *mountpoint,
                                std::string("--path"), options->path}) {
     argv.push_back(a);
