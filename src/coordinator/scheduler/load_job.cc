@@ -658,15 +658,22 @@ void LoadJob::FinishWorkLocked(Work& work, const Status& final_status) {
   }
 }
 
+std::string LoadJob::WorkerName(const std::string& address) const {
+  const auto worker = env_.worker_at ? env_.worker_at(address) : std::nullopt;
+  return worker ? worker->id : address;
+}
+
+std::string LoadJob::OverCapacityLocked(const std::string& address) const {
+  const auto worker = env_.worker_at ? env_.worker_at(address) : std::nullopt;
+  const auto placed = placed_bytes_.find(address);
+  return fmt::format("{}: {} of this job exceed its {} cache", worker ? worker->id : address,
+                     FormatMiB(placed == placed_bytes_.end() ? 0 : placed->second),
+                     worker ? FormatMiB(worker->stats.capacity_bytes) : std::string("unknown"));
+}
+
 Status LoadJob::CapacityFailureLocked(const std::string& address, const Status& refusal) {
   over_capacity_.insert(address);
-  const std::optional<WorkerRecord> worker =
-      env_.worker_at ? env_.worker_at(address) : std::nullopt;
-  return FailedPrecondition(
-      fmt::format("{}: {} of this job exceed its {} cache ({})", worker ? worker->id : address,
-                  FormatMiB(placed_bytes_[address]),
-                  worker ? FormatMiB(worker->stats.capacity_bytes) : std::string("unknown"),
-                  refusal.message()));
+  return FailedPrecondition(fmt::format("{} ({})", OverCapacityLocked(address), refusal.message()));
 }
 
 bool LoadJob::WaitForSpaceLocked(std::unique_ptr<Work>& work, const std::string& address,
@@ -676,10 +683,7 @@ bool LoadJob::WaitForSpaceLocked(std::unique_ptr<Work>& work, const std::string&
   const auto waited = now - *work->no_space_since;
   if (waited >= env_.tuning.no_space_timeout) return false;
   auto [as, fresh] = waiting_as_.try_emplace(address);
-  if (fresh) {
-    const auto worker = env_.worker_at ? env_.worker_at(address) : std::nullopt;
-    as->second = worker ? worker->id : address;
-  }
+  if (fresh) as->second = WorkerName(address);
   live_.waiting_for_space[as->second] = refusal.message();
   ++work->file->retries;
   ++live_.subtasks_retried;
@@ -694,15 +698,7 @@ bool LoadJob::WaitForSpaceLocked(std::unique_ptr<Work>& work, const std::string&
 std::string LoadJob::FailureReasonLocked() const {
   std::string reason =
       fmt::format("{} of {} files failed to load", live_.files_failed, live_.files_scanned);
-  for (const std::string& address : over_capacity_) {
-    const std::optional<WorkerRecord> worker =
-        env_.worker_at ? env_.worker_at(address) : std::nullopt;
-    const auto placed = placed_bytes_.find(address);
-    reason +=
-        fmt::format("; {}: {} of this job exceed its {} cache", worker ? worker->id : address,
-                    FormatMiB(placed == placed_bytes_.end() ? 0 : placed->second),
-                    worker ? FormatMiB(worker->stats.capacity_bytes) : std::string("unknown"));
-  }
+  for (const std::string& address : over_capacity_) reason += "; " + OverCapacityLocked(address);
   return reason;
 }
 
@@ -788,23 +784,19 @@ Status LoadJob::VerifyPass(std::stop_token stop) {
     live_.state = JobState::kVerifying;
     CommitLocked(true);
   }
-  LoadVerifier verifier(env_.placement, env_.workers,
-                        {.job_id = job_id_,
-                         .options = live_.options,
-                         .max_attempts = env_.tuning.max_attempts,
-                         .retry_backoff = env_.tuning.retry_backoff,
-                         .unreachable_wait = env_.tuning.worker_lost_wait,
-                         .capacity_failure =
-                             [this](const std::string& address, const Status& refusal) {
-                               std::lock_guard lock(mu_);
-                               return CapacityFailureLocked(address, refusal);
-                             },
-                         .name =
-                             [this](const std::string& address) {
-                               const auto worker =
-                                   env_.worker_at ? env_.worker_at(address) : std::nullopt;
-                               return worker ? worker->id : address;
-                             }});
+  LoadVerifier verifier(
+      env_.placement, env_.workers,
+      {.job_id = job_id_,
+       .options = live_.options,
+       .max_attempts = env_.tuning.max_attempts,
+       .retry_backoff = env_.tuning.retry_backoff,
+       .unreachable_wait = env_.tuning.worker_lost_wait,
+       .capacity_failure =
+           [this](const std::string& address, const Status& refusal) {
+             std::lock_guard lock(mu_);
+             return CapacityFailureLocked(address, refusal);
+           },
+       .name = [this](const std::string& address) { return WorkerName(address); }});
   ALLUVIUM_ASSIGN_OR_RETURN(
       VerifyOutcome outcome,
       verifier.Run([this] { return OpenSource("", /*count_bad_lines=*/false); }, stop));

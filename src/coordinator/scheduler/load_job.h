@@ -135,6 +135,10 @@ class LoadJob {
   void FinishWorkLocked(Work& work, const Status& final_status);
   void CommitLocked(bool force);
   void RecordFailureLocked(const std::string& path, const std::string& reason);
+  // The worker's id, or its address when the registry does not know it.
+  std::string WorkerName(const std::string& address) const;
+  // "worker-1: 412.0 MiB of this job exceed its 300.0 MiB cache", with the bytes placed so far.
+  std::string OverCapacityLocked(const std::string& address) const;
   // A worker refused a segment because the job's pages fill its cache: the error that says so
   // with the numbers ("worker-1: 412 MiB of this job exceed its 300 MiB cache").
   Status CapacityFailureLocked(const std::string& address, const Status& refusal);
