@@ -162,18 +162,21 @@ void ShortCircuitChannel::Forget(const pagestore::FileId& file, uint64_t page) {
 }
 
 bool ShortCircuitChannel::HungUp() {
-  // A poll per read costs small-file reads about a tenth of their speed; once per interval finds
-  // a restarted worker as surely (its startup, which wipes files, takes longer than that).
+  // A poll per read costs small-file reads about a tenth of their speed. Checking once per
+  // interval means pages located before a worker died may be read from our descriptors of its
+  // old files for up to that long: verified against their checksums, so never wrong bytes.
   constexpr int64_t kIntervalNs = 100'000'000;
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
-  int64_t last = hangup_checked_ns_.load(std::memory_order_relaxed);
-  if (now - last < kIntervalNs ||
-      !hangup_checked_ns_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+  // `broken_` is published before the time of the check that found it: a reader that skips the
+  // poll because a check is recent also sees what that check found.
+  if (now - hangup_checked_ns_.load(std::memory_order_acquire) < kIntervalNs) {
     return broken_.load(std::memory_order_relaxed);
   }
-  return PeerGone();
+  if (PeerGone()) broken_.store(true, std::memory_order_relaxed);
+  hangup_checked_ns_.store(now, std::memory_order_release);
+  return broken_.load(std::memory_order_relaxed);
 }
 
 bool ShortCircuitChannel::PeerGone() const {

@@ -67,8 +67,11 @@ bool LoadPins::Live(pagestore::PinGroup group) const {
 
 std::optional<LoadPins::Reservation> LoadPins::Reserve(pagestore::PinGroup group, uint64_t bytes,
                                                        uint64_t capacity, std::string& why) {
-  const uint64_t pinned = store_.PinnedBytes(group);
+  // Read under our lock: a page moves from reserved to pinned by its Put and then Used, so read
+  // apart from `reserved` it could be missed by both (admitting what does not fit); read
+  // together, a page between the two is at worst counted twice for a moment.
   std::lock_guard lock(mu_);
+  const uint64_t pinned = store_.PinnedBytes(group);
   uint64_t& reserved = reserved_[group];
   if (pinned + reserved + bytes > capacity) {
     why = fmt::format(
