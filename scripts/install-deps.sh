@@ -10,7 +10,9 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcurl4-openssl-dev libssl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpugixml-dev
   libfuse3-dev fuse3  # `alluvium fuse`: libfuse's low-level API, fusermount3
-  curl procps rclone
+  curl procps
+  python3-torch  # examples/pytorch, run by the FUSE tests: a DataLoader over the mount
+  rclone fio     # bench/load-s3 (rclone copy), bench/fuse (fio; rclone's mount to compare with)
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for reports
 )
 

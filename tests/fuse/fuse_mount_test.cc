@@ -197,6 +197,32 @@ TEST_F(FuseMountTest, EveryFileReadsBackWithTheUfsBytesAndSha256) {
   }
 }
 
+// The "done when": a PyTorch DataLoader with 4 worker processes reads every sample
+// through the mount identical to the UFS (examples/pytorch, run as a user would run it).
+TEST_F(FuseMountTest, PyTorchDataLoaderWithFourWorkerProcessesReadsEverySampleAsInTheUfs) {
+  const fs::path python = "/usr/bin/python3";
+  const auto torch = testing::RunCommand(fmt::format("{} -c 'import torch'", python.string()),
+                                         dir_.path() / "torch.stderr");
+  if (torch.exit_code != 0) {
+    std::fprintf(stderr,
+                 "\n*** PYTORCH EXAMPLE SKIPPED: %s cannot import torch (Debian's python3-torch; "
+                 "scripts/install-deps.sh installs it). ***\n%s\n",
+                 python.c_str(), torch.errors.c_str());
+    GTEST_SKIP() << python << " cannot import torch";
+  }
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const auto run = testing::RunCommand(
+      fmt::format("{} {}/pytorch/read_dataset.py {} --reference {} --workers 4 --batch-size 2 "
+                  "--epochs 2",
+                  python.string(), ALLUVIUM_EXAMPLES_DIR, (mountpoint_ / "data").string(),
+                  (cluster_->ufs_root() / "data").string()),
+      dir_.path() / "example.stderr");
+  EXPECT_EQ(run.exit_code, 0) << run.output << run.errors;
+  EXPECT_NE(run.output.find("read 14 samples"), std::string::npos) << run.output << run.errors;
+  EXPECT_NE(run.output.find("every sample identical"), std::string::npos) << run.output;
+}
+
 TEST_F(FuseMountTest, SixteenConcurrentReadersGetTheUfsBytes) {
   const auto m = Mount();
   ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;

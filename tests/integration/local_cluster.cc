@@ -305,18 +305,20 @@ LocalCluster::HttpReply LocalCluster::Http(const std::string& method, const std:
 }
 
 CommandResult LocalCluster::Cli(const std::string& args) const {
-  const fs::path errors = dir_.path() / "cli.stderr";
-  const std::string command = fmt::format("{} --config {} {} 2>{}", ALLUVIUM_BINARY,
-                                          conf_file_.string(), args, errors.string());
+  return RunCommand(fmt::format("{} --config {} {}", ALLUVIUM_BINARY, conf_file_.string(), args),
+                    dir_.path() / "cli.stderr");
+}
+
+CommandResult RunCommand(const std::string& command, const fs::path& stderr_file) {
   CommandResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
+  FILE* pipe = ::popen(fmt::format("{} 2>{}", command, stderr_file.string()).c_str(), "r");
   if (pipe == nullptr) return result;
   char buffer[4096];
   size_t n;
   while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(errors);
+  std::ifstream in(stderr_file);
   result.errors.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return result;
 }

@@ -120,6 +120,9 @@ uint64_t SumOfWorkerMetric(client::Client& client, std::string_view name);
 // A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 int FreePort();
 
+// Runs `command` with /bin/sh and captures its stdout, and its stderr through `stderr_file`.
+CommandResult RunCommand(const std::string& command, const std::filesystem::path& stderr_file);
+
 // Writes `size` deterministic pseudo-random bytes (seeded) to path; returns them.
 std::string WriteRandomFile(const std::filesystem::path& path, size_t size, uint32_t seed);
 
