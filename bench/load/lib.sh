@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers for the benchmarks that run a local cluster: bench/load, bench/load-metadata,
-# bench/load-s3 and bench/read (sourced, not run).
+# bench/load-s3, bench/read and bench/fuse (sourced, not run).
 # A benchmark calls bench_setup NAME first; it creates a private temp dir, picks free ports on
 # 127.0.0.1, writes a config and installs an EXIT trap that stops every process it started.
 
@@ -51,6 +51,7 @@ bench_setup() {
   bench_run=$bench_base/cluster
   bench_conf=$bench_base/alluvium-site.properties
   bench_bg_pids=()
+  bench_exit_hooks=()  # commands run on exit before anything is stopped (bench_at_exit)
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
 }
@@ -145,10 +146,14 @@ bench_stop_cluster() {
   rm -f "$bench_run"/pids/*.pid
 }
 
+# bench_at_exit COMMAND: run on exit (success or not), before the cluster stops; an unmount, say.
+bench_at_exit() { bench_exit_hooks+=("$1"); }
+
 bench_cleanup() {
   local rc=$?
   set +e
-  local pid
+  local pid hook
+  for hook in "${bench_exit_hooks[@]}"; do eval "$hook"; done
   for pid in "${bench_bg_pids[@]}"; do kill "$pid" 2>/dev/null; done
   bench_stop_cluster
   if [ "$rc" != 0 ] && [ -d "$bench_run/logs" ]; then
