@@ -13,12 +13,17 @@
 #   seq4   the same file in 4 jobs, each reading its own quarter. Target >= 0.7x.
 #   rand   random 4 KiB reads of the 1 GiB file (fixed seed, fio's POSIX_FADV_RANDOM). >= 0.5x.
 #   small  every one of the 10,000 files once: open, read 4 KiB, close. Target >= 0.5x.
-# All with ioengine=psync. Before every timed fio on a mount the kernel's caches are dropped
-# (`echo 3 > /proc/sys/vm/drop_caches` as root, which leaves tmpfs's data where it is; otherwise
-# `alluvium fuse drop-caches`, and rclone's kernel caches stay: the report says which), so each
-# round measures the mount's own read path, as a first epoch over a dataset larger than memory
-# would, not the kernel's page cache. The Alluvium cluster must serve every byte from its page
-# stores (no UFS bytes read by workers during the rounds).
+# All with ioengine=psync, each in two modes:
+#   cold   the kernel's caches are dropped before the run (`echo 3 > /proc/sys/vm/drop_caches`
+#          as root, which leaves tmpfs's data where it is; otherwise `alluvium fuse drop-caches`
+#          and rclone's kernel caches stay: the report says which). Every read goes through the
+#          mount's own read path, as in a first epoch, or any epoch over a dataset larger than
+#          memory.
+#   warm   right after the cold run, the same again with the kernel's caches kept: what a
+#          re-read gets from the mount's defaults (Alluvium's immutable rule: kernel_cache and
+#          long attribute timeouts; rclone's own defaults).
+# The Alluvium cluster must serve every byte from its page stores (no UFS bytes read by workers
+# during the rounds).
 #
 # Prints per case and side the MB/s (best and median of the rounds; noise on this VM only ever
 # slows a side down), Alluvium's ratio to tmpfs and to rclone, best and median, and the
@@ -29,6 +34,7 @@
 #   BENCH_QUICK=1          256 MiB, 2,000 small files, 10,000 random reads, 3 rounds
 #   BENCH_ROUNDS=5         timed rounds (after the warm-up reads)
 #   BENCH_CASES="seq1 seq4 rand small"
+#   BENCH_MODES="cold warm"
 #   BENCH_RCLONE=0         skip rclone
 #   BENCH_FUSE_OPTIONS     extra `alluvium fuse mount` options, e.g. "-o direct_io"
 #   BENCH_BIG_MIB, BENCH_SMALL_COUNT, BENCH_RANDOM_COUNT, BENCH_SEED
@@ -48,6 +54,7 @@ else
 fi
 seed=${BENCH_SEED:-15}
 cases=${BENCH_CASES:-seq1 seq4 rand small}
+modes=${BENCH_MODES:-cold warm}
 big_bytes=$((big_mib << 20))
 sides="tmpfs alluvium"
 use_rclone=${BENCH_RCLONE:-1}
@@ -61,7 +68,7 @@ fi
 bench_wait_binary
 bench_setup fuse
 ufs=$bench_base/ufs
-res=$bench_base/results  # lines: case side round bytes seconds
+res=$bench_base/results  # lines: case/mode side round bytes seconds
 : > "$res"
 need_kib=$(((big_bytes / 1024 + small_count * 4 * 2) * 4))  # UFS, page stores, rclone's cache
 avail_kib=$(df -Pk "$bench_base" | awk 'NR == 2 { print $4 }')
@@ -130,8 +137,8 @@ else
   cold_kernel() { [ "$1" != alluvium ] || alluvium fuse drop-caches "$mnt" > /dev/null; }
 fi
 
-run_fio() {  # case side round: appends "case side round bytes seconds" to $res
-  local c=$1 side=$2 r=$3 dir=${root[$2]} args out=$bench_base/fio.json
+run_fio() {  # case side round mode: appends "case/mode side round bytes seconds" to $res
+  local c=$1 side=$2 r=$3 mode=$4 dir=${root[$2]} args out=$bench_base/fio.json
   case $c in
     seq1) args=(--filename="$dir/seq/big.bin" --rw=read --bs=1M --size="$big_bytes") ;;
     seq4) args=(--filename="$dir/seq/big.bin" --rw=read --bs=1M --numjobs=4
@@ -142,10 +149,12 @@ run_fio() {  # case side round: appends "case side round bytes seconds" to $res
                  --file_service_type=sequential) ;;
     *) bench_die "unknown case $c" ;;
   esac
-  [ "$side" = tmpfs ] || cold_kernel "$side"
+  [ "$side" = tmpfs ] || [ "$mode" != cold ] || cold_kernel "$side"
+  # fio drops the file's cached pages before a job unless told not to (invalidate=1).
+  [ "$mode" = warm ] && args+=(--invalidate=0)
   fio --name="$c" --ioengine=psync --group_reporting --output-format=json --output="$out" \
     "${args[@]}" > /dev/null 2>&1 || bench_die "fio $c on $side failed (output: $out)"
-  if ! python3 - "$out" "$c $side $r" >> "$res" 2> "$bench_base/fio-parse.err" <<'PY'
+  if ! python3 - "$out" "$c/$mode $side $r" >> "$res" 2> "$bench_base/fio-parse.err" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()
 # fio may put notes ("fio: opendir added N files") before the JSON.
@@ -166,7 +175,9 @@ for r in $(seq 1 "$rounds"); do
   bench_log "== round $r of $rounds (load average $(bench_loadavg))"
   for c in $cases; do
     for ((i = 0; i < ${#order[@]}; i++)); do
-      run_fio "$c" "${order[(i + r) % ${#order[@]}]}" "$r"
+      for mode in $modes; do
+        run_fio "$c" "${order[(i + r) % ${#order[@]}]}" "$r" "$mode"
+      done
     done
   done
 done
@@ -176,7 +187,8 @@ ufs_bytes_after=$(ufs_read_bytes)
   bench_die "the workers read $((ufs_bytes_after - ufs_bytes_before)) bytes from the UFS during the rounds: not all cached"
 # The bytes fio moved must be what each case asks for, on every side.
 awk -v big="$big_bytes" -v small=$((small_count * 4096)) -v random=$((random_count * 4096)) '
-  { want = ($1 == "small") ? small : ($1 == "rand") ? random : big
+  { c = $1; sub("/.*", "", c)
+    want = (c == "small") ? small : (c == "rand") ? random : big
     if ($4 != want) { printf "%s on %s moved %d bytes, expected %d\n", $1, $2, $4, want; bad = 1 } }
   END { exit bad }' "$res" >&2 || bench_die "fio read short"
 
@@ -194,26 +206,28 @@ declare -A target=([seq1]=0.7 [seq4]=0.7 [rand]=0.5 [small]=0.5)
 loads=$(awk '{ print $3 }' "$bench_base/loadavg" | paste -sd/)
 echo
 echo "bench/fuse: fio (psync) on \`alluvium fuse mount\` vs tmpfs, $rounds rounds, $(nproc) cores, load average $loads"
-echo "kernel caches: $kernel_caches"
-printf '%-50s %17s %17s %17s %9s %9s %7s\n' case "tmpfs MB/s" "Alluvium MB/s" "rclone MB/s" \
+echo "cold: kernel caches $kernel_caches; warm: the same read again, kernel caches kept"
+printf '%-56s %17s %17s %17s %9s %9s %7s\n' case "tmpfs MB/s" "Alluvium MB/s" "rclone MB/s" \
   "vs tmpfs" "vs rclone" target
 for c in $cases; do
-  read -r t_best t_med < <(mbps "$c" tmpfs)
-  read -r a_best a_med < <(mbps "$c" alluvium)
+for mode in $modes; do
+  read -r t_best t_med < <(mbps "$c/$mode" tmpfs)
+  read -r a_best a_med < <(mbps "$c/$mode" alluvium)
   r_best=- r_med=- vs_r=-
   if [ "$use_rclone" = 1 ]; then
-    read -r r_best r_med < <(mbps "$c" rclone)
+    read -r r_best r_med < <(mbps "$c/$mode" rclone)
     vs_r=$(awk -v a="$a_best" -v b="$r_best" 'BEGIN { printf "%.1fx", a / b }')
   fi
-  awk -v l="${label[$c]}" -v tb="$t_best" -v tm="$t_med" -v ab="$a_best" -v am="$a_med" \
+  awk -v l="${label[$c]}, $mode" -v tb="$t_best" -v tm="$t_med" -v ab="$a_best" -v am="$a_med" \
       -v rb="$r_best" -v rm="$r_med" -v vr="$vs_r" -v goal="${target[$c]}" 'BEGIN {
     best = ab / tb; med = am / tm
-    printf "%-50s %7s / %7s %7s / %7s %7s / %7s %4.2fx/%4.2fx %9s %5sx %s\n", l, tb, tm, ab, am, rb, rm,
+    printf "%-56s %7s / %7s %7s / %7s %7s / %7s %4.2fx/%4.2fx %9s %5sx %s\n", l, tb, tm, ab, am, rb, rm,
       best, med, vr, goal, (best >= goal ? "met (best)" : "MISSED")
   }'
 done
+done
 echo "(MB/s: best / median of the rounds; vs tmpfs: Alluvium / tmpfs, best/best and median/median)"
-if [[ " $cases " == *" seq1 "* ]]; then
-  read -r a_best _ < <(mbps seq1 alluvium)
-  awk -v a="$a_best" 'BEGIN { printf "Alluxio FUSE, published single-thread sequential read: 2100 MB/s (100 Gbps hardware); Alluvium here: %d MB/s, %.2fx\n", a, a / 2100 }'
+if [[ " $cases " == *" seq1 "* ]] && [[ " $modes " == *" cold "* ]]; then
+  read -r a_best _ < <(mbps seq1/cold alluvium)
+  awk -v a="$a_best" 'BEGIN { printf "Alluxio FUSE, published single-thread sequential read: 2100 MB/s (100 Gbps hardware); Alluvium here, cold: %d MB/s, %.2fx\n", a, a / 2100 }'
 fi
