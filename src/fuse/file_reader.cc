@@ -14,16 +14,22 @@ std::optional<size_t> FileReader::Serves(const Buffer& buffer, uint64_t offset, 
 }
 
 Result<size_t> FileReader::Read(uint64_t offset, std::span<std::byte> out) {
-  if (out.empty()) return 0;
+  ALLUVIUM_ASSIGN_OR_RETURN(View view, ReadView(offset, out));
+  if (!view.bytes.empty() && view.bytes.data() != out.data()) {
+    std::memcpy(out.data(), view.bytes.data(), view.bytes.size());
+  }
+  return view.bytes.size();
+}
+
+Result<FileReader::View> FileReader::ReadView(uint64_t offset, std::span<std::byte> scratch) {
+  if (scratch.empty()) return View{};
   std::unique_lock lock(mu_);
   while (true) {
     if (buffer_) {
-      if (std::optional<size_t> n = Serves(*buffer_, offset, out.size())) {
+      if (std::optional<size_t> n = Serves(*buffer_, offset, scratch.size())) {
         window_.OnHit(offset, *n);
-        std::shared_ptr<const Buffer> buffer = buffer_;
-        lock.unlock();
-        std::memcpy(out.data(), buffer->bytes.data() + (offset - buffer->begin), *n);
-        return *n;
+        const std::byte* at = buffer_->data.get() + (offset - buffer_->begin);
+        return View{.bytes = std::span(at, *n), .owner = buffer_};
       }
     }
     // The window being fetched will hold it: wait rather than fetch the same bytes twice. A
@@ -31,44 +37,60 @@ Result<size_t> FileReader::Read(uint64_t offset, std::span<std::byte> out) {
     if (!fetching_ || offset < fetching_->begin || offset >= fetching_->end) break;
     fetched_.wait(lock);
   }
-  const uint64_t want = window_.OnMiss(offset, out.size());
+  const uint64_t want = window_.OnMiss(offset, scratch.size());
   const uint64_t until_end = offset < length_ ? length_ - offset : 0;
   // One window in flight at a time bounds the memory; a second miss meanwhile reads directly.
-  if (want > out.size() && until_end > out.size() && !fetching_) {
-    return FetchWindow(lock, offset, std::min(want, until_end), out);
+  if (want > scratch.size() && until_end > scratch.size() && !fetching_) {
+    return FetchWindow(lock, offset, std::min(want, until_end), scratch.size());
   }
   lock.unlock();
-  return fetch_(offset, out);
+  ALLUVIUM_ASSIGN_OR_RETURN(size_t n, fetch_(offset, scratch));
+  return View{.bytes = scratch.first(n), .owner = nullptr};
 }
 
-Result<size_t> FileReader::FetchWindow(std::unique_lock<std::mutex>& lock, uint64_t offset,
-                                       uint64_t size, std::span<std::byte> out) {
+Result<FileReader::View> FileReader::FetchWindow(std::unique_lock<std::mutex>& lock,
+                                                 uint64_t offset, uint64_t size, uint64_t asked) {
+  std::shared_ptr<Buffer> fresh = std::move(spare_);
+  if (fresh && fresh->capacity < size) fresh.reset();
   fetching_ = Range{offset, offset + size};
-  fetching_bytes_ = size;
+  fetching_bytes_ = fresh ? fresh->capacity : size;
   lock.unlock();
-  auto fresh = std::make_shared<Buffer>();
+  if (!fresh) {
+    fresh = std::make_shared<Buffer>();
+    fresh->data = std::make_unique_for_overwrite<std::byte[]>(size);
+    fresh->capacity = size;
+  }
   fresh->begin = offset;
-  fresh->bytes.resize(size);
-  Result<size_t> n = fetch_(offset, fresh->bytes);
+  Result<size_t> n = fetch_(offset, std::span(fresh->data.get(), size));
   if (n.ok()) {
+    fresh->size = *n;
     fresh->ends_file = *n < size || offset + *n >= length_;
-    fresh->bytes.resize(*n);
   }
   lock.lock();
   fetching_.reset();
   fetching_bytes_ = 0;
-  if (n.ok()) buffer_ = fresh;
+  View view;
+  if (n.ok()) {
+    view =
+        View{.bytes = std::span<const std::byte>(fresh->data.get(), std::min<uint64_t>(asked, *n)),
+             .owner = fresh};
+    std::shared_ptr<Buffer> previous = std::exchange(buffer_, std::move(fresh));
+    // Reused by the next fetch unless a reader still copies from it (the last one frees it)
+    // or there is no next fetch (this window reaches the end of the file). Under the lock
+    // nobody can take a new reference to it.
+    if (previous.use_count() == 1 && !buffer_->ends_file) spare_ = std::move(previous);
+  } else {
+    spare_ = std::move(fresh);
+  }
   fetched_.notify_all();
   lock.unlock();
   if (!n.ok()) return n.status();
-  const size_t copied = std::min<uint64_t>(out.size(), *n);
-  std::memcpy(out.data(), fresh->bytes.data(), copied);
-  return copied;
+  return view;
 }
 
 uint64_t FileReader::buffered_bytes() const {
   std::lock_guard lock(mu_);
-  return (buffer_ ? buffer_->bytes.size() : 0) + fetching_bytes_;
+  return (buffer_ ? buffer_->capacity : 0) + (spare_ ? spare_->capacity : 0) + fetching_bytes_;
 }
 
 }  // namespace alluvium::fuse

@@ -3,9 +3,10 @@
 // fetched as asked, straight into the caller's memory. Reads the kernel sends side by side that
 // fall in a window being fetched wait for it instead of fetching again.
 //
-// Memory: the buffer of the last window and at most one window being fetched, so at most twice
-// ReadAheadOptions' part_size * max_parts, capped by the file's length; freed with the reader
-// (at release). Safe for concurrent use; the fetch runs without the lock.
+// Memory: the buffer of the last window and one more, either being fetched or kept for the next
+// fetch to reuse (a fresh 32 MiB allocation costs page faults and zeroing on every window), so at
+// most twice ReadAheadOptions' part_size * max_parts, capped by the file's length; freed with
+// the reader (at release). Safe for concurrent use; the fetch runs without the lock.
 #pragma once
 
 #include <condition_variable>
@@ -16,7 +17,6 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <vector>
 
 #include "common/status.h"
 #include "fuse/read_ahead_window.h"
@@ -32,8 +32,18 @@ class FileReader {
   FileReader(uint64_t length, ReadAheadOptions options, Fetch fetch)
       : length_(length), fetch_(std::move(fetch)), window_(options) {}
 
-  // Reads up to out.size() bytes at `offset`; fewer only at end of file. A failed fetch's error,
-  // after which the next read fetches again.
+  // Bytes of the file, in a read-ahead buffer or in the caller's scratch; `owner` keeps the
+  // buffer alive (and unchanged) while the bytes are used.
+  struct View {
+    std::span<const std::byte> bytes;
+    std::shared_ptr<const void> owner;
+  };
+
+  // Up to scratch.size() bytes at `offset`; fewer only at end of file. Bytes a read-ahead buffer
+  // holds are not copied (a FUSE reply is written from them straight to the kernel); others are
+  // fetched into `scratch`. A failed fetch's error, after which the next read fetches again.
+  Result<View> ReadView(uint64_t offset, std::span<std::byte> scratch);
+  // The same, always copied into `out`.
   Result<size_t> Read(uint64_t offset, std::span<std::byte> out);
 
   // Bytes held in buffers now (for tests of the bound).
@@ -42,9 +52,11 @@ class FileReader {
  private:
   struct Buffer {
     uint64_t begin = 0;
-    std::vector<std::byte> bytes;
+    std::unique_ptr<std::byte[]> data;  // uninitialised: the fetch writes what is read
+    uint64_t capacity = 0;
+    uint64_t size = 0;       // bytes fetched
     bool ends_file = false;  // no byte lies past it: a read beyond its end is at end of file
-    uint64_t end() const { return begin + bytes.size(); }
+    uint64_t end() const { return begin + size; }
   };
   struct Range {
     uint64_t begin = 0;
@@ -53,17 +65,21 @@ class FileReader {
 
   // The bytes of [offset, offset + size) `buffer` holds, or nullopt if it cannot serve the read.
   static std::optional<size_t> Serves(const Buffer& buffer, uint64_t offset, uint64_t size);
-  Result<size_t> FetchWindow(std::unique_lock<std::mutex>& lock, uint64_t offset, uint64_t size,
-                             std::span<std::byte> out);
+  // Fetches [offset, offset + size) into a new buffer and publishes it; the view is its first
+  // `asked` bytes.
+  Result<View> FetchWindow(std::unique_lock<std::mutex>& lock, uint64_t offset, uint64_t size,
+                           uint64_t asked);
 
   const uint64_t length_;
   const Fetch fetch_;
   mutable std::mutex mu_;
   std::condition_variable fetched_;
-  ReadAheadWindow window_;                // guarded by mu_
-  std::shared_ptr<const Buffer> buffer_;  // guarded by mu_; immutable, so read without it
-  std::optional<Range> fetching_;         // guarded by mu_: the window being fetched
-  uint64_t fetching_bytes_ = 0;           // guarded by mu_
+  ReadAheadWindow window_;  // guarded by mu_
+  // Never written once published here, so read without the lock by whoever holds a copy.
+  std::shared_ptr<Buffer> buffer_;  // guarded by mu_
+  std::optional<Range> fetching_;   // guarded by mu_: the window being fetched
+  uint64_t fetching_bytes_ = 0;     // guarded by mu_
+  std::shared_ptr<Buffer> spare_;   // guarded by mu_: a past window's, for the next fetch
 };
 
 }  // namespace alluvium::fuse

@@ -146,14 +146,15 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
-  // One buffer per loop thread, grown to the largest read (max_read), so a read allocates
-  // nothing once the thread has served one.
-  thread_local std::vector<std::byte> buffer;
-  if (buffer.size() < size) buffer.resize(size);
-  Result<size_t> n =
-      HandlersOf(req).Read(fi->fh, static_cast<uint64_t>(offset), std::span(buffer).first(size));
-  if (!n.ok()) return ReplyError(req, n.status(), "read");
-  fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), *n);
+  // Scratch for what read-ahead does not hold: one per loop thread, grown to the largest read
+  // (max_read), so a read allocates nothing once the thread has served one. Bytes read-ahead
+  // holds go to the kernel straight from its buffer.
+  thread_local std::vector<std::byte> scratch;
+  if (scratch.size() < size) scratch.resize(size);
+  Result<FileReader::View> view = HandlersOf(req).ReadView(fi->fh, static_cast<uint64_t>(offset),
+                                                           std::span(scratch).first(size));
+  if (!view.ok()) return ReplyError(req, view.status(), "read");
+  fuse_reply_buf(req, reinterpret_cast<const char*>(view->bytes.data()), view->bytes.size());
 }
 
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

@@ -234,14 +234,21 @@ Result<OpenedFile> Handlers::Open(uint64_t inode) {
 }
 
 Result<size_t> Handlers::Read(uint64_t handle, uint64_t offset, std::span<std::byte> out) {
-  std::shared_ptr<FileReader> reader;
-  {
-    std::lock_guard lock(mu_);
-    auto it = files_.find(handle);
-    if (it == files_.end()) return NotFound(fmt::format("file handle {} is not open", handle));
-    reader = it->second;
-  }
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<FileReader> reader, ReaderOf(handle));
   return reader->Read(offset, out);
+}
+
+Result<FileReader::View> Handlers::ReadView(uint64_t handle, uint64_t offset,
+                                            std::span<std::byte> scratch) {
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<FileReader> reader, ReaderOf(handle));
+  return reader->ReadView(offset, scratch);
+}
+
+Result<std::shared_ptr<FileReader>> Handlers::ReaderOf(uint64_t handle) const {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(handle);
+  if (it == files_.end()) return NotFound(fmt::format("file handle {} is not open", handle));
+  return it->second;
 }
 
 void Handlers::Release(uint64_t handle) {

@@ -82,6 +82,8 @@ class Handlers {
   // Reads up to out.size() bytes at `offset` of an open file into out; fewer only at end of
   // file. kNotFound for a handle not open.
   Result<size_t> Read(uint64_t handle, uint64_t offset, std::span<std::byte> out);
+  // The same without copying what read-ahead holds (FileReader::ReadView).
+  Result<FileReader::View> ReadView(uint64_t handle, uint64_t offset, std::span<std::byte> scratch);
   // Frees the handle's read-ahead buffers.
   void Release(uint64_t handle);
   size_t open_files() const;
@@ -114,6 +116,8 @@ class Handlers {
   Result<std::shared_ptr<const OpenDirectory>> ListDirectory(uint64_t inode);
   Entry MakeEntry(uint64_t inode, const client::FileInfo& info);
   Result<std::string> PathOf(uint64_t inode) const;
+  // The reader of an open file: shared, so a read under way keeps it while a release drops it.
+  Result<std::shared_ptr<FileReader>> ReaderOf(uint64_t handle) const;
   // Reads straight through the client, as FileReader's fetch.
   Result<size_t> ReadThrough(const std::string& path, uint64_t offset, std::span<std::byte> out);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <xxhash.h>
 
@@ -46,6 +47,8 @@ Metrics& GlobalMetrics() {
 // Rounds of "evict a region, write again" a Put makes on ENOSPC before it gives up: bounded, so
 // that a disk another program keeps filling cannot make one Put wipe the whole cache.
 constexpr int kMaxNoSpaceRounds = 32;
+// Times a Put writes its page again after it landed behind another writer's failed write.
+constexpr int kMaxRewrites = 16;
 
 // Region files stay open for the life of the store; a large store may need more descriptors
 // than the default soft limit allows.
@@ -197,14 +200,15 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
   const uint64_t checksum = DataChecksum(data);
   bool disk_full = false;
   bool rewrite = false;
-  Status status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
-  // A record that landed after another writer's failed slot was not kept: write it again, into
-  // another region (the failed one is sealed).
-  for (int again = 0; rewrite && again < 4; ++again) {
-    status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
-  }
+  Status status;
   uint64_t evicted = 0;
-  for (int round = 0; disk_full && round < kMaxNoSpaceRounds; ++round) {
+  int rewrites = 0, no_space_rounds = 0;
+  while (true) {
+    status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
+    // A record that landed after another writer's failed slot was not kept: write it again,
+    // into another region (the failed one is sealed).
+    if (rewrite && ++rewrites <= kMaxRewrites) continue;
+    if (!disk_full || ++no_space_rounds > kMaxNoSpaceRounds) break;
     // The disk is fuller than our accounting says (other programs, or regions never written to
     // their end): give the blocks of our least recently used region back (the disk's other
     // users, the metadata store among them, need room too) and write into one we still hold.
@@ -214,7 +218,12 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
       released = index_.EvictOne(dir);
       PublishLocked();
     }
-    if (!released) break;
+    if (!released) {
+      // Nothing of ours to give back here now: other writers' evictions may be freeing blocks
+      // this very moment (a region mid-release is not evictable twice). Try what they freed.
+      std::this_thread::yield();
+      continue;
+    }
     if (Status st = files_[released->region].Truncate(); !st.ok()) {
       ALLUVIUM_LOG(WARN, "page store: cannot empty an evicted region: {}", st);
     }
@@ -225,7 +234,6 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
     room_[dir].checked_ns.store(0, std::memory_order_relaxed);  // ask the disk again
     ++evicted;
     CountEvictions(released->pages);
-    status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
   }
   // A disk too small for the dir's share of the capacity, filled with this load's own pages, is
   // the load not fitting; a disk that could hold the share but is full is someone else's doing,
