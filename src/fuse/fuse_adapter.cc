@@ -27,9 +27,10 @@ struct FuseMountCallbacks {
   static Handlers& Of(fuse_req_t req) {
     return static_cast<FuseMount::SessionData*>(fuse_req_userdata(req))->handlers;
   }
-  static unsigned MaxRead(void* userdata) {
-    return static_cast<FuseMount::SessionData*>(userdata)->max_read;
+  static FuseMount::SessionData& Data(void* userdata) {
+    return *static_cast<FuseMount::SessionData*>(userdata);
   }
+  static FuseMount::SessionData& Data(fuse_req_t req) { return Data(fuse_req_userdata(req)); }
 };
 
 namespace {
@@ -60,8 +61,16 @@ fuse_entry_param EntryParam(const Entry& e) {
 void Init(void* userdata, fuse_conn_info* conn) {
   // Must match the max_read mount option (fuse_common.h). Read-ahead stays the kernel's: it
   // can only be lowered here.
-  conn->max_read = FuseMountCallbacks::MaxRead(userdata);
+  auto& data = FuseMountCallbacks::Data(userdata);
+  conn->max_read = data.max_read;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  // An open answered ENOSYS then tells the kernel to send no more opens and releases (and keep
+  // the page cache), halving the requests per small file; a kernel without the capability would
+  // fail the user's open instead.
+  if (data.no_open_wanted && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)) {
+    data.no_open.store(true);
+    ALLUVIUM_LOG(INFO, "every file is immutable: the kernel reads files without opening them");
+  }
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -136,6 +145,10 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, err);
     return;
   }
+  if (FuseMountCallbacks::Data(req).no_open.load()) {
+    fuse_reply_err(req, ENOSYS);  // not an error: "read without opening" (see Init)
+    return;
+  }
   Result<OpenedFile> opened = HandlersOf(req).Open(ino);
   if (!opened.ok()) return ReplyError(req, opened.status(), "open");
   fi->fh = opened->handle;
@@ -145,14 +158,14 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fuse_reply_open(req, fi) != 0) HandlersOf(req).Release(opened->handle);
 }
 
-void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
   // Scratch for what read-ahead does not hold: one per loop thread, grown to the largest read
   // (max_read), so a read allocates nothing once the thread has served one. Bytes read-ahead
   // holds go to the kernel straight from its buffer.
   thread_local std::vector<std::byte> scratch;
   if (scratch.size() < size) scratch.resize(size);
-  Result<FileReader::View> view = HandlersOf(req).ReadView(fi->fh, static_cast<uint64_t>(offset),
-                                                           std::span(scratch).first(size));
+  Result<FileReader::View> view = HandlersOf(req).ReadView(
+      fi->fh, ino, static_cast<uint64_t>(offset), std::span(scratch).first(size));
   if (!view.ok()) return ReplyError(req, view.status(), "read");
   fuse_reply_buf(req, reinterpret_cast<const char*>(view->bytes.data()), view->bytes.size());
 }
@@ -222,7 +235,7 @@ void FuseMount::SessionDeleter::operator()(fuse_session* session) const {
 }
 
 FuseMount::FuseMount(Handlers& handlers, std::string mountpoint, const FuseOptions& options)
-    : data_{.handlers = handlers, .max_read = options.max_read},
+    : data_{.handlers = handlers, .max_read = options.max_read, .no_open_wanted = options.no_open},
       mountpoint_(std::move(mountpoint)),
       max_threads_(options.max_threads),
       drop_listener_([this] { DropCaches(); }) {}

@@ -8,6 +8,7 @@
 // loop's threads and the listener, which Run lets take them.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -57,6 +58,10 @@ class FuseMount {
   struct SessionData {
     Handlers& handlers;
     unsigned max_read;
+    bool no_open_wanted;  // FuseOptions::no_open
+    // Whether opens are answered ENOSYS (no_open wanted and the kernel supports it): set once
+    // at init, before any open.
+    std::atomic<bool> no_open{false};
   };
   Status MountSession(const FuseOptions& options);
 

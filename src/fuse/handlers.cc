@@ -22,6 +22,9 @@ constexpr ino_t kUnknownInode = 0xffffffff;
 // mount points need them, and mounts change rarely.
 constexpr auto kMountsTtl = std::chrono::seconds(2);
 constexpr uint64_t kStatFsBlock = 4096;
+// Files read without an open whose read-ahead is kept: a few per DataLoader worker reading
+// side by side, each at most two windows (64 MiB).
+constexpr size_t kInodeReaders = 32;
 
 timespec TimeOf(int64_t ms) {
   return {.tv_sec = static_cast<time_t>(ms / 1000),
@@ -31,7 +34,15 @@ timespec TimeOf(int64_t ms) {
 }  // namespace
 
 Handlers::Handlers(client::Client& client, FuseOptions options)
-    : client_(client), options_(std::move(options)), inodes_(options_.path) {}
+    : client_(client),
+      options_(std::move(options)),
+      inodes_(options_.path),
+      inode_readers_(kInodeReaders, [this](uint64_t inode) { return MakeReader(inode); }) {}
+
+void Handlers::Forget(uint64_t inode, uint64_t nlookup) {
+  inodes_.Forget(inode, nlookup);
+  if (!inodes_.PathOf(inode)) inode_readers_.Drop(inode);
+}
 
 Result<std::string> Handlers::PathOf(uint64_t inode) const {
   std::optional<std::string> path = inodes_.PathOf(inode);
@@ -213,20 +224,37 @@ int Handlers::RefuseWrites(int flags) {
   return 0;
 }
 
-Result<OpenedFile> Handlers::Open(uint64_t inode) {
-  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+Result<client::FileInfo> Handlers::StatFile(uint64_t inode, std::string& path) {
+  ALLUVIUM_ASSIGN_OR_RETURN(path, PathOf(inode));
   ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
   if (info.is_directory) return InvalidArgument(fmt::format("{} is a directory", path));
+  return info;
+}
+
+std::shared_ptr<FileReader> Handlers::NewReader(const std::string& path,
+                                                const client::FileInfo& info) {
+  return std::make_shared<FileReader>(info.length, options_.read_ahead,
+                                      [this, path](uint64_t offset, std::span<std::byte> out) {
+                                        return ReadThrough(path, offset, out);
+                                      });
+}
+
+Result<std::shared_ptr<FileReader>> Handlers::MakeReader(uint64_t inode) {
+  std::string path;
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatFile(inode, path));
+  return NewReader(path, info);
+}
+
+Result<OpenedFile> Handlers::Open(uint64_t inode) {
+  std::string path;
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatFile(inode, path));
   const CacheRule rule = client_.DataRule(info.uri);
   OpenedFile file;
   file.direct_io = options_.direct_io || rule.type == CacheRuleType::kSkipCache;
   // Only data that cannot change may outlive the open that read it; otherwise every open starts
   // with an empty page cache and reads go through the client, which applies maxAge.
   file.keep_cache = !file.direct_io && rule.type == CacheRuleType::kImmutable;
-  auto reader = std::make_shared<FileReader>(
-      info.length, options_.read_ahead, [this, path](uint64_t offset, std::span<std::byte> out) {
-        return ReadThrough(path, offset, out);
-      });
+  std::shared_ptr<FileReader> reader = NewReader(path, info);
   std::lock_guard lock(mu_);
   file.handle = next_file_++;
   files_[file.handle] = std::move(reader);
@@ -238,9 +266,10 @@ Result<size_t> Handlers::Read(uint64_t handle, uint64_t offset, std::span<std::b
   return reader->Read(offset, out);
 }
 
-Result<FileReader::View> Handlers::ReadView(uint64_t handle, uint64_t offset,
+Result<FileReader::View> Handlers::ReadView(uint64_t handle, uint64_t inode, uint64_t offset,
                                             std::span<std::byte> scratch) {
-  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<FileReader> reader, ReaderOf(handle));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<FileReader> reader,
+                            handle == 0 ? inode_readers_.Get(inode) : ReaderOf(handle));
   return reader->ReadView(offset, scratch);
 }
 
@@ -297,6 +326,7 @@ Result<struct statvfs> Handlers::StatFs() {
 
 void Handlers::DropCaches() {
   client_.DropMetadataCache();
+  inode_readers_.Clear();  // they hold the files' lengths
   std::lock_guard lock(mu_);
   ++generation_;
   mounts_read_ = {};

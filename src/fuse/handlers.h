@@ -7,7 +7,8 @@
 // for FuseOptions::immutable_timeout, of maxAge paths for that age, of skipCache paths not at
 // all; file data stays in the page cache across opens only for immutable data. Each open file
 // reads ahead while it is read sequentially (file_reader.h), its buffers freed at release, so
-// memory follows the files open, not the files ever read.
+// memory follows the files open, not the files ever read; files read without an open
+// (FuseOptions::no_open) keep their read-ahead in a bounded set of the last ones read.
 // Safe for concurrent use (libfuse's session loop runs requests on several threads).
 #pragma once
 
@@ -27,6 +28,7 @@
 #include "client/client.h"
 #include "common/status.h"
 #include "fuse/file_reader.h"
+#include "fuse/inode_readers.h"
 #include "fuse/inode_table.h"
 #include "fuse/options.h"
 
@@ -58,7 +60,7 @@ class Handlers {
 
   // The entry `name` of directory `parent`; counts one lookup of its inode.
   Result<Entry> Lookup(uint64_t parent, std::string_view name);
-  void Forget(uint64_t inode, uint64_t nlookup) { inodes_.Forget(inode, nlookup); }
+  void Forget(uint64_t inode, uint64_t nlookup);
   Result<Entry> GetAttr(uint64_t inode);
 
   // A directory's entries are listed once at opendir and served from that snapshot, so readdir
@@ -82,8 +84,10 @@ class Handlers {
   // Reads up to out.size() bytes at `offset` of an open file into out; fewer only at end of
   // file. kNotFound for a handle not open.
   Result<size_t> Read(uint64_t handle, uint64_t offset, std::span<std::byte> out);
-  // The same without copying what read-ahead holds (FileReader::ReadView).
-  Result<FileReader::View> ReadView(uint64_t handle, uint64_t offset, std::span<std::byte> scratch);
+  // The same without copying what read-ahead holds (FileReader::ReadView). Handle 0 (never one
+  // Open gives) is a read without an open (FuseOptions::no_open): the inode's reader serves it.
+  Result<FileReader::View> ReadView(uint64_t handle, uint64_t inode, uint64_t offset,
+                                    std::span<std::byte> scratch);
   // Frees the handle's read-ahead buffers.
   void Release(uint64_t handle);
   size_t open_files() const;
@@ -118,6 +122,11 @@ class Handlers {
   Result<std::string> PathOf(uint64_t inode) const;
   // The reader of an open file: shared, so a read under way keeps it while a release drops it.
   Result<std::shared_ptr<FileReader>> ReaderOf(uint64_t handle) const;
+  // The status of the file at `inode` (its path into `path`); kInvalidArgument for a directory.
+  Result<client::FileInfo> StatFile(uint64_t inode, std::string& path);
+  std::shared_ptr<FileReader> NewReader(const std::string& path, const client::FileInfo& info);
+  // A reader for reads without an open (InodeReaders' make).
+  Result<std::shared_ptr<FileReader>> MakeReader(uint64_t inode);
   // Reads straight through the client, as FileReader's fetch.
   Result<size_t> ReadThrough(const std::string& path, uint64_t offset, std::span<std::byte> out);
 
@@ -134,6 +143,7 @@ class Handlers {
   std::map<uint64_t, std::shared_ptr<FileReader>> files_;  // guarded by mu_; by handle
   uint64_t next_file_ = 1;                                 // guarded by mu_
   std::vector<std::string> mount_paths_;                   // guarded by mu_
+  InodeReaders inode_readers_;                             // reads without an open (no_open)
   std::chrono::steady_clock::time_point mounts_read_;      // guarded by mu_
 };
 

@@ -33,6 +33,11 @@ struct FuseOptions {
   uid_t uid = 0;  // owner shown for every file; the mounting user in practice (Parse)
   gid_t gid = 0;
   std::vector<std::string> fuse_options;  // other -o options, for libfuse (allow_other, debug)
+  // The kernel may read files without opening them (FUSE's no_open: no open or release
+  // requests, the page cache kept across opens). Only when every file is immutable for good:
+  // the mount command sets it when no cache filter file is configured (rules that could change)
+  // and direct_io is off. Not an -o option.
+  bool no_open = false;
 
   // `path` and the -o values (each a comma-separated list). kInvalidArgument for a bad path, a
   // timeout that is not a number >= 0, or read_ahead_parts outside 0..1024.

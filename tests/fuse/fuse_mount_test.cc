@@ -197,6 +197,22 @@ TEST_F(FuseMountTest, EveryFileReadsBackWithTheUfsBytesAndSha256) {
   }
 }
 
+// No cache filter file: every file is immutable for good, so the kernel reads files without
+// sending open and release (FUSE's no_open), and keeps their pages across opens.
+TEST_F(FuseMountTest, WithEveryFileImmutableTheKernelReadsWithoutOpening) {
+  const auto m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+  const fs::path ufs = cluster_->ufs_root() / "data";
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [rel, bytes] : UfsFiles()) {
+      EXPECT_TRUE(ReadWithSyscalls(mountpoint_ / "data" / rel) == bytes) << rel;
+    }
+  }
+  const auto log = ReadWholeFile(run_dir_ / "logs" / ("fuse-" + MountName() + ".log"));
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_NE(log->find("reads files without opening them"), std::string::npos) << *log;
+}
+
 // The "done when": a PyTorch DataLoader with 4 worker processes reads every sample
 // through the mount identical to the UFS (examples/pytorch, run as a user would run it).
 TEST_F(FuseMountTest, PyTorchDataLoaderWithFourWorkerProcessesReadsEverySampleAsInTheUfs) {

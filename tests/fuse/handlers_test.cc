@@ -27,9 +27,9 @@ class HandlersTest : public ::testing::Test {
                             .conf = {"alluvium.worker.page.store.page.size=64KB",
                                      "alluvium.user.file.segment.size=256KB"}});
     {
-    const Status started = cluster_->Start();
-    ASSERT_TRUE(started.ok()) << started;
-  }
+      const Status started = cluster_->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
     files_["data/a.bin"] = WriteRandomFile(cluster_->ufs_root() / "data/a.bin", 700'000, 1);
     files_["data/sub/b.bin"] = WriteRandomFile(cluster_->ufs_root() / "data/sub/b.bin", 5, 2);
     files_["data/empty"] = WriteRandomFile(cluster_->ufs_root() / "data/empty", 0, 3);
@@ -201,6 +201,36 @@ TEST_F(HandlersTest, ReadsGoThroughTheCacheAtAnyOffset) {
   EXPECT_EQ(h->open_files(), 0u);
   EXPECT_EQ(h->Read(opened->handle, 0, std::span(buffer).first(10)).status().code(),
             Code::kNotFound);
+}
+
+// Reads without an open (no_open: the kernel sends handle 0) are served by the inode's own
+// reader, from the first read on and after the kernel forgets and looks the file up again.
+TEST_F(HandlersTest, ReadsWithoutAnOpenGoThroughTheInodesReader) {
+  auto h = NewHandlers("/data");
+  auto a = h->Lookup(InodeTable::kRootInode, "a.bin");
+  ASSERT_TRUE(a.ok()) << a.status();
+  const std::string& bytes = files_["data/a.bin"];
+  std::vector<std::byte> scratch(128 << 10);
+  std::string got;
+  for (uint64_t offset = 0; offset < bytes.size(); offset += scratch.size()) {
+    auto view = h->ReadView(/*handle=*/0, a->inode, offset, scratch);
+    ASSERT_TRUE(view.ok()) << view.status();
+    got.append(reinterpret_cast<const char*>(view->bytes.data()), view->bytes.size());
+  }
+  EXPECT_TRUE(got == bytes) << got.size() << " bytes, want " << bytes.size();
+  EXPECT_EQ(h->open_files(), 0u);
+
+  h->Forget(a->inode, 1);
+  EXPECT_EQ(h->ReadView(0, a->inode, 0, scratch).status().code(), Code::kNotFound);
+  auto again = h->Lookup(InodeTable::kRootInode, "a.bin");
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto view = h->ReadView(0, again->inode, 1000, std::span(scratch).first(10));
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(view->bytes.data()), 10),
+            std::string_view(bytes).substr(1000, 10));
+  auto dir = h->Lookup(InodeTable::kRootInode, "sub");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(h->ReadView(0, dir->inode, 0, scratch).status().code(), Code::kInvalidArgument);
 }
 
 // An open listing is a snapshot; after DropCaches, a rewind (readdir from offset 0) lists the UFS
