@@ -25,6 +25,9 @@
 # The Alluvium cluster must serve every byte from its page stores (no UFS bytes read by workers
 # during the rounds).
 #
+# Then times the floor under every cold case: stat(2) through a second mount with attribute
+# caching off (one getattr request through /dev/fuse each) against stat on tmpfs.
+#
 # Prints per case and side the MB/s (best and median of the rounds; noise on this VM only ever
 # slows a side down), Alluvium's ratio to tmpfs and to rclone, best and median, and the
 # sequential MB/s beside Alluxio's published single-thread FUSE figure (2.1 GB/s on 100 Gbps
@@ -182,6 +185,27 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 echo "loadavg 99 $(bench_loadavg)" >> "$bench_base/loadavg"
+
+# The floor under every cold case: one request through /dev/fuse and back. A second mount with
+# attribute caching off makes each stat(2) one getattr the daemon answers from memory.
+floor_mnt=$bench_base/mnt-no-attr-cache
+mkdir -p "$floor_mnt"
+bench_at_exit "alluvium fuse unmount '$floor_mnt' > /dev/null 2>&1"
+alluvium fuse mount "$floor_mnt" -o attr_timeout=0 > "$bench_base/mount-floor.out" 2>&1 ||
+  { cat "$bench_base/mount-floor.out" >&2; bench_die "alluvium fuse mount (attr_timeout=0) failed"; }
+roundtrip=$(python3 - "$floor_mnt/seq/big.bin" "$ufs/seq/big.bin" <<'PY'
+import os, sys, time
+out = []
+for path in sys.argv[1:]:
+    os.stat(path)
+    best = min(
+        (lambda t: (sum(os.stat(path) is None for _ in range(20000)), time.perf_counter() - t)[1])(
+            time.perf_counter()) for _ in range(3))
+    out.append(f"{best / 20000 * 1e6:.1f}")
+print(" ".join(out))
+PY
+)
+alluvium fuse unmount "$floor_mnt" > /dev/null 2>&1 || true
 ufs_bytes_after=$(ufs_read_bytes)
 [ "$ufs_bytes_after" = "$ufs_bytes_before" ] ||
   bench_die "the workers read $((ufs_bytes_after - ufs_bytes_before)) bytes from the UFS during the rounds: not all cached"
@@ -227,6 +251,8 @@ for mode in $modes; do
 done
 done
 echo "(MB/s: best / median of the rounds; vs tmpfs: Alluvium / tmpfs, best/best and median/median)"
+read -r fuse_us tmpfs_us <<< "$roundtrip"
+echo "one request through /dev/fuse (stat with attr_timeout=0, best of 3 x 20,000): $fuse_us us; stat on tmpfs: $tmpfs_us us"
 if [[ " $cases " == *" seq1 "* ]] && [[ " $modes " == *" cold "* ]]; then
   read -r a_best _ < <(mbps seq1/cold alluvium)
   awk -v a="$a_best" 'BEGIN { printf "Alluxio FUSE, published single-thread sequential read: 2100 MB/s (100 Gbps hardware); Alluvium here, cold: %d MB/s, %.2fx\n", a, a / 2100 }'
