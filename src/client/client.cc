@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <stop_token>
@@ -515,6 +516,30 @@ Status Client::List(std::string_view path, bool recursive,
 
 Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t length,
                                const Sink& sink) {
+  return ReadTo(path, offset, length, sink, nullptr);
+}
+
+Result<ReadStats> Client::ReadInto(std::string_view path, uint64_t offset,
+                                   std::span<std::byte> out) {
+  size_t filled = 0;
+  return ReadTo(
+      path, offset, out.size(),
+      [&](std::span<const std::byte> data) -> Status {
+        if (data.size() > out.size() - filled) {
+          return InternalError(fmt::format("a read of {} delivered more than asked", path));
+        }
+        // Pages read in place are already where they belong.
+        if (data.data() != out.data() + filled) {
+          std::memcpy(out.data() + filled, data.data(), data.size());
+        }
+        filled += data.size();
+        return OkStatus();
+      },
+      out.data());
+}
+
+Result<ReadStats> Client::ReadTo(std::string_view path, uint64_t offset, uint64_t length,
+                                 const Sink& sink, std::byte* in_place) {
   ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
   ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, view->mounts.ResolveAny(path));
   ALLUVIUM_ASSIGN_OR_RETURN(FileInfo info, impl_->Stat(*view, target));
@@ -539,11 +564,13 @@ Result<ReadStats> Client::Read(std::string_view path, uint64_t offset, uint64_t 
           owner.empty() ? nullptr : impl_->LocalChannel(owner.front());
       served_here = channel != nullptr;
       if (channel) {
-        auto read =
-            channel->Read(info.uri, file_id, pos, segment_end, [&](std::span<const std::byte> d) {
+        auto read = channel->Read(
+            info.uri, file_id, pos, segment_end,
+            [&](std::span<const std::byte> d) {
               sink_status = sink(d);
               return sink_status;
-            });
+            },
+            in_place == nullptr ? nullptr : in_place + (pos - offset));
         if (!sink_status.ok()) return sink_status;
         if (read.ok()) {
           pos += *read;

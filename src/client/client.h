@@ -123,6 +123,9 @@ class Client {
   // Streams [offset, offset + length) to sink in order; stops early at end of file (a read past
   // EOF delivers fewer bytes, or none, and is not an error). UINT64_MAX reads to the end.
   Result<ReadStats> Read(std::string_view path, uint64_t offset, uint64_t length, const Sink& sink);
+  // The same into `out` (up to out.size() bytes; stats.bytes says how many): pages read on this
+  // host (short-circuit) land in `out` directly instead of passing through a buffer.
+  Result<ReadStats> ReadInto(std::string_view path, uint64_t offset, std::span<std::byte> out);
 
   // The cache filter rules for a UFS URI (FileInfo::uri): how long its status (metadata) and its
   // pages (data) may be trusted, for callers that cache them too (the FUSE mount's kernel caches).
@@ -148,6 +151,10 @@ class Client {
   explicit Client(std::unique_ptr<Impl> impl);
 
  private:
+  // Read and ReadInto: `in_place`, if given, is where byte `offset` belongs.
+  Result<ReadStats> ReadTo(std::string_view path, uint64_t offset, uint64_t length,
+                           const Sink& sink, std::byte* in_place);
+
   std::unique_ptr<Impl> impl_;
 };
 

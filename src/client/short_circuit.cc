@@ -198,7 +198,8 @@ bool ShortCircuitChannel::ReadVerified(const Extent& extent, std::span<std::byte
 }
 
 Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore::FileId& file,
-                                           uint64_t offset, uint64_t end, const Sink& sink) {
+                                           uint64_t offset, uint64_t end, const Sink& sink,
+                                           std::byte* in_place) {
   if (offset >= end) return uint64_t{0};
   if (HungUp()) {
     // The worker exited (or restarted): the extents we remember may be of files it has since
@@ -236,7 +237,13 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
     }
     for (Extent extent : extents) {
       if (extent.fd < 0) return pos - offset;  // not cached: read through the worker
-      bool verified = ReadVerified(extent, scratch);
+      const uint64_t page_start = page * page_size_;
+      // A page the caller wants whole is read where it belongs; others through the scratch.
+      const bool whole =
+          in_place != nullptr && page_start == pos && page_start + extent.length <= end;
+      const std::span<std::byte> into =
+          whole ? std::span(in_place + (pos - offset), extent.length) : scratch;
+      bool verified = extent.length <= into.size() && ReadVerified(extent, into);
       if (!verified && from_memory) {
         // The region may have been reused since: ask where the page is now, once.
         Forget(file, page);
@@ -247,7 +254,7 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
         }
         Remember(file, page, *fresh);
         extent = fresh->front();
-        verified = extent.fd >= 0 && ReadVerified(extent, scratch);
+        verified = extent.fd >= 0 && extent.length <= into.size() && ReadVerified(extent, into);
       }
       if (!verified) {
         ALLUVIUM_LOG(DEBUG, "short-circuit page {} of {} failed verification (evicted?)", page,
@@ -255,8 +262,7 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
         Forget(file, page);
         return pos - offset;
       }
-      const std::span<const std::byte> bytes = scratch.first(extent.length);
-      const uint64_t page_start = page * page_size_;
+      const std::span<const std::byte> bytes = into.first(extent.length);
       const uint64_t from = pos - page_start;
       const uint64_t to = std::min(end - page_start, extent.length);
       if (to > from) {

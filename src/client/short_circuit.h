@@ -48,8 +48,13 @@ class ShortCircuitChannel {
   //
   // Either way the channel is done: its remembered extents may name files of a worker that has
   // since restarted and wiped them, which its descriptors would keep alive.
+  //
+  // `in_place`, when given, is where byte `offset` belongs in the caller's memory (room up to
+  // `end`): pages that lie whole in the range are read and verified there, and passed to the
+  // sink as spans of that memory, so the sink need not copy them. Bytes of a page that failed
+  // verification may be left there; they are never passed.
   Result<uint64_t> Read(std::string_view uri, const pagestore::FileId& file, uint64_t offset,
-                        uint64_t end, const Sink& sink);
+                        uint64_t end, const Sink& sink, std::byte* in_place = nullptr);
   // The connection to the worker broke during a read that still passed some bytes: drop the
   // channel.
   bool broken() const { return broken_.load(std::memory_order_relaxed); }

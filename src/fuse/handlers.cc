@@ -292,17 +292,8 @@ size_t Handlers::open_files() const {
 
 Result<size_t> Handlers::ReadThrough(const std::string& path, uint64_t offset,
                                      std::span<std::byte> out) {
-  size_t filled = 0;
-  ALLUVIUM_RETURN_IF_ERROR(
-      client_.Read(path, offset, out.size(), [&](std::span<const std::byte> data) -> Status {
-        if (data.size() > out.size() - filled) {
-          return InternalError(fmt::format("read of {} delivered more than asked", path));
-        }
-        std::memcpy(out.data() + filled, data.data(), data.size());
-        filled += data.size();
-        return OkStatus();
-      }));
-  return filled;
+  ALLUVIUM_ASSIGN_OR_RETURN(client::ReadStats stats, client_.ReadInto(path, offset, out));
+  return stats.bytes;
 }
 
 Result<struct statvfs> Handlers::StatFs() {

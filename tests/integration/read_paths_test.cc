@@ -7,6 +7,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <random>
+#include <span>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -70,6 +72,41 @@ TEST_F(ReadPathsTest, LoadedDataIsReadShortCircuitOnTheWorkersHost) {
     EXPECT_EQ(stats.bytes_from_cache, size) << path;
     EXPECT_EQ(stats.bytes_from_ufs, 0u) << path;
   });
+}
+
+// ReadInto puts pages read on this host straight into the caller's memory: whatever the range
+// (page-aligned or not, across segments, past the end), the bytes are the file's, short-circuit
+// and remote alike, and nothing beyond what was read is touched.
+TEST_F(ReadPathsTest, ReadIntoGetsTheFilesBytesForAnyRange) {
+  auto local = cluster_->NewClient();
+  ASSERT_TRUE(local.ok()) << local.status();
+  auto remote = cluster_->NewClient(/*short_circuit=*/false);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  const std::string& bytes = files_.at("/data/f5.bin");  // 1,600,000 bytes: 7 segments
+  constexpr uint64_t kPage = 64 << 10;
+  std::mt19937_64 rng(5);
+  std::vector<std::pair<uint64_t, uint64_t>> ranges = {
+      {0, bytes.size()}, {kPage, 4 * kPage},         {kPage + 1, 3 * kPage},
+      {0, 10},           {bytes.size() - 100, 1000}, {bytes.size(), 10}};
+  for (int i = 0; i < 40; ++i) {
+    const uint64_t offset =
+        (i % 2 == 0) ? rng() % (bytes.size() / kPage) * kPage : rng() % bytes.size();
+    ranges.emplace_back(offset, 1 + rng() % (600 << 10));
+  }
+  for (client::Client* client : {local->get(), remote->get()}) {
+    for (const auto& [offset, size] : ranges) {
+      std::string out(size + 1, '\x7f');
+      auto stats = client->ReadInto("/data/f5.bin", offset,
+                                    std::as_writable_bytes(std::span(out)).first(size));
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      const size_t expected = offset >= bytes.size() ? 0 : std::min(size, bytes.size() - offset);
+      ASSERT_EQ(stats->bytes, expected) << offset << "+" << size;
+      EXPECT_EQ(std::string_view(out).substr(0, expected),
+                std::string_view(bytes).substr(std::min<size_t>(offset, bytes.size()), expected))
+          << offset << "+" << size;
+      EXPECT_EQ(out[size], '\x7f') << "wrote past the end at " << offset << "+" << size;
+    }
+  }
 }
 
 TEST_F(ReadPathsTest, ShortCircuitOffReadsThroughTheWorkers) {
