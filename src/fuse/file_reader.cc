@@ -29,7 +29,7 @@ Result<FileReader::View> FileReader::ReadView(uint64_t offset, std::span<std::by
       if (std::optional<size_t> n = Serves(*buffer_, offset, scratch.size())) {
         window_.OnHit(offset, *n);
         const std::byte* at = buffer_->data.get() + (offset - buffer_->begin);
-        return View{.bytes = std::span(at, *n), .owner = buffer_};
+        return View{.bytes = std::span(at, *n), .owner = std::make_shared<const Lease>(buffer_)};
       }
     }
     // The window being fetched will hold it: wait rather than fetch the same bytes twice. A
@@ -73,12 +73,14 @@ Result<FileReader::View> FileReader::FetchWindow(std::unique_lock<std::mutex>& l
   if (n.ok()) {
     view =
         View{.bytes = std::span<const std::byte>(fresh->data.get(), std::min<uint64_t>(asked, *n)),
-             .owner = fresh};
+             .owner = std::make_shared<const Lease>(fresh)};
     std::shared_ptr<Buffer> previous = std::exchange(buffer_, std::move(fresh));
-    // Reused by the next fetch unless a reader still copies from it (the last one frees it)
-    // or there is no next fetch (this window reaches the end of the file). Under the lock
-    // nobody can take a new reference to it.
-    if (previous.use_count() == 1 && !buffer_->ends_file) spare_ = std::move(previous);
+    // Reused by the next fetch unless a view of it is still in use (the last one frees it) or
+    // there is no next fetch (this window reaches the end of the file). Unpublished under the
+    // lock, it gets no new views.
+    if (previous && previous->leases.load(std::memory_order_acquire) == 0 && !buffer_->ends_file) {
+      spare_ = std::move(previous);
+    }
   } else {
     spare_ = std::move(fresh);
   }

@@ -9,6 +9,7 @@
 // the reader (at release). Safe for concurrent use; the fetch runs without the lock.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -56,7 +57,21 @@ class FileReader {
     uint64_t capacity = 0;
     uint64_t size = 0;       // bytes fetched
     bool ends_file = false;  // no byte lies past it: a read beyond its end is at end of file
+    // Views of it not yet done with (Lease): taken under the reader's lock while the buffer is
+    // published, given back (release) when a view ends; 0 (acquire) once unpublished means
+    // every reader has finished with its bytes, so a fetch may write into it again.
+    std::atomic<uint32_t> leases{0};
     uint64_t end() const { return begin + size; }
+  };
+  // Keeps a buffer alive for a view and counts it as in use.
+  struct Lease {
+    explicit Lease(std::shared_ptr<Buffer> b) : buffer(std::move(b)) {
+      buffer->leases.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Lease() { buffer->leases.fetch_sub(1, std::memory_order_release); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    std::shared_ptr<Buffer> buffer;
   };
   struct Range {
     uint64_t begin = 0;
