@@ -5,17 +5,16 @@ namespace alluvium::client {
 std::optional<FileInfo> MetadataCache::Get(std::string_view uri) {
   const CacheRule rule = filter_.ForMetadata(uri);
   if (rule.type == CacheRuleType::kSkipCache) return std::nullopt;
+  const std::string key(uri);
   std::lock_guard lock(mu_);
-  auto it = entries_.find(std::string(uri));
-  if (it == entries_.end()) return std::nullopt;
-  const auto age = clock_() - it->second.cached_at;
+  const Entry* entry = entries_.Find(key);
+  if (entry == nullptr) return std::nullopt;
+  const auto age = clock_() - entry->cached_at;
   if (age >= expiration_ || (rule.type == CacheRuleType::kMaxAge && age >= rule.max_age)) {
-    lru_.erase(it->second.lru);
-    entries_.erase(it);
+    entries_.Erase(key);
     return std::nullopt;
   }
-  lru_.splice(lru_.end(), lru_, it->second.lru);
-  return it->second.info;
+  return entry->info;
 }
 
 void MetadataCache::Put(const FileInfo& info) {
@@ -24,32 +23,17 @@ void MetadataCache::Put(const FileInfo& info) {
   }
   const auto now = clock_();
   std::lock_guard lock(mu_);
-  auto [it, fresh] = entries_.try_emplace(info.uri);
-  if (fresh) {
-    it->second.lru = lru_.insert(lru_.end(), info.uri);
-  } else {
-    lru_.splice(lru_.end(), lru_, it->second.lru);
-  }
-  it->second.info = info;
-  it->second.cached_at = now;
-  while (entries_.size() > max_entries_) {
-    entries_.erase(lru_.front());
-    lru_.pop_front();
-  }
+  entries_.Put(info.uri, Entry{.info = info, .cached_at = now});
 }
 
 void MetadataCache::Forget(std::string_view uri) {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(std::string(uri));
-  if (it == entries_.end()) return;
-  lru_.erase(it->second.lru);
-  entries_.erase(it);
+  entries_.Erase(std::string(uri));
 }
 
 void MetadataCache::Clear() {
   std::lock_guard lock(mu_);
-  entries_.clear();
-  lru_.clear();
+  entries_.Clear();
 }
 
 size_t MetadataCache::size() const {

@@ -10,15 +10,14 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "client/client.h"
 #include "common/cache_filter.h"
+#include "common/lru_map.h"
 
 namespace alluvium::client {
 
@@ -31,7 +30,8 @@ class MetadataCache {
       : filter_(filter),
         max_entries_(max_entries),
         expiration_(expiration),
-        clock_(std::move(clock)) {}
+        clock_(std::move(clock)),
+        entries_(max_entries) {}
 
   // The status of `uri` if it is known and its rule still trusts it.
   std::optional<FileInfo> Get(std::string_view uri);
@@ -48,7 +48,6 @@ class MetadataCache {
   struct Entry {
     FileInfo info;
     std::chrono::steady_clock::time_point cached_at;
-    std::list<std::string>::iterator lru;
   };
 
   CacheFilter& filter_;
@@ -56,8 +55,7 @@ class MetadataCache {
   const std::chrono::milliseconds expiration_;
   const Clock clock_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
-  std::list<std::string> lru_;                      // guarded by mu_: front is least recent
+  LruMap<std::string, Entry> entries_;  // guarded by mu_
 };
 
 }  // namespace alluvium::client

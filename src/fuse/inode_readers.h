@@ -8,11 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 
+#include "common/lru_map.h"
 #include "common/status.h"
 #include "fuse/file_reader.h"
 
@@ -22,7 +21,7 @@ class InodeReaders {
  public:
   using Make = std::function<Result<std::shared_ptr<FileReader>>(uint64_t inode)>;
 
-  InodeReaders(size_t capacity, Make make) : capacity_(capacity), make_(std::move(make)) {}
+  InodeReaders(size_t capacity, Make make) : make_(std::move(make)), readers_(capacity) {}
 
   // The inode's reader, made on first use; its error if it cannot be made (nothing kept then).
   Result<std::shared_ptr<FileReader>> Get(uint64_t inode);
@@ -33,16 +32,9 @@ class InodeReaders {
   size_t size() const;
 
  private:
-  struct Slot {
-    std::shared_ptr<FileReader> reader;
-    std::list<uint64_t>::iterator in_order;
-  };
-
-  const size_t capacity_;
   const Make make_;
   mutable std::mutex mu_;
-  std::list<uint64_t> order_;                   // guarded by mu_; most recently read first
-  std::unordered_map<uint64_t, Slot> readers_;  // guarded by mu_
+  LruMap<uint64_t, std::shared_ptr<FileReader>> readers_;  // guarded by mu_
 };
 
 }  // namespace alluvium::fuse
