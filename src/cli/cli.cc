@@ -37,6 +37,16 @@ std::vector<std::string> Context::SelfCommand() const {
   return argv;
 }
 
+void RunWithConfig(CLI::App* cmd, Context& context, std::function<int(const Config&)> run) {
+  cmd->callback([&context, run = std::move(run)] {
+    context.action = [&context, run] {
+      auto config = context.LoadConfig();
+      if (!config.ok()) return Fail(config.status());
+      return run(*config);
+    };
+  });
+}
+
 int Fail(const Status& status) {
   // "alluvium: not found: /x: ..." - the code in words, then what happened.
   std::string label(CodeName(status.code()));

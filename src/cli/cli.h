@@ -37,6 +37,10 @@ struct Context {
 // Prints "alluvium: <code in words>: <message>" to stderr and returns the exit code for it (1).
 int Fail(const Status& status);
 
+// Makes `cmd`, once parsed, run `run` with the effective configuration (its error printed,
+// exit 1, when it cannot be loaded).
+void RunWithConfig(CLI::App* cmd, Context& context, std::function<int(const Config&)> run);
+
 void AddServerCommands(CLI::App& app, Context& context);
 void AddFsCommands(CLI::App& app, Context& context);
 void AddClusterCommands(CLI::App& app, Context& context);

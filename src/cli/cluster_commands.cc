@@ -196,12 +196,8 @@ void AddClusterCommands(CLI::App& app, Context& context) {
   auto add = [&](const char* name, const char* help, auto run) {
     CLI::App* cmd = cluster->add_subcommand(name, help);
     cmd->add_option("--run-dir", args->run_dir, "Where PIDs, logs and state live");
-    cmd->callback([&context, args, run] {
-      context.action = [&context, args, run] {
-        auto config = context.LoadConfig();
-        if (!config.ok()) return Fail(config.status());
-        return run(context, *config, *args);
-      };
+    RunWithConfig(cmd, context, [&context, args, run](const Config& config) {
+      return run(context, config, *args);
     });
     return cmd;
   };

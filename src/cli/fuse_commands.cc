@@ -291,12 +291,8 @@ void AddFuseCommands(CLI::App& app, Context& context) {
     CLI::App* cmd = group->add_subcommand(name, help);
     cmd->add_option("mountpoint", args->mountpoint, "Local directory to mount on")->required();
     cmd->add_option("--run-dir", args->run_dir, "Where the daemon's PID file and log live");
-    cmd->callback([&context, args, run] {
-      context.action = [&context, args, run] {
-        auto config = context.LoadConfig();
-        if (!config.ok()) return Fail(config.status());
-        return run(context, *config, *args);
-      };
+    RunWithConfig(cmd, context, [&context, args, run](const Config& config) {
+      return run(context, config, *args);
     });
     return cmd;
   };
