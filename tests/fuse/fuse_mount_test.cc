@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -160,6 +161,19 @@ class FuseMountTest : public ::testing::Test {
     return files;
   }
 
+  // Reads every file of `expected` by path through the mount, round after round, until `stop`;
+  // `tally` gets each file's bytes and what the read gave (nullopt: an error).
+  void ReadUntilStopped(const std::map<std::string, std::string>& expected,
+                        const std::atomic<bool>& stop,
+                        const std::function<void(const std::string& bytes,
+                                                 const std::optional<std::string>& got)>& tally) {
+    while (!stop.load()) {
+      for (const auto& [rel, bytes] : expected) {
+        tally(bytes, ReadWithSyscalls(mountpoint_ / "data" / rel));
+      }
+    }
+  }
+
   testing::ScopedTempDir dir_;
   std::unique_ptr<LocalCluster> cluster_;
   fs::path mountpoint_;
@@ -172,9 +186,7 @@ TEST_F(FuseMountTest, EveryFileReadsBackWithTheUfsBytesAndSha256) {
   ASSERT_TRUE(Mounted(mountpoint_));
   const fs::path ufs = cluster_->ufs_root() / "data";
   size_t files = 0;
-  for (const std::string& rel : Tree(ufs)) {
-    if (!fs::is_regular_file(ufs / rel)) continue;
-    const std::string expected = ReadFile(ufs / rel);
+  for (const auto& [rel, expected] : UfsFiles()) {
     const std::string got = ReadFile(mountpoint_ / "data" / rel);
     EXPECT_EQ(got.size(), expected.size()) << rel;
     EXPECT_TRUE(got == expected) << rel;
@@ -242,11 +254,7 @@ TEST_F(FuseMountTest, PyTorchDataLoaderWithFourWorkerProcessesReadsEverySampleAs
 TEST_F(FuseMountTest, SixteenConcurrentReadersGetTheUfsBytes) {
   const auto m = Mount();
   ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
-  const fs::path ufs = cluster_->ufs_root() / "data";
-  std::map<std::string, std::string> expected;
-  for (const std::string& rel : Tree(ufs)) {
-    if (fs::is_regular_file(ufs / rel)) expected[rel] = ReadFile(ufs / rel);
-  }
+  const std::map<std::string, std::string> expected = UfsFiles();
   std::atomic<int> wrong{0};
   {
     std::vector<std::jthread> readers;
@@ -338,17 +346,14 @@ TEST_F(FuseMountTest, WorkerKilledDuringReadsCostsNoFailedOrWrongRead) {
     std::vector<std::jthread> readers;
     for (int r = 0; r < 4; ++r) {
       readers.emplace_back([&] {
-        while (!stop.load()) {
-          for (const auto& [rel, bytes] : expected) {
-            const std::optional<std::string> got = ReadWithSyscalls(mountpoint_ / "data" / rel);
-            if (!got) {
-              ++failed;
-            } else if (*got != bytes) {
-              ++wrong;
-            }
-            ++reads;
+        ReadUntilStopped(expected, stop, [&](const std::string& bytes, const auto& got) {
+          if (!got) {
+            ++failed;
+          } else if (*got != bytes) {
+            ++wrong;
           }
-        }
+          ++reads;
+        });
       });
     }
     ASSERT_TRUE(testing::Eventually([&] { return reads.load() >= 50; }, 60s));
@@ -378,17 +383,14 @@ TEST_F(FuseMountTest, UnmountWhileReadsRunGivesErrorsNeverWrongBytes) {
     // Half reopen each file by path (after the unmount: ENOENT), half keep one open and pread it.
     for (int r = 0; r < 4; ++r) {
       readers.emplace_back([&] {
-        while (!stop.load()) {
-          for (const auto& [rel, bytes] : expected) {
-            const std::optional<std::string> got = ReadWithSyscalls(mountpoint_ / "data" / rel);
-            if (!got) {
-              ++errors;
-            } else if (*got != bytes && !got->empty()) {
-              ++wrong;  // EOF (empty: the files under the bare mount point) is fine
-            }
-            ++reads;
+        ReadUntilStopped(expected, stop, [&](const std::string& bytes, const auto& got) {
+          if (!got) {
+            ++errors;
+          } else if (*got != bytes && !got->empty()) {
+            ++wrong;  // EOF (empty: the files under the bare mount point) is fine
           }
-        }
+          ++reads;
+        });
       });
       readers.emplace_back([&] {
         ScopedFd fd(::open((mountpoint_ / "data/sub/b.bin").c_str(), O_RDONLY));
