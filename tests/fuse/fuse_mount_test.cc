@@ -4,7 +4,6 @@
 // threads and processes, a worker killed and an unmount under running reads cost no wrong byte.
 // Where /dev/fuse cannot be opened these tests say so loudly and skip.
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -30,6 +29,7 @@
 #include "fuse/mount_point.h"
 #include "integration/local_cluster.h"
 #include "testing/eventually.h"
+#include "ufs/s3/sigv4.h"
 
 namespace alluvium::fuse {
 namespace {
@@ -39,15 +39,6 @@ using namespace std::chrono_literals;
 using testing::LocalCluster;
 using testing::LocalClusterOptions;
 using testing::WriteRandomFile;
-
-std::string Sha256(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -190,7 +181,7 @@ TEST_F(FuseMountTest, EveryFileReadsBackWithTheUfsBytesAndSha256) {
     const std::string got = ReadFile(mountpoint_ / "data" / rel);
     EXPECT_EQ(got.size(), expected.size()) << rel;
     EXPECT_TRUE(got == expected) << rel;
-    EXPECT_EQ(Sha256(got), Sha256(expected)) << rel;
+    EXPECT_EQ(ufs::s3::Sha256Hex(got), ufs::s3::Sha256Hex(expected)) << rel;
     ++files;
   }
   EXPECT_EQ(files, 7u);
