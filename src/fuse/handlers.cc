@@ -40,8 +40,7 @@ Handlers::Handlers(client::Client& client, FuseOptions options)
       inode_readers_(kInodeReaders, [this](uint64_t inode) { return MakeReader(inode); }) {}
 
 void Handlers::Forget(uint64_t inode, uint64_t nlookup) {
-  inodes_.Forget(inode, nlookup);
-  if (!inodes_.PathOf(inode)) inode_readers_.Drop(inode);
+  if (inodes_.Forget(inode, nlookup)) inode_readers_.Drop(inode);
 }
 
 Result<std::string> Handlers::PathOf(uint64_t inode) const {

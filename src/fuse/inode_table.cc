@@ -22,16 +22,17 @@ uint64_t InodeTable::Remember(const std::string& path) {
   return it->second;
 }
 
-void InodeTable::Forget(uint64_t inode, uint64_t nlookup) {
-  if (inode == kRootInode) return;
+bool InodeTable::Forget(uint64_t inode, uint64_t nlookup) {
+  if (inode == kRootInode) return false;
   std::lock_guard lock(mu_);
   auto it = nodes_.find(inode);
-  if (it == nodes_.end()) return;
+  if (it == nodes_.end()) return false;
   Node& node = it->second;
   node.lookups -= std::min(nlookup, node.lookups);
-  if (node.lookups > 0) return;
+  if (node.lookups > 0) return false;
   by_path_.erase(node.path);
   nodes_.erase(it);
+  return true;
 }
 
 std::optional<std::string> InodeTable::PathOf(uint64_t inode) const {

@@ -31,7 +31,8 @@ class InodeTable {
   uint64_t Remember(const std::string& path);
   // Drops `nlookup` of the inode's lookups; at zero the inode is gone and the path would get a
   // new number. Unknown inodes and the root are ignored (the kernel forgets the root at unmount).
-  void Forget(uint64_t inode, uint64_t nlookup);
+  // Returns whether this call made the inode gone.
+  bool Forget(uint64_t inode, uint64_t nlookup);
 
   // The cache path of a live inode; nullopt for one never given out or already forgotten.
   std::optional<std::string> PathOf(uint64_t inode) const;

@@ -10,7 +10,7 @@ namespace {
 TEST(InodeTableTest, RootIsTheMountedPathAndNeverForgotten) {
   InodeTable table("/data");
   EXPECT_EQ(table.PathOf(InodeTable::kRootInode), "/data");
-  table.Forget(InodeTable::kRootInode, 100);
+  EXPECT_FALSE(table.Forget(InodeTable::kRootInode, 100));
   EXPECT_EQ(table.PathOf(InodeTable::kRootInode), "/data");
   EXPECT_EQ(table.size(), 1u);
 }
@@ -23,9 +23,9 @@ TEST(InodeTableTest, APathKeepsItsInodeUntilEveryLookupIsForgotten) {
   EXPECT_NE(table.Remember("/b"), a);
   EXPECT_EQ(table.size(), 3u);
 
-  table.Forget(a, 1);
+  EXPECT_FALSE(table.Forget(a, 1));
   EXPECT_EQ(table.PathOf(a), "/a");
-  table.Forget(a, 1);
+  EXPECT_TRUE(table.Forget(a, 1));
   EXPECT_EQ(table.PathOf(a), std::nullopt);
   EXPECT_EQ(table.size(), 2u);
   // A forgotten inode number is not handed out again: the kernel may still hold stale replies.
@@ -35,10 +35,10 @@ TEST(InodeTableTest, APathKeepsItsInodeUntilEveryLookupIsForgotten) {
 TEST(InodeTableTest, ForgettingMoreThanWasLookedUpOrAnUnknownInodeIsHarmless) {
   InodeTable table("/");
   const uint64_t a = table.Remember("/a");
-  table.Forget(a, 5);
+  EXPECT_TRUE(table.Forget(a, 5));
   EXPECT_EQ(table.PathOf(a), std::nullopt);
-  table.Forget(a, 1);
-  table.Forget(12345, 1);
+  EXPECT_FALSE(table.Forget(a, 1));
+  EXPECT_FALSE(table.Forget(12345, 1));
   EXPECT_EQ(table.size(), 1u);
 }
 
