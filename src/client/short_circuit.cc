@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/logging.h"
-#include "pagestore/page_record.h"
+#include "pagestore/page_reader.h"
 #include "shortcircuit/protocol.h"
 #include "shortcircuit/seqpacket.h"
 
@@ -91,7 +91,8 @@ Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::ExchangeLo
     extents[i] = {.fd = fd,
                   .offset = location.offset,
                   .length = location.length,
-                  .checksum = location.checksum};
+                  .checksum = location.checksum,
+                  .region = location.region};
   }
   return extents;
 }
@@ -185,18 +186,6 @@ bool ShortCircuitChannel::PeerGone() const {
   return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-bool ShortCircuitChannel::ReadVerified(const Extent& extent, std::span<std::byte> bytes) {
-  uint64_t got = 0;
-  while (got < extent.length) {
-    const ssize_t n = ::pread(extent.fd, bytes.data() + got, extent.length - got,
-                              static_cast<off_t>(extent.offset + got));
-    if (n <= 0) break;
-    got += static_cast<uint64_t>(n);
-  }
-  return got == extent.length &&
-         pagestore::DataChecksum(bytes.first(extent.length)) == extent.checksum;
-}
-
 Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore::FileId& file,
                                            uint64_t offset, uint64_t end, const Sink& sink,
                                            std::byte* in_place) {
@@ -207,14 +196,13 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
     broken_.store(true, std::memory_order_relaxed);
     return Unavailable("the worker closed its short-circuit socket");
   }
-  // A page is read whole to be verified; one buffer per thread, reused across reads.
+  // Without a place for the bytes, they are read into this thread's buffer for the sink.
   thread_local std::unique_ptr<std::byte[]> buffer;
   thread_local uint64_t buffer_size = 0;
-  if (buffer_size < page_size_) {
+  if (in_place == nullptr && buffer_size < page_size_) {
     buffer = std::make_unique_for_overwrite<std::byte[]>(page_size_);
     buffer_size = page_size_;
   }
-  const std::span<std::byte> scratch(buffer.get(), page_size_);
   uint64_t pos = offset;
   uint64_t page = offset / page_size_;
   const uint64_t last_page = (end - 1) / page_size_;
@@ -238,12 +226,15 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
     for (Extent extent : extents) {
       if (extent.fd < 0) return pos - offset;  // not cached: read through the worker
       const uint64_t page_start = page * page_size_;
-      // A page the caller wants whole is read where it belongs; others through the scratch.
-      const bool whole =
-          in_place != nullptr && page_start == pos && page_start + extent.length <= end;
-      const std::span<std::byte> into =
-          whole ? std::span(in_place + (pos - offset), extent.length) : scratch;
-      bool verified = extent.length <= into.size() && ReadVerified(extent, into);
+      const uint64_t from = pos - page_start;
+      if (from >= extent.length) return pos - offset;  // past the end of the file's last page
+      const uint64_t to = std::min(end - page_start, extent.length);
+      std::byte* into = in_place != nullptr ? in_place + (pos - offset) : buffer.get();
+      // Only the blocks of [from, to) are read and verified (pagestore::ReadPageRange).
+      auto read_verified = [&] {
+        return extent.length <= page_size_ && pagestore::ReadPageRange(extent, from, to, into).ok();
+      };
+      bool verified = read_verified();
       if (!verified && from_memory) {
         // The region may have been reused since: ask where the page is now, once.
         Forget(file, page);
@@ -254,7 +245,8 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
         }
         Remember(file, page, *fresh);
         extent = fresh->front();
-        verified = extent.fd >= 0 && extent.length <= into.size() && ReadVerified(extent, into);
+        verified = extent.fd >= 0 && from < extent.length &&
+                   to <= std::min(end - page_start, extent.length) && read_verified();
       }
       if (!verified) {
         ALLUVIUM_LOG(DEBUG, "short-circuit page {} of {} failed verification (evicted?)", page,
@@ -262,13 +254,8 @@ Result<uint64_t> ShortCircuitChannel::Read(std::string_view uri, const pagestore
         Forget(file, page);
         return pos - offset;
       }
-      const std::span<const std::byte> bytes = into.first(extent.length);
-      const uint64_t from = pos - page_start;
-      const uint64_t to = std::min(end - page_start, extent.length);
-      if (to > from) {
-        ALLUVIUM_RETURN_IF_ERROR(sink(bytes.subspan(from, to - from)));
-        pos += to - from;
-      }
+      ALLUVIUM_RETURN_IF_ERROR(sink(std::span<const std::byte>(into, to - from)));
+      pos += to - from;
       if (extent.length < page_size_) return pos - offset;  // the file's last page
       ++page;
       if (pos >= end) break;

@@ -1,12 +1,12 @@
 // The client's end of short-circuit reads (shortcircuit/protocol.h): one connection to the
 // short-circuit socket of a worker on this host, through which it learns where cached pages are
 // in the worker's page store files and gets their descriptors, then reads the bytes itself.
-// Every page is verified against its checksum before any of its bytes are passed on, since the
-// worker may evict and reuse a region at any moment; a page that is missing or fails is left to
-// the caller to read through gRPC. Where pages were is remembered, so reading them again asks the
-// worker nothing: a remembered place that no longer holds the page fails verification and is
-// asked again. Safe for concurrent use: requests on the connection take
-// turns, reads of the files run in parallel.
+// Every 4 KiB block is verified against the page's checksums before any of its bytes are passed
+// on (pagestore::ReadPageRange), since the worker may evict and reuse a region at any moment; a
+// page that is missing or fails is left to the caller to read through gRPC. Where pages were is
+// remembered, so reading them again asks the worker nothing: a remembered place that no longer
+// holds the page fails verification and is asked again. Safe for concurrent use: requests on the
+// connection take turns, reads of the files run in parallel.
 #pragma once
 
 #include <atomic>
@@ -23,6 +23,7 @@
 #include "common/scoped_fd.h"
 #include "common/status.h"
 #include "pagestore/page_key.h"
+#include "pagestore/page_reader.h"
 
 namespace alluvium::client {
 
@@ -39,20 +40,20 @@ class ShortCircuitChannel {
 
   using Sink = std::function<Status(std::span<const std::byte> data)>;
   // Passes bytes [offset, end) of the file at `uri` whose pages are keyed by `file` to `sink`,
-  // in order, a verified page at a time, and returns how many it passed: fewer than asked when
-  // a page is not cached (or the worker's cache filter does not hold the file immutable), fails
-  // verification or ends the file; the caller reads the rest another way. Fails with the sink's
-  // error, or kUnavailable when the connection broke (drop the channel) before any byte was
-  // passed; once some were, a broken connection ends the read short instead, so that the
-  // caller counts them, and sets broken().
+  // in order, a verified page (or the part of one asked for) at a time, and returns how many it
+  // passed: fewer than asked when a page is not cached (or the worker's cache filter does not hold
+  // the file immutable), fails verification or ends the file; the caller reads the rest another
+  // way. Fails with the sink's error, or kUnavailable when the connection broke (drop the channel)
+  // before any byte was passed; once some were, a broken connection ends the read short instead, so
+  // that the caller counts them, and sets broken().
   //
   // Either way the channel is done: its remembered extents may name files of a worker that has
   // since restarted and wiped them, which its descriptors would keep alive.
   //
   // `in_place`, when given, is where byte `offset` belongs in the caller's memory (room up to
-  // `end`): pages that lie whole in the range are read and verified there, and passed to the
-  // sink as spans of that memory, so the sink need not copy them. Bytes of a page that failed
-  // verification may be left there; they are never passed.
+  // `end`): the bytes are read and verified there, and passed to the sink as spans of that
+  // memory, so the sink need not copy them. Bytes of a page that failed verification may be
+  // left there; they are never passed.
   Result<uint64_t> Read(std::string_view uri, const pagestore::FileId& file, uint64_t offset,
                         uint64_t end, const Sink& sink, std::byte* in_place = nullptr);
   // The connection to the worker broke during a read that still passed some bytes: drop the
@@ -75,12 +76,7 @@ class ShortCircuitChannel {
   bool PeerGone() const;
   // PeerGone, asked at most every 100 ms (else what was last found).
   bool HungUp();
-  struct Extent {
-    int fd = -1;
-    uint64_t offset = 0;
-    uint64_t length = 0;
-    uint64_t checksum = 0;
-  };
+  using Extent = pagestore::PageExtent;
   // Where pages [first, first + count) are; fd -1 for a page that is not cached. Takes mu_.
   Result<std::vector<Extent>> Locate(std::string_view uri, const pagestore::FileId& file,
                                      uint64_t first, uint32_t count);
@@ -93,8 +89,6 @@ class ShortCircuitChannel {
   std::vector<Extent> Cached(const pagestore::FileId& file, uint64_t first, uint32_t count);
   void Remember(const pagestore::FileId& file, uint64_t first, const std::vector<Extent>& extents);
   void Forget(const pagestore::FileId& file, uint64_t page);
-  // Reads the page into `bytes` and checks its checksum.
-  static bool ReadVerified(const Extent& extent, std::span<std::byte> bytes);
 
   // About 16 MiB of remembered places; past that they are forgotten all at once.
   static constexpr size_t kMaxKnownExtents = 1 << 18;

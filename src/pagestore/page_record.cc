@@ -1,5 +1,6 @@
 #include "pagestore/page_record.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstring>
@@ -20,7 +21,8 @@ static_assert(std::endian::native == std::endian::little);
 
 constexpr uint32_t kRegionMagic = 0x47524C41;  // "ALRG" read as little-endian bytes
 constexpr uint32_t kRecordMagic = 0x52504C41;  // "ALPR"
-constexpr uint16_t kFormatVersion = 1;
+// 2: a checksum per 4 KiB block (1: one per page). StoreDir wipes dirs of older formats.
+constexpr uint16_t kFormatVersion = 2;
 
 struct RegionWire {
   uint32_t magic;
@@ -57,8 +59,30 @@ uint64_t SelfChecksum(const Wire& w) {
 
 }  // namespace
 
-uint64_t DataChecksum(std::span<const std::byte> data) {
-  return XXH3_64bits(data.data(), data.size());
+void EncodeChecksumTable(std::span<const std::byte> data, std::span<std::byte> table) {
+  for (uint64_t block = 0; block < ChecksumBlocks(data.size()); ++block) {
+    const uint64_t start = block * kChecksumBlockSize;
+    const uint64_t sum = XXH3_64bits(data.data() + start,
+                                     std::min<uint64_t>(kChecksumBlockSize, data.size() - start));
+    std::memcpy(table.data() + block * sizeof(sum), &sum, sizeof(sum));
+  }
+}
+
+uint64_t TableChecksum(std::span<const std::byte> table) {
+  return XXH3_64bits(table.data(), table.size());
+}
+
+bool BlocksMatch(std::span<const std::byte> table, uint64_t first_block,
+                 std::span<const std::byte> blocks) {
+  for (uint64_t start = 0, block = first_block; start < blocks.size();
+       start += kChecksumBlockSize, ++block) {
+    uint64_t want = 0;
+    if ((block + 1) * sizeof(want) > table.size()) return false;
+    std::memcpy(&want, table.data() + block * sizeof(want), sizeof(want));
+    const uint64_t n = std::min<uint64_t>(kChecksumBlockSize, blocks.size() - start);
+    if (XXH3_64bits(blocks.data() + start, n) != want) return false;
+  }
+  return true;
 }
 
 void EncodeRegionHeader(const RegionHeader& header, std::span<std::byte, kRegionHeaderSize> out) {

@@ -197,14 +197,15 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
         fmt::format("page {} has {} bytes; must be 1..{}", key, length, options_.page_size));
   }
   const uint32_t dir = DirFor(key);
-  const uint64_t checksum = DataChecksum(data);
+  std::vector<std::byte> checksum_table(ChecksumTableBytes(length));
+  EncodeChecksumTable(data, checksum_table);
   bool disk_full = false;
   bool rewrite = false;
   Status status;
   uint64_t evicted = 0;
   int rewrites = 0, no_space_rounds = 0;
   while (true) {
-    status = TryPut(dir, key, data, checksum, pin, disk_full, rewrite);
+    status = TryPut(dir, key, data, checksum_table, pin, disk_full, rewrite);
     // A record that landed after another writer's failed slot was not kept: write it again,
     // into another region (the failed one is sealed).
     if (rewrite && ++rewrites <= kMaxRewrites) continue;
@@ -259,7 +260,8 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
 }
 
 Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
-                         uint64_t checksum, PinGroup pin, bool& disk_full, bool& rewrite) {
+                         std::span<const std::byte> checksum_table, PinGroup pin, bool& disk_full,
+                         bool& rewrite) {
   disk_full = false;
   rewrite = false;
   const uint64_t length = data.size();
@@ -294,6 +296,7 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
     disk_full = st.code() == Code::kResourceExhausted;
     if (!st.ok()) return st;
   }
+  const uint64_t checksum = TableChecksum(checksum_table);
   const RegionIndex::Location location{.region = at->region,
                                        .offset = at->offset,
                                        .length = length,
@@ -301,7 +304,8 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
                                        .epoch = at->epoch};
   Status st = file.WriteRecord(
       at->offset,
-      {.key = key, .length = length, .epoch = at->epoch, .seq = seq, .checksum = checksum}, data);
+      {.key = key, .length = length, .epoch = at->epoch, .seq = seq, .checksum = checksum},
+      checksum_table, data);
   std::lock_guard lock(mu_);
   index_.FinishWrite(at->region);
   if (st.ok() && index_.BeyondHole(at->region, at->offset)) {
@@ -392,26 +396,25 @@ Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
     return NotFound(fmt::format("page {} is not in the page store", key));
   }
 
-  // The whole page is read to verify it. When the caller wants all of it, read straight into
-  // their buffer; otherwise into scratch (uninitialised: every byte is overwritten).
   const uint64_t length = location->length;
-  std::unique_ptr<std::byte[]> scratch;
-  std::byte* data = out.data();
-  if (offset_in_page != 0 || out.size() < length) {
-    scratch = std::make_unique_for_overwrite<std::byte[]>(length);
-    data = scratch.get();
-  }
-  const std::span<std::byte> bytes(data, length);
-  Status st = files_[location->region].ReadExactly(location->offset + kRecordHeaderSize, bytes);
-  if (st.ok() && DataChecksum(bytes) == location->checksum) {
+  if (offset_in_page >= length || out.empty()) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().hits.Increment();
-    if (offset_in_page >= length) return size_t{0};
-    const size_t n = std::min<uint64_t>(out.size(), length - offset_in_page);
-    if (scratch) std::memcpy(out.data(), data + offset_in_page, n);
+    return size_t{0};
+  }
+  const size_t n = std::min<uint64_t>(out.size(), length - offset_in_page);
+  const PageExtent extent{.fd = files_[location->region].fd(),
+                          .offset = location->offset + kRecordHeaderSize,
+                          .length = length,
+                          .checksum = location->checksum,
+                          .region = location->region};
+  const Status st = ReadPageRange(extent, offset_in_page, offset_in_page + n, out.data());
+  if (st.ok()) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    GlobalMetrics().hits.Increment();
     return n;
   }
-  if (!st.ok() && st.code() != Code::kDataLoss) return st;  // e.g. EMFILE: not the page's fault
+  if (st.code() != Code::kDataLoss) return st;  // e.g. EMFILE: not the page's fault
 
   // Either the region was evicted and reused while we read (a miss), or the bytes are damaged:
   // drop the page, if it is still the one we read, so that it is refetched.
@@ -427,7 +430,7 @@ Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
     GlobalMetrics().misses.Increment();
     return NotFound(fmt::format("page {} was evicted while being read", key));
   }
-  const std::string reason = st.ok() ? "checksum mismatch" : st.message();
+  const std::string_view reason = st.message();
   checksum_failures_.fetch_add(1, std::memory_order_relaxed);
   GlobalMetrics().checksum_failures.Increment();
   ALLUVIUM_LOG(WARN, "page checksum mismatch key={} region={} action=refetch: {}", key,
@@ -468,7 +471,7 @@ bool PageStore::ContainsOnDisk(const PageKey& key) {
   }
   if (!location) return false;
   struct stat st;
-  const uint64_t end = location->offset + kRecordHeaderSize + location->length;
+  const uint64_t end = location->offset + RecordBytes(location->length);
   if (::fstat(files_[location->region].fd(), &st) == 0 &&
       static_cast<uint64_t>(st.st_size) >= end) {
     return true;

@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "pagestore/options.h"
 #include "pagestore/page_key.h"
+#include "pagestore/page_reader.h"
 #include "pagestore/region_file.h"
 #include "pagestore/region_index.h"
 
@@ -39,17 +40,6 @@ struct PageStoreStats {
   uint64_t evictions = 0;     // pages dropped to make room (not Delete, not replacement)
   uint64_t pinned_bytes = 0;  // data bytes held by pins (a page pinned by two groups: twice)
   uint64_t checksum_failures = 0;
-};
-
-// Where a cached page's bytes are, for a reader that reads them itself (short-circuit): the
-// descriptor stays valid for the life of the store, but the bytes at `offset` may be replaced
-// once the region is evicted, so the reader must check `checksum` over all `length` bytes.
-struct PageExtent {
-  int fd = -1;
-  uint64_t offset = 0;  // of the page's data in the file
-  uint64_t length = 0;
-  uint64_t checksum = 0;  // xxh3-64 (DataChecksum) of the data
-  uint32_t region = 0;    // identifies the file within this store
 };
 
 // A holder of pins: a running load job keeps the pages it has cached from being evicted, by its
@@ -93,12 +83,13 @@ class PageStore {
   uint64_t PinnedBytes(PinGroup group) const;
 
   // Copies page bytes [offset_in_page, offset_in_page + out.size()) into `out` and returns the
-  // count: short, or 0, past the end of the page's data. Verifies the whole page every time.
+  // count: short, or 0, past the end of the page's data. Verifies the 4 KiB blocks it reads.
   // kNotFound if never written or evicted; kDataLoss if the page is damaged (it is dropped:
   // refetch it). Makes the page's region the most recently used.
   Result<size_t> Read(const PageKey& key, uint64_t offset_in_page, std::span<std::byte> out);
 
-  // Where the page's bytes are, for a short-circuit reader (see PageExtent); kNotFound if absent.
+  // Where the page's bytes are, for a short-circuit reader (see ReadPageRange); kNotFound if
+  // absent. The descriptor stays valid for the life of the store.
   // Makes the page's region the most recently used.
   Result<PageExtent> Locate(const PageKey& key);
   // All region descriptors, index = PageExtent::region; stable for the life of the store.
@@ -128,7 +119,8 @@ class PageStore {
   // when it was written after another writer's failed slot and not kept, which Put answers by
   // writing it again.
   Status TryPut(uint32_t dir, const PageKey& key, std::span<const std::byte> data,
-                uint64_t checksum, PinGroup pin, bool& disk_full, bool& rewrite);
+                std::span<const std::byte> checksum_table, PinGroup pin, bool& disk_full,
+                bool& rewrite);
   // The error for a Put that found every region of `dir` in use. Caller holds mu_.
   Status NoRoomLocked(uint32_t dir, const PageKey& key, uint64_t length, PinGroup pin) const;
   void PinLocked(PinGroup group, uint32_t region, uint64_t bytes);

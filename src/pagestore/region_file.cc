@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "common/positional_io.h"
 #include "common/status_mapping.h"
 
 namespace alluvium::pagestore {
@@ -60,8 +61,14 @@ Status RegionFile::WriteHeader(const RegionHeader& header) const {
 }
 
 Status RegionFile::WriteRecord(uint64_t offset, const RecordHeader& header,
+                               std::span<const std::byte> checksum_table,
                                std::span<const std::byte> data) const {
-  ALLUVIUM_RETURN_IF_ERROR(WriteExactly(offset + kRecordHeaderSize, data));
+  iovec parts[2] = {
+      {.iov_base = const_cast<std::byte*>(checksum_table.data()), .iov_len = checksum_table.size()},
+      {.iov_base = const_cast<std::byte*>(data.data()), .iov_len = data.size()}};
+  if (Status st = PwriteFully(fd_.get(), offset + kRecordHeaderSize, parts); !st.ok()) {
+    return Status(st.code(), fmt::format("{}: {}", path_.string(), st.message()));
+  }
   std::array<std::byte, kRecordHeaderSize> bytes;
   EncodeRecordHeader(header, bytes);
   return WriteExactly(offset, bytes);
@@ -100,7 +107,7 @@ ScannedRegion RegionFile::Scan(uint64_t max_length) const {
         DecodeRecordHeader(std::span<const std::byte, kRecordHeaderSize>(
             window.data() + (offset - window_start), kRecordHeaderSize));
     if (!record || record->epoch != scan.header->epoch || record->length == 0 ||
-        record->length > max_length || offset + kRecordHeaderSize + record->length > file_end) {
+        record->length > max_length || offset + RecordBytes(record->length) > file_end) {
       break;
     }
     scan.records.push_back({.header = *record, .offset = offset});

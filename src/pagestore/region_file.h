@@ -39,9 +39,10 @@ class RegionFile {
   // Starts a new epoch: writes the region header. Records of earlier epochs become stale.
   Status WriteHeader(const RegionHeader& header) const;
 
-  // Writes `data` at offset + kRecordHeaderSize, then the header at offset. Errors from
-  // FromErrno (ENOSPC -> kResourceExhausted).
+  // Writes the checksum table and `data` after the header's place, then the header at offset.
+  // Errors from FromErrno (ENOSPC -> kResourceExhausted).
   Status WriteRecord(uint64_t offset, const RecordHeader& header,
+                     std::span<const std::byte> checksum_table,
                      std::span<const std::byte> data) const;
 
   // Empties the file, giving its blocks back to the disk.

@@ -23,8 +23,8 @@ namespace alluvium::pagestore {
 namespace fs = std::filesystem;
 namespace {
 
-// 1: a file per page under pages/; 2: region files.
-constexpr int kMetaFormat = 2;
+// 1: a file per page under pages/; 2: region files; 3: records with a checksum per 4 KiB block.
+constexpr int kMetaFormat = 3;
 
 Status FromErrorCode(const std::error_code& ec, std::string_view context) {
   return FromErrno(ec.value(), context);

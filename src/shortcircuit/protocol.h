@@ -1,9 +1,9 @@
 // The short-circuit read protocol between a client and a worker on the same host, over a Unix
 // domain socket of type SOCK_SEQPACKET (one message per send, boundaries kept). The worker hands
 // the client descriptors of its page store's region files (SCM_RIGHTS) and, per page, where the
-// page's bytes are and their checksum; the client reads them itself and verifies the checksum,
-// since the worker may reuse a region at any time after answering (see pagestore/page_store.h,
-// PageExtent). Plain structs in host byte order: both ends are on one host.
+// page's checksum table and bytes are and the table's checksum; the client reads them itself and
+// verifies them (pagestore/page_reader.h), since the worker may reuse a region at any time after
+// answering. Plain structs in host byte order: both ends are on one host.
 //
 //   on connect       worker -> Hello
 //   Locate request   client -> Request{kLocate, file, first_page, count, uri_length} + the
@@ -20,7 +20,7 @@
 namespace alluvium::shortcircuit {
 
 inline constexpr uint32_t kMagic = 0x52435341;  // "ASCR"
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;         // 2: checksums per 4 KiB block
 // Pages per Locate: keeps a reply (32 bytes a page) well under the socket's buffer.
 inline constexpr uint32_t kMaxPagesPerLocate = 1024;
 inline constexpr size_t kWorkerIdBytes = 64;
@@ -61,9 +61,9 @@ struct Request {
 struct PageLocation {
   uint32_t found = 0;  // 0: not cached (read it through the worker)
   uint32_t region = 0;
-  uint64_t offset = 0;  // of the data in the region file
-  uint64_t length = 0;
-  uint64_t checksum = 0;  // xxh3-64 of the data
+  uint64_t offset = 0;    // of the page's checksum table in the region file; the data follows
+  uint64_t length = 0;    // of the data
+  uint64_t checksum = 0;  // of the checksum table (pagestore::TableChecksum)
 };
 
 struct LocateReplyHeader {

@@ -40,7 +40,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr uint64_t kPage = 64 << 10;
-constexpr uint64_t kRecordHeader = pagestore::kRecordHeaderSize;  // the test reads records raw
+// The test reads and writes records raw.
+constexpr uint64_t kRecordHeader = pagestore::kRecordHeaderSize;
+constexpr uint64_t kFullRecord = pagestore::RecordBytes(kPage);
 
 // Totals over the whole run, printed once at the end (see SummaryEnvironment).
 struct Totals {
@@ -196,7 +198,7 @@ struct PageRecord {
 
 // Applies the damage to `victim`; `donor` is another full page's whole record.
 void Apply(Damage damage, const PageRecord& victim, const std::string& donor) {
-  const uint64_t data = victim.offset + kRecordHeader;
+  const uint64_t data = victim.offset + pagestore::RecordDataOffset(victim.length);
   switch (damage) {
     case Damage::kFlipMiddle: {
       const uint64_t mid = data + victim.length / 2;
@@ -210,7 +212,8 @@ void Apply(Damage damage, const PageRecord& victim, const std::string& donor) {
       WriteInPlace(victim.region, data, std::string(victim.length, '\0'));
       break;
     case Damage::kReplaceData:
-      WriteInPlace(victim.region, data, std::string_view(donor).substr(kRecordHeader));
+      WriteInPlace(victim.region, data,
+                   std::string_view(donor).substr(pagestore::RecordDataOffset(kPage)));
       break;
     case Damage::kReplaceWhole:
       WriteInPlace(victim.region, victim.offset, donor);
@@ -420,11 +423,10 @@ class DiskFaultsTest : public ::testing::Test {
         // A full page beyond the damaged ones, in another region (so another epoch).
         for (size_t j = count; j < shuffled.size() && donor.empty(); ++j) {
           if (shuffled[j].length == kPage && shuffled[j].region != victim.region) {
-            donor = ReadRange(shuffled[j].region, shuffled[j].offset, kRecordHeader + kPage);
+            donor = ReadRange(shuffled[j].region, shuffled[j].offset, kFullRecord);
           }
         }
-        if (donor.size() != kRecordHeader + kPage || victim.length != kPage)
-          d = Damage::kFlipMiddle;
+        if (donor.size() != kFullRecord || victim.length != kPage) d = Damage::kFlipMiddle;
       }
       plan.push_back({victim, d, std::move(donor)});
     }
@@ -591,13 +593,13 @@ TEST_F(DiskFaultsTest, PagesDamagedDuringConcurrentReadsAreNeverServed) {
       std::string donor;
       for (const PageRecord& p : pages) {
         if (p.length == kPage && p.region != victim.region) {
-          donor = ReadRange(p.region, p.offset, kRecordHeader + kPage);
+          donor = ReadRange(p.region, p.offset, kFullRecord);
           break;
         }
       }
       Damage d = kAllDamages[round % std::size(kAllDamages)];
       if ((d == Damage::kReplaceWhole || d == Damage::kReplaceData) &&
-          (donor.size() != kRecordHeader + kPage || victim.length != kPage)) {
+          (donor.size() != kFullRecord || victim.length != kPage)) {
         d = Damage::kFlipMiddle;
       }
       Apply(d, victim, donor);

@@ -1,6 +1,7 @@
 #include "pagestore/page_record.h"
 
 #include <array>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -50,8 +51,34 @@ TEST(PageRecordTest, RegionHeaderRoundTripsAndRejectsDamage) {
 
 TEST(PageRecordTest, RecordSpanPadsToTheAlignment) {
   EXPECT_EQ(RecordSpan(1) % kRecordAlign, 0u);
-  EXPECT_GE(RecordSpan(1), kRecordHeaderSize + 1);
-  EXPECT_EQ(RecordSpan(kRecordAlign * 10 - kRecordHeaderSize), kRecordAlign * 10);
+  EXPECT_GE(RecordSpan(1), kRecordHeaderSize + sizeof(uint64_t) + 1);
+  EXPECT_EQ(RecordSpan(kRecordAlign * 10 - RecordDataOffset(1)), kRecordAlign * 10);
+}
+
+TEST(PageRecordTest, TheChecksumTableHasAnEntryPerBlockTheLastOneShort) {
+  EXPECT_EQ(ChecksumBlocks(1), 1u);
+  EXPECT_EQ(ChecksumBlocks(kChecksumBlockSize), 1u);
+  EXPECT_EQ(ChecksumBlocks(kChecksumBlockSize + 1), 2u);
+  EXPECT_EQ(ChecksumTableBytes(1 << 20), (1 << 20) / kChecksumBlockSize * sizeof(uint64_t));
+  EXPECT_EQ(RecordBytes(100), kRecordHeaderSize + sizeof(uint64_t) + 100);
+
+  std::vector<std::byte> data(2 * kChecksumBlockSize + 10);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 7 + i / 1000);
+  std::vector<std::byte> table(ChecksumTableBytes(data.size()));
+  EncodeChecksumTable(data, table);
+  const std::span<const std::byte> all(data);
+  EXPECT_TRUE(BlocksMatch(table, 0, all));
+  EXPECT_TRUE(BlocksMatch(table, 1, all.subspan(kChecksumBlockSize)));
+  EXPECT_TRUE(BlocksMatch(table, 2, all.subspan(2 * kChecksumBlockSize)));
+  EXPECT_FALSE(BlocksMatch(table, 1, all.first(kChecksumBlockSize))) << "block 0 is not block 1";
+  EXPECT_FALSE(BlocksMatch(table, 3, all.first(10))) << "past the table";
+
+  const uint64_t before = TableChecksum(table);
+  data[kChecksumBlockSize + 5] ^= std::byte{1};
+  EXPECT_TRUE(BlocksMatch(table, 0, all.first(kChecksumBlockSize))) << "block 0 is untouched";
+  EXPECT_FALSE(BlocksMatch(table, 1, all.subspan(kChecksumBlockSize, kChecksumBlockSize)));
+  EncodeChecksumTable(data, table);
+  EXPECT_NE(TableChecksum(table), before);
 }
 
 }  // namespace
