@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "common/paths.h"
 #include "common/status_mapping.h"
 #include "fuse/errno_mapping.h"
+#include "fuse/kernel_read_ahead.h"
 #include "fuse/mount_point.h"
 
 namespace alluvium::fuse {
@@ -238,6 +240,7 @@ FuseMount::FuseMount(Handlers& handlers, std::string mountpoint, const FuseOptio
     : data_{.handlers = handlers, .max_read = options.max_read, .no_open_wanted = options.no_open},
       mountpoint_(std::move(mountpoint)),
       max_threads_(options.max_threads),
+      kernel_read_ahead_kib_(options.kernel_read_ahead_kib),
       drop_listener_([this] { DropCaches(); }) {}
 
 FuseMount::~FuseMount() = default;
@@ -314,6 +317,17 @@ Status FuseMount::MountSession(const FuseOptions& options) {
 }
 
 Status FuseMount::Run() {
+  // Once the loop has answered the kernel's INIT (which would lower it again); started with
+  // the stop signals still blocked, so that they reach the loop's threads, not this one.
+  std::jthread read_ahead;
+  if (kernel_read_ahead_kib_ != 0) {
+    read_ahead = std::jthread([this] {
+      if (Status st = SetKernelReadAhead(mountpoint_, kernel_read_ahead_kib_); !st.ok()) {
+        ALLUVIUM_LOG(WARN, "the kernel's read-ahead of {} stays 128 KiB (-o read_ahead_kb={}): {}",
+                     mountpoint_, kernel_read_ahead_kib_, st);
+      }
+    });
+  }
   const sigset_t set = StopSignals();
   sigset_t old;
   pthread_sigmask(SIG_UNBLOCK, &set, &old);

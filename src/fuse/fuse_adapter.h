@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -68,6 +69,7 @@ class FuseMount {
   SessionData data_;
   const std::string mountpoint_;
   const unsigned max_threads_;
+  const uint32_t kernel_read_ahead_kib_;                   // 0: the kernel's
   std::unique_ptr<fuse_session, SessionDeleter> session_;  // null until mounted
   DropCachesListener drop_listener_;                       // runs while Run serves
 };

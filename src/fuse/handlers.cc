@@ -231,8 +231,13 @@ Result<client::FileInfo> Handlers::StatFile(uint64_t inode, std::string& path) {
 }
 
 std::shared_ptr<FileReader> Handlers::NewReader(const std::string& path,
-                                                const client::FileInfo& info) {
-  return std::make_shared<FileReader>(info.length, options_.read_ahead,
+                                                const client::FileInfo& info, bool direct_io) {
+  // The kernel reads ahead of files in its page cache, several requests at once, which the
+  // session's threads serve side by side; a window of the daemon's on top made each of those
+  // reads wait for a whole window's fetch (docs/fuse.md, "Reads"). Only direct I/O needs ours.
+  const ReadAheadOptions read_ahead =
+      direct_io ? options_.read_ahead : ReadAheadOptions{.max_parts = 0};
+  return std::make_shared<FileReader>(info.length, read_ahead,
                                       [this, path](uint64_t offset, std::span<std::byte> out) {
                                         return ReadThrough(path, offset, out);
                                       });
@@ -241,7 +246,7 @@ std::shared_ptr<FileReader> Handlers::NewReader(const std::string& path,
 Result<std::shared_ptr<FileReader>> Handlers::MakeReader(uint64_t inode) {
   std::string path;
   ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatFile(inode, path));
-  return NewReader(path, info);
+  return NewReader(path, info, /*direct_io=*/false);  // no_open: never direct I/O
 }
 
 Result<OpenedFile> Handlers::Open(uint64_t inode) {
@@ -253,7 +258,7 @@ Result<OpenedFile> Handlers::Open(uint64_t inode) {
   // Only data that cannot change may outlive the open that read it; otherwise every open starts
   // with an empty page cache and reads go through the client, which applies maxAge.
   file.keep_cache = !file.direct_io && rule.type == CacheRuleType::kImmutable;
-  std::shared_ptr<FileReader> reader = NewReader(path, info);
+  std::shared_ptr<FileReader> reader = NewReader(path, info, file.direct_io);
   std::lock_guard lock(mu_);
   file.handle = next_file_++;
   files_[file.handle] = std::move(reader);

@@ -124,7 +124,9 @@ class Handlers {
   Result<std::shared_ptr<FileReader>> ReaderOf(uint64_t handle) const;
   // The status of the file at `inode` (its path into `path`); kInvalidArgument for a directory.
   Result<client::FileInfo> StatFile(uint64_t inode, std::string& path);
-  std::shared_ptr<FileReader> NewReader(const std::string& path, const client::FileInfo& info);
+  // A reader of the file, with the daemon's read-ahead only for direct I/O.
+  std::shared_ptr<FileReader> NewReader(const std::string& path, const client::FileInfo& info,
+                                        bool direct_io);
   // A reader for reads without an open (InodeReaders' make).
   Result<std::shared_ptr<FileReader>> MakeReader(uint64_t inode);
   // Reads straight through the client, as FileReader's fetch.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,11 +42,14 @@ Status CheckCanMount(const std::string& mountpoint) {
         "with --device /dev/fuse --cap-add SYS_ADMIN)",
         std::strerror(errno)));
   }
+  // statfs, unlike stat, always reaches a FUSE daemon: the kernel may answer stat from the
+  // attributes it cached while the daemon lived.
+  struct statfs fs {};
   struct stat st {};
-  if (::stat(mountpoint.c_str(), &st) != 0) {
+  if (::statfs(mountpoint.c_str(), &fs) != 0 || ::stat(mountpoint.c_str(), &st) != 0) {
     const int err = errno;
     if (err == ENOENT) return NotFound(fmt::format("mount point {} does not exist", mountpoint));
-    // The first stat after the daemon dies gives ECONNABORTED, later ones ENOTCONN.
+    // The first request after the daemon dies gives ECONNABORTED, later ones ENOTCONN.
     if (err == ENOTCONN || err == ECONNABORTED) {
       return FailedPrecondition(fmt::format(
           "{} is a FUSE mount whose daemon has died (transport endpoint is not connected); "

@@ -20,12 +20,13 @@ Result<double> ParseSeconds(std::string_view key, std::string_view text) {
   return value;
 }
 
-Result<uint32_t> ParseParts(std::string_view key, std::string_view text) {
+Result<uint32_t> ParseCount(std::string_view key, std::string_view text, std::string_view unit,
+                            uint32_t max) {
   uint32_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value > 1024) {
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value > max) {
     return InvalidArgument(
-        fmt::format("-o {}={}: not a number of parts from 0 to 1024", key, text));
+        fmt::format("-o {}={}: not a number of {} from 0 to {}", key, text, unit, max));
   }
   return value;
 }
@@ -52,7 +53,11 @@ Result<FuseOptions> FuseOptions::Parse(std::string_view path, const std::vector<
       } else if (key == "entry_timeout") {
         ALLUVIUM_ASSIGN_OR_RETURN(options.entry_timeout, ParseSeconds(key, value));
       } else if (key == "read_ahead_parts") {
-        ALLUVIUM_ASSIGN_OR_RETURN(options.read_ahead.max_parts, ParseParts(key, value));
+        ALLUVIUM_ASSIGN_OR_RETURN(options.read_ahead.max_parts,
+                                  ParseCount(key, value, "parts", 1024));
+      } else if (key == "read_ahead_kb") {
+        ALLUVIUM_ASSIGN_OR_RETURN(options.kernel_read_ahead_kib,
+                                  ParseCount(key, value, "KiB", 1 << 20));
       } else if (key == "direct_io") {
         options.direct_io = true;
       } else {

@@ -25,8 +25,11 @@ struct FuseOptions {
   // Largest read the kernel sends: 1 MiB matches the page size, so a sequential reader asks
   // for whole pages (the kernel's own default is 128 KiB).
   uint32_t max_read = 1 << 20;
-  // Read-ahead of sequential reads per open file, in the daemon (the kernel's own is small);
-  // -o read_ahead_parts=N caps its window (0: none).
+  // The kernel's read-ahead for files in its page cache (kernel_read_ahead.h), in KiB; -o
+  // read_ahead_kb=N, 0 leaves the kernel's 128 KiB. 4 MiB keeps four max_read reads in flight.
+  uint32_t kernel_read_ahead_kib = 4096;
+  // Read-ahead in the daemon, for files read with direct_io (the kernel reads none ahead for
+  // them); -o read_ahead_parts=N caps its window (0: none).
   ReadAheadOptions read_ahead;
   // Threads of libfuse's session loop: reads wait on the network, so more than the cores.
   unsigned max_threads = 16;
@@ -40,7 +43,8 @@ struct FuseOptions {
   bool no_open = false;
 
   // `path` and the -o values (each a comma-separated list). kInvalidArgument for a bad path, a
-  // timeout that is not a number >= 0, or read_ahead_parts outside 0..1024.
+  // timeout that is not a number >= 0, read_ahead_parts outside 0..1024 or read_ahead_kb
+  // outside 0..1048576.
   static Result<FuseOptions> Parse(std::string_view path, const std::vector<std::string>& o);
 };
 

@@ -30,6 +30,18 @@ TEST(FuseOptionsTest, ReadAheadPartsCapTheWindowAndZeroTurnsItOff) {
   }
 }
 
+TEST(FuseOptionsTest, ReadAheadKbSetsTheKernelsReadAheadAndZeroLeavesItAlone) {
+  EXPECT_EQ(FuseOptions::Parse("/", {})->kernel_read_ahead_kib, 4096u);
+  EXPECT_EQ(FuseOptions::Parse("/", {"read_ahead_kb=1024"})->kernel_read_ahead_kib, 1024u);
+  EXPECT_EQ(FuseOptions::Parse("/", {"read_ahead_kb=0"})->kernel_read_ahead_kib, 0u);
+  for (const char* bad :
+       {"read_ahead_kb=", "read_ahead_kb=-1", "read_ahead_kb=2000000", "read_ahead_kb=4M"}) {
+    const auto o = FuseOptions::Parse("/", {bad});
+    EXPECT_EQ(o.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_NE(o.status().message().find("KiB"), std::string::npos) << o.status();
+  }
+}
+
 TEST(FuseOptionsTest, NoOptionsLeaveTheFilterInCharge) {
   auto o = FuseOptions::Parse("/", {});
   ASSERT_TRUE(o.ok()) << o.status();
