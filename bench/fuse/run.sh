@@ -5,14 +5,17 @@
 # Writes a dataset (one 1 GiB file and 10,000 x 4 KiB files in 10 directories) into a UFS
 # directory on tmpfs, starts a local 3-worker cluster on it, loads it with `alluvium job load
 # --wait`, mounts the cache with `alluvium fuse mount` (defaults: the immutable rule, kernel
-# caching, 4 MiB x 8 read-ahead) and the UFS with `rclone mount --vfs-cache-mode full --read-only`,
+# caching, 4 MiB kernel read-ahead, small files pushed after listings) and the UFS with `rclone mount --vfs-cache-mode full --read-only`,
 # reads everything once through both (checked byte for byte against the UFS; rclone's cache is
 # then warm), and alternates timed rounds of four fio cases on the three sides (tmpfs, Alluvium,
 # rclone; the order rotates each round):
 #   seq1   sequential read of the 1 GiB file, 1 MiB blocks, 1 job. Target >= 0.7x tmpfs.
 #   seq4   the same file in 4 jobs, each reading its own quarter. Target >= 0.7x.
 #   rand   random 4 KiB reads of the 1 GiB file (fixed seed, fio's POSIX_FADV_RANDOM). >= 0.5x.
-#   small  every one of the 10,000 files once: open, read 4 KiB, close. Target >= 0.5x.
+#   small  what a data loader does with small files: list their 10 directories (timed in one
+#          process, os.walk), then read every one of the 10,000 files once: open, read 4 KiB,
+#          close (fio, keeping what the listing put in the page cache: invalidate=0). The
+#          listing's time counts with fio's, on every side. Target >= 0.5x.
 # All with ioengine=psync, each in two modes:
 #   cold   the kernel's caches are dropped before the run (`echo 3 > /proc/sys/vm/drop_caches`
 #          as root, which leaves tmpfs's data where it is; otherwise `alluvium fuse drop-caches`
@@ -154,10 +157,17 @@ run_fio() {  # case side round mode: appends "case/mode side round bytes seconds
   esac
   [ "$side" = tmpfs ] || [ "$mode" != cold ] || cold_kernel "$side"
   # fio drops the file's cached pages before a job unless told not to (invalidate=1).
-  [ "$mode" = warm ] && args+=(--invalidate=0)
+  if [ "$mode" = warm ] || [ "$c" = small ]; then args+=(--invalidate=0); fi
+  local listing_s=0
+  if [ "$c" = small ]; then
+    listing_s=$(python3 -c 'import os, sys, time
+start = time.perf_counter()
+files = sum(len(names) for _, _, names in os.walk(sys.argv[1]))
+print(f"{time.perf_counter() - start:.6f}")' "$dir/small") || bench_die "listing $dir/small failed"
+  fi
   fio --name="$c" --ioengine=psync --group_reporting --output-format=json --output="$out" \
     "${args[@]}" > /dev/null 2>&1 || bench_die "fio $c on $side failed (output: $out)"
-  if ! python3 - "$out" "$c/$mode $side $r" >> "$res" 2> "$bench_base/fio-parse.err" <<'PY'
+  if ! python3 - "$out" "$c/$mode $side $r" "$listing_s" >> "$res" 2> "$bench_base/fio-parse.err" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()
 # fio may put notes ("fio: opendir added N files") before the JSON.
@@ -165,7 +175,7 @@ job = json.loads(text[text.index("{"):])["jobs"][0]
 if job["error"]:
     sys.exit(f"fio reported error {job['error']}")
 read = job["read"]
-print(sys.argv[2], read["io_bytes"], read["runtime"] / 1000)
+print(sys.argv[2], read["io_bytes"], read["runtime"] / 1000 + float(sys.argv[3]))
 PY
   then
     bench_die "cannot read fio's results for $c on $side: $(tail -1 "$bench_base/fio-parse.err"); $(head -c 600 "$out")"
@@ -229,7 +239,7 @@ mbps() {  # case side -> "best median" MB/s over the rounds (the best is the lar
 declare -A label=([seq1]="sequential 1 MiB reads, 1 job, ${big_mib} MiB file"
                   [seq4]="sequential 1 MiB reads, 4 jobs (a quarter each)"
                   [rand]="random 4 KiB reads, $random_count of them, 1 job"
-                  [small]="$small_count x 4 KiB files, open/read/close each")
+                  [small]="$small_count x 4 KiB files: list, then open/read/close each")
 declare -A target=([seq1]=0.7 [seq4]=0.7 [rand]=0.5 [small]=0.5)
 loads=$(awk '{ print $3 }' "$bench_base/loadavg" | paste -sd/)
 echo

@@ -270,6 +270,14 @@ struct Client::Impl {
     return last;
   }
 
+  // The status of the file at a cache path or UFS URI; kInvalidArgument for a directory.
+  Result<FileInfo> StatFile(const ClusterView& current, std::string_view path) {
+    ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, current.mounts.ResolveAny(path));
+    ALLUVIUM_ASSIGN_OR_RETURN(FileInfo info, Stat(current, target));
+    if (info.is_directory) return InvalidArgument(fmt::format("'{}' is a directory", info.path));
+    return info;
+  }
+
   // The short-circuit channel to the owner of the file's segment if it is on this host, else null.
   std::shared_ptr<ShortCircuitChannel> LocalOwner(const ClusterView& current, const FileInfo& info,
                                                   uint64_t segment) {
@@ -538,12 +546,36 @@ Result<ReadStats> Client::ReadInto(std::string_view path, uint64_t offset,
       out.data());
 }
 
+Result<size_t> Client::ReadCachedHere(std::string_view path, uint64_t offset,
+                                      std::span<std::byte> out) {
+  ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
+  ALLUVIUM_ASSIGN_OR_RETURN(FileInfo info, impl_->StatFile(*view, path));
+  if (!impl_->options.short_circuit || offset >= info.length) return size_t{0};
+  const uint64_t end = offset + std::min<uint64_t>(out.size(), info.length - offset);
+  const pagestore::FileId file_id = pagestore::FileIdOf(info.uri, info.version);
+  uint64_t pos = offset;
+  while (pos < end) {
+    const uint64_t segment = pos / view->segment_size;
+    const uint64_t segment_end = std::min(end, (segment + 1) * view->segment_size);
+    const std::vector<std::string> owner = view->Candidates(info, segment, 1);
+    std::shared_ptr<ShortCircuitChannel> channel =
+        owner.empty() ? nullptr : impl_->LocalChannel(owner.front());
+    if (channel == nullptr) break;
+    auto read = channel->Read(
+        info.uri, file_id, pos, segment_end, [](std::span<const std::byte>) { return OkStatus(); },
+        out.data() + (pos - offset));
+    if (!read.ok() || channel->broken()) impl_->DropChannel(owner.front());
+    if (!read.ok()) break;
+    pos += *read;
+    if (pos < segment_end) break;  // a page not cached here
+  }
+  return pos - offset;
+}
+
 Result<ReadStats> Client::ReadTo(std::string_view path, uint64_t offset, uint64_t length,
                                  const Sink& sink, std::byte* in_place) {
   ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
-  ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, view->mounts.ResolveAny(path));
-  ALLUVIUM_ASSIGN_OR_RETURN(FileInfo info, impl_->Stat(*view, target));
-  if (info.is_directory) return InvalidArgument(fmt::format("'{}' is a directory", info.path));
+  ALLUVIUM_ASSIGN_OR_RETURN(FileInfo info, impl_->StatFile(*view, path));
 
   ReadStats stats;
   if (offset >= info.length) return stats;

@@ -126,6 +126,11 @@ class Client {
   // The same into `out` (up to out.size() bytes; stats.bytes says how many): pages read on this
   // host (short-circuit) land in `out` directly instead of passing through a buffer.
   Result<ReadStats> ReadInto(std::string_view path, uint64_t offset, std::span<std::byte> out);
+  // Reads into `out` only what the workers of this host hold (short-circuit, verified), asking
+  // no worker to fetch anything: for prefetches that must cost nothing where the data is not
+  // cached here. Returns the bytes read from `offset` on: fewer than out.size() when a page is
+  // not cached here, the read is not short-circuit, or the file ends.
+  Result<size_t> ReadCachedHere(std::string_view path, uint64_t offset, std::span<std::byte> out);
 
   // The cache filter rules for a UFS URI (FileInfo::uri): how long its status (metadata) and its
   // pages (data) may be trusted, for callers that cache them too (the FUSE mount's kernel caches).

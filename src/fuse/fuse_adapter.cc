@@ -66,6 +66,10 @@ void Init(void* userdata, fuse_conn_info* conn) {
   auto& data = FuseMountCallbacks::Data(userdata);
   conn->max_read = data.max_read;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  // Every batch of a listing as readdirplus, not only the first ("auto" mode): the entries'
+  // attributes come with the names, so reading the files after a listing (a data loader's
+  // pattern) sends no lookup per file, and their small files' bytes can follow (PushSmallFiles).
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   // An open answered ENOSYS then tells the kernel to send no more opens and releases (and keep
   // the page cache), halving the requests per small file; a kernel without the capability would
   // fail the user's open instead.
@@ -106,7 +110,38 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fuse_reply_open(req, fi) != 0) HandlersOf(req).ReleaseDir(*handle);
 }
 
+// A small file the kernel just learned of from a readdirplus reply.
+struct SmallFile {
+  uint64_t inode = 0;
+  uint64_t size = 0;
+};
+
+// Reads the files into the kernel's page cache (FUSE's notify_store), so that reading them
+// after the listing sends no request (FuseOptions::push_small_bytes). After the reply: the
+// kernel knows their inodes only then. A file not cached on this host, or one the kernel has
+// forgotten again (ENOENT), is left to its reads.
+void PushSmallFiles(Handlers& handlers, fuse_session* session, uint64_t dir,
+                    const std::vector<SmallFile>& files) {
+  thread_local std::vector<std::byte> buffer;
+  for (const SmallFile& file : files) {
+    buffer.resize(file.size);
+    if (!handlers.ReadToPush(dir, file.inode, buffer)) continue;
+    fuse_bufvec bufv = FUSE_BUFVEC_INIT(file.size);
+    bufv.buf[0].mem = buffer.data();
+    const int rc = fuse_lowlevel_notify_store(session, file.inode, 0, &bufv,
+                                              static_cast<fuse_buf_copy_flags>(0));
+    if (rc != 0 && rc != -ENOENT) {
+      ALLUVIUM_LOG(DEBUG, "notify_store of inode {} failed: {}", file.inode, std::strerror(-rc));
+    }
+  }
+}
+
 void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
+  auto& data = FuseMountCallbacks::Data(req);  // the reply frees `req`
+  // Only where the kernel keeps file data across opens: with opens, each would drop it.
+  const uint64_t push_limit =
+      plus && data.no_open.load(std::memory_order_relaxed) ? data.push_small_bytes : 0;
+  std::vector<SmallFile> small_files;
   std::vector<char> buffer(size);
   size_t used = 0;
   Status st =
@@ -123,10 +158,17 @@ void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
         }
         if (needed > size - used) return false;
         used += needed;
+        const auto length = static_cast<uint64_t>(d.entry.attr.st_size);
+        if (d.entry.inode != 0 && S_ISREG(d.entry.attr.st_mode) && length > 0 &&
+            length <= push_limit) {
+          small_files.push_back({.inode = d.entry.inode, .size = length});
+        }
         return true;
       });
   if (!st.ok()) return ReplyError(req, st, "readdir");
-  fuse_reply_buf(req, buffer.data(), used);
+  if (fuse_reply_buf(req, buffer.data(), used) == 0 && !small_files.empty()) {
+    PushSmallFiles(data.handlers, data.session, fi->fh, small_files);
+  }
 }
 
 void ReadDirPlain(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
@@ -237,7 +279,10 @@ void FuseMount::SessionDeleter::operator()(fuse_session* session) const {
 }
 
 FuseMount::FuseMount(Handlers& handlers, std::string mountpoint, const FuseOptions& options)
-    : data_{.handlers = handlers, .max_read = options.max_read, .no_open_wanted = options.no_open},
+    : data_{.handlers = handlers,
+            .max_read = options.max_read,
+            .no_open_wanted = options.no_open,
+            .push_small_bytes = options.push_small_bytes},
       mountpoint_(std::move(mountpoint)),
       max_threads_(options.max_threads),
       kernel_read_ahead_kib_(options.kernel_read_ahead_kib),
@@ -306,6 +351,7 @@ Status FuseMount::MountSession(const FuseOptions& options) {
                     fmt::join(options.fuse_options, ",")));
   }
   session_.reset(raw);
+  data_.session = raw;
   if (fuse_set_signal_handlers(raw) != 0) {
     return InternalError("cannot install the FUSE signal handlers");
   }

@@ -59,7 +59,9 @@ class FuseMount {
   struct SessionData {
     Handlers& handlers;
     unsigned max_read;
-    bool no_open_wanted;  // FuseOptions::no_open
+    bool no_open_wanted;              // FuseOptions::no_open
+    uint64_t push_small_bytes;        // FuseOptions::push_small_bytes
+    fuse_session* session = nullptr;  // for notifications; set once mounted, before requests
     // Whether opens are answered ENOSYS (no_open wanted and the kernel supports it): set once
     // at init, before any open.
     std::atomic<bool> no_open{false};

@@ -168,6 +168,24 @@ Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
   return handle;
 }
 
+bool Handlers::ReadToPush(uint64_t dir, uint64_t inode, std::span<std::byte> out) {
+  std::shared_ptr<const OpenDirectory> listing;
+  {
+    std::lock_guard lock(mu_);
+    auto it = dirs_.find(dir);
+    if (it == dirs_.end()) return false;
+    listing = it->second;
+  }
+  if (listing->pushed_bytes.fetch_add(out.size(), std::memory_order_relaxed) + out.size() >
+      kMaxPushBytesPerListing) {
+    return false;
+  }
+  Result<std::string> path = PathOf(inode);
+  if (!path.ok()) return false;
+  Result<size_t> n = client_.ReadCachedHere(*path, 0, out);
+  return n.ok() && *n == out.size();
+}
+
 Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
                          const std::function<bool(const DirEntry&)>& add) {
   std::shared_ptr<const OpenDirectory> dir;

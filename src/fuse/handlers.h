@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -75,6 +76,15 @@ class Handlers {
                  const std::function<bool(const DirEntry&)>& add);
   void ReleaseDir(uint64_t handle);
 
+  // Reads the whole of a file that the listing open as `dir` gave the kernel, into `out` (its
+  // length), for the kernel's page cache (FUSE's notify_store): only if the workers of this host
+  // hold all of it (Client::ReadCachedHere: never from the UFS) and the listing has not pushed
+  // kMaxPushBytesPerListing yet. false: leave the file to the kernel's reads.
+  bool ReadToPush(uint64_t dir, uint64_t inode, std::span<std::byte> out);
+  // What one listing pushes at most: a directory of a million small files does not flush the
+  // page cache with them.
+  static constexpr uint64_t kMaxPushBytesPerListing = 256 << 20;
+
   // EROFS for flags that would write (O_WRONLY, O_RDWR, O_TRUNC, O_APPEND, O_CREAT), else 0:
   // the mount is read-only whatever the UFS allows.
   static int RefuseWrites(int flags);
@@ -106,8 +116,9 @@ class Handlers {
   struct OpenDirectory {
     std::string path;
     uint64_t inode = 0;
-    std::vector<client::FileInfo> children;  // sorted by name
-    uint64_t generation = 0;                 // DropCaches calls before it was listed
+    std::vector<client::FileInfo> children;         // sorted by name
+    uint64_t generation = 0;                        // DropCaches calls before it was listed
+    mutable std::atomic<uint64_t> pushed_bytes{0};  // ReadToPush's budget
   };
 
   // The status of a cache path; a directory that only holds mount points (no mount covers it)

@@ -55,6 +55,9 @@ Result<FuseOptions> FuseOptions::Parse(std::string_view path, const std::vector<
       } else if (key == "read_ahead_parts") {
         ALLUVIUM_ASSIGN_OR_RETURN(options.read_ahead.max_parts,
                                   ParseCount(key, value, "parts", 1024));
+      } else if (key == "push_small_kb") {
+        ALLUVIUM_ASSIGN_OR_RETURN(const uint32_t kib, ParseCount(key, value, "KiB", 1024));
+        options.push_small_bytes = uint64_t{kib} << 10;
       } else if (key == "read_ahead_kb") {
         ALLUVIUM_ASSIGN_OR_RETURN(options.kernel_read_ahead_kib,
                                   ParseCount(key, value, "KiB", 1 << 20));

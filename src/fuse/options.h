@@ -28,6 +28,11 @@ struct FuseOptions {
   // The kernel's read-ahead for files in its page cache (kernel_read_ahead.h), in KiB; -o
   // read_ahead_kb=N, 0 leaves the kernel's 128 KiB. 4 MiB keeps four max_read reads in flight.
   uint32_t kernel_read_ahead_kib = 4096;
+  // Files of at most this many bytes that a listing (readdirplus) gives the kernel are read into
+  // its page cache right after, when cached on this host and every file is immutable (no_open):
+  // a job that lists a directory and then reads its small files then sends no request per file.
+  // -o push_small_kb=N, 0 off.
+  uint64_t push_small_bytes = 128 << 10;
   // Read-ahead in the daemon, for files read with direct_io (the kernel reads none ahead for
   // them); -o read_ahead_parts=N caps its window (0: none).
   ReadAheadOptions read_ahead;
@@ -43,8 +48,8 @@ struct FuseOptions {
   bool no_open = false;
 
   // `path` and the -o values (each a comma-separated list). kInvalidArgument for a bad path, a
-  // timeout that is not a number >= 0, read_ahead_parts outside 0..1024 or read_ahead_kb
-  // outside 0..1048576.
+  // timeout that is not a number >= 0, read_ahead_parts outside 0..1024, read_ahead_kb outside
+  // 0..1048576 or push_small_kb outside 0..1024.
   static Result<FuseOptions> Parse(std::string_view path, const std::vector<std::string>& o);
 };
 

@@ -5,6 +5,7 @@
 // Where /dev/fuse cannot be opened these tests say so loudly and skip.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -216,6 +217,52 @@ TEST_F(FuseMountTest, WithEveryFileImmutableTheKernelReadsWithoutOpening) {
   const auto log = ReadWholeFile(run_dir_ / "logs" / ("fuse-" + MountName() + ".log"));
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_NE(log->find("reads files without opening them"), std::string::npos) << *log;
+}
+
+// Whether every page of the file is in the kernel's page cache: mincore on a mapping, which
+// reads nothing.
+bool Resident(const fs::path& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || st.st_size == 0) return false;
+  const auto size = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (map == MAP_FAILED) return false;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  std::vector<unsigned char> pages((size + page - 1) / page);
+  const bool ok = ::mincore(map, size, pages.data()) == 0;
+  ::munmap(map, size);
+  return ok && std::all_of(pages.begin(), pages.end(), [](unsigned char p) { return p & 1; });
+}
+
+// A listing (readdirplus) is followed by the bytes of its small cached files into the kernel's
+// page cache, so that a job reading them after listing sends no request per file; larger files
+// are not, and -o push_small_kb=0 turns it off.
+TEST_F(FuseMountTest, AListingPutsItsSmallFilesInThePageCache) {
+  for (const bool push : {true, false}) {
+    SCOPED_TRACE(push ? "push on" : "push_small_kb=0");
+    auto m = Mount(push ? "" : "-o push_small_kb=0");
+    ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(mountpoint_ / "data")) {
+      names.push_back(entry.path().filename().string());
+    }
+    EXPECT_EQ(names.size(), 7u);
+    const fs::path data = mountpoint_ / "data";
+    for (const char* small : {"one", "page-minus-one", "name with spaces"}) {
+      if (push) {
+        EXPECT_TRUE(testing::Eventually([&] { return Resident(data / small); }, 10s)) << small;
+      } else {
+        EXPECT_FALSE(Resident(data / small)) << small;
+      }
+    }
+    EXPECT_FALSE(Resident(data / "a.bin")) << "700,000 bytes: more than push_small_kb";
+    for (const auto& [rel, bytes] : UfsFiles()) {
+      EXPECT_TRUE(ReadWithSyscalls(data / rel) == bytes) << rel;
+    }
+    const auto u = Unmount();
+    ASSERT_EQ(u.exit_code, 0) << u.output << u.errors;
+  }
 }
 
 // The "done when": a PyTorch DataLoader with 4 worker processes reads every sample

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -147,6 +148,30 @@ TEST_F(HandlersTest, ReadDirListsTheUfsAndPlusCountsOnlyTheEntriesTaken) {
   h->ReleaseDir(*dir);
   EXPECT_EQ(h->ReadDir(*dir, 0, false, [](const DirEntry&) { return true; }).code(),
             Code::kNotFound);
+}
+
+// What a listing pushes into the kernel's page cache comes from this host's workers only: a
+// file not cached is left to its reads (no UFS read for a listing), a cached one is read whole.
+TEST_F(HandlersTest, ReadToPushReadsOnlyFilesCachedOnThisHost) {
+  auto h = NewHandlers("/data");
+  auto dir = h->OpenDir(InodeTable::kRootInode);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  std::map<std::string, uint64_t> inodes;
+  ASSERT_TRUE(h->ReadDir(*dir, 0, true, [&](const DirEntry& d) {
+                 inodes[d.name] = d.entry.inode;
+                 return true;
+               }).ok());
+  const std::string& bytes = files_["data/a.bin"];
+  std::vector<std::byte> out(bytes.size());
+  EXPECT_FALSE(h->ReadToPush(*dir, inodes["a.bin"], out)) << "not cached yet";
+
+  const auto load = cluster_->Cli("job load /data --wait");
+  ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
+  ASSERT_TRUE(h->ReadToPush(*dir, inodes["a.bin"], out));
+  EXPECT_EQ(std::memcmp(out.data(), bytes.data(), bytes.size()), 0);
+  EXPECT_FALSE(h->ReadToPush(*dir + 100, inodes["a.bin"], out)) << "no such listing";
+  h->ReleaseDir(*dir);
+  EXPECT_FALSE(h->ReadToPush(*dir, inodes["a.bin"], out)) << "a released listing";
 }
 
 TEST_F(HandlersTest, MountPointsShowInListingsEvenWithoutAUfsDirectory) {

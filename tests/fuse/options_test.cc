@@ -42,6 +42,15 @@ TEST(FuseOptionsTest, ReadAheadKbSetsTheKernelsReadAheadAndZeroLeavesItAlone) {
   }
 }
 
+TEST(FuseOptionsTest, PushSmallKbBoundsTheFilesAListingPutsInThePageCache) {
+  EXPECT_EQ(FuseOptions::Parse("/", {})->push_small_bytes, 128u << 10);
+  EXPECT_EQ(FuseOptions::Parse("/", {"push_small_kb=16"})->push_small_bytes, 16u << 10);
+  EXPECT_EQ(FuseOptions::Parse("/", {"push_small_kb=0"})->push_small_bytes, 0u);
+  for (const char* bad : {"push_small_kb=", "push_small_kb=2048", "push_small_kb=1.5"}) {
+    EXPECT_EQ(FuseOptions::Parse("/", {bad}).status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
 TEST(FuseOptionsTest, NoOptionsLeaveTheFilterInCharge) {
   auto o = FuseOptions::Parse("/", {});
   ASSERT_TRUE(o.ok()) << o.status();
