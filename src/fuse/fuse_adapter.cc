@@ -107,30 +107,30 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Result<uint64_t> handle = HandlersOf(req).OpenDir(ino);
   if (!handle.ok()) return ReplyError(req, handle.status(), "opendir");
   fi->fh = *handle;
+  // Where every file is immutable, the kernel keeps each listing it read and serves the next
+  // ones from it (across opendirs) until dropped: DropCaches invalidates the directory's
+  // inode, or memory runs short. Elsewhere a listing may change, so each one asks.
+  if (FuseMountCallbacks::Data(req).no_open.load(std::memory_order_relaxed)) {
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  }
   if (fuse_reply_open(req, fi) != 0) HandlersOf(req).ReleaseDir(*handle);
 }
 
-// A small file the kernel just learned of from a readdirplus reply.
-struct SmallFile {
-  uint64_t inode = 0;
-  uint64_t size = 0;
-};
-
-// Reads the files into the kernel's page cache (FUSE's notify_store), so that reading them
-// after the listing sends no request (FuseOptions::push_small_bytes). After the reply: the
-// kernel knows their inodes only then. A file not cached on this host, or one the kernel has
-// forgotten again (ENOENT), is left to its reads.
-void PushSmallFiles(Handlers& handlers, fuse_session* session, uint64_t dir,
-                    const std::vector<SmallFile>& files) {
+// Reads files a listing gave the kernel into its page cache (FUSE's notify_store), so that
+// reading them after the listing sends no request (FuseOptions::push_small_bytes). A file not
+// cached on this host, or one the kernel has forgotten again (ENOENT), is left to its reads.
+void PushSmallFiles(Handlers& handlers, fuse_session* session, Handlers::PushQueue& queue,
+                    const std::vector<Handlers::PushFile>& files) {
   thread_local std::vector<std::byte> buffer;
-  for (const SmallFile& file : files) {
+  for (const Handlers::PushFile& file : files) {
     buffer.resize(file.size);
-    if (!handlers.ReadToPush(dir, file.inode, buffer)) continue;
+    if (!handlers.ReadToPush(queue, file.inode, buffer)) continue;
     fuse_bufvec bufv = FUSE_BUFVEC_INIT(file.size);
     bufv.buf[0].mem = buffer.data();
     const int rc = fuse_lowlevel_notify_store(session, file.inode, 0, &bufv,
                                               static_cast<fuse_buf_copy_flags>(0));
-    if (rc != 0 && rc != -ENOENT) {
+    if (rc != 0) {
       ALLUVIUM_LOG(DEBUG, "notify_store of inode {} failed: {}", file.inode, std::strerror(-rc));
     }
   }
@@ -141,7 +141,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
   // Only where the kernel keeps file data across opens: with opens, each would drop it.
   const uint64_t push_limit =
       plus && data.no_open.load(std::memory_order_relaxed) ? data.push_small_bytes : 0;
-  std::vector<SmallFile> small_files;
+  std::vector<Handlers::PushFile> small_files;
   std::vector<char> buffer(size);
   size_t used = 0;
   Status st =
@@ -166,8 +166,17 @@ void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
         return true;
       });
   if (!st.ok()) return ReplyError(req, st, "readdir");
-  if (fuse_reply_buf(req, buffer.data(), used) == 0 && !small_files.empty()) {
-    PushSmallFiles(data.handlers, data.session, fi->fh, small_files);
+  // This request comes after the kernel took the last reply in: that reply's files can go now.
+  // This reply's wait for the next request; queued before it is sent, which lets that come.
+  const std::shared_ptr<Handlers::PushQueue> queue =
+      push_limit == 0 ? nullptr : data.handlers.PushQueueOf(fi->fh);
+  std::vector<Handlers::PushFile> ready;
+  if (queue != nullptr) {
+    ready = queue->TakeAll();
+    queue->Add(small_files);
+  }
+  if (fuse_reply_buf(req, buffer.data(), used) == 0 && !ready.empty()) {
+    PushSmallFiles(data.handlers, data.session, *queue, ready);
   }
 }
 
@@ -180,8 +189,12 @@ void ReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
 }
 
 void ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  HandlersOf(req).ReleaseDir(fi->fh);
+  auto& data = FuseMountCallbacks::Data(req);  // the reply frees `req`
+  // The last reply's small files (ReadDir): the kernel has taken it in.
+  const std::shared_ptr<Handlers::PushQueue> queue = data.handlers.PushQueueOf(fi->fh);
+  data.handlers.ReleaseDir(fi->fh);
   fuse_reply_err(req, 0);
+  if (queue != nullptr) PushSmallFiles(data.handlers, data.session, *queue, queue->TakeAll());
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {

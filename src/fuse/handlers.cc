@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -157,26 +158,44 @@ Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(u
   }
   std::sort(dir->children.begin(), dir->children.end(),
             [](const auto& a, const auto& b) { return BaseName(a.path) < BaseName(b.path); });
+  dir->listed = true;
   return std::shared_ptr<const OpenDirectory>(std::move(dir));
 }
 
 Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
-  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<const OpenDirectory> dir, ListDirectory(inode));
+  // Listed at the first ReadDir, not here: where the kernel keeps listings (cache_readdir), an
+  // opendir is followed by no readdir at all.
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
+  if (!info.is_directory) return InvalidArgument(fmt::format("{} is not a directory", path));
+  auto dir = std::make_shared<OpenDirectory>();
+  dir->path = path;
+  dir->inode = inode;
   std::lock_guard lock(mu_);
   const uint64_t handle = next_dir_++;
   dirs_[handle] = std::move(dir);
+  push_queues_[handle] = std::make_shared<PushQueue>();
   return handle;
 }
 
-bool Handlers::ReadToPush(uint64_t dir, uint64_t inode, std::span<std::byte> out) {
-  std::shared_ptr<const OpenDirectory> listing;
-  {
-    std::lock_guard lock(mu_);
-    auto it = dirs_.find(dir);
-    if (it == dirs_.end()) return false;
-    listing = it->second;
-  }
-  if (listing->pushed_bytes.fetch_add(out.size(), std::memory_order_relaxed) + out.size() >
+void Handlers::PushQueue::Add(const std::vector<PushFile>& files) {
+  std::lock_guard lock(mu_);
+  waiting_.insert(waiting_.end(), files.begin(), files.end());
+}
+
+std::vector<Handlers::PushFile> Handlers::PushQueue::TakeAll() {
+  std::lock_guard lock(mu_);
+  return std::exchange(waiting_, {});
+}
+
+std::shared_ptr<Handlers::PushQueue> Handlers::PushQueueOf(uint64_t dir) const {
+  std::lock_guard lock(mu_);
+  auto it = push_queues_.find(dir);
+  return it == push_queues_.end() ? nullptr : it->second;
+}
+
+bool Handlers::ReadToPush(PushQueue& queue, uint64_t inode, std::span<std::byte> out) {
+  if (queue.pushed_bytes().fetch_add(out.size(), std::memory_order_relaxed) + out.size() >
       kMaxPushBytesPerListing) {
     return false;
   }
@@ -195,7 +214,7 @@ Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
     auto it = dirs_.find(handle);
     if (it == dirs_.end()) return NotFound(fmt::format("directory handle {} is not open", handle));
     dir = it->second;
-    stale = offset == 0 && dir->generation != generation_;
+    stale = !dir->listed || (offset == 0 && dir->generation != generation_);
   }
   if (stale) {
     ALLUVIUM_ASSIGN_OR_RETURN(dir, ListDirectory(dir->inode));
@@ -233,6 +252,7 @@ Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
 void Handlers::ReleaseDir(uint64_t handle) {
   std::lock_guard lock(mu_);
   dirs_.erase(handle);
+  push_queues_.erase(handle);
 }
 
 int Handlers::RefuseWrites(int flags) {

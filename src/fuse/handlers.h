@@ -64,9 +64,9 @@ class Handlers {
   void Forget(uint64_t inode, uint64_t nlookup);
   Result<Entry> GetAttr(uint64_t inode);
 
-  // A directory's entries are listed once at opendir and served from that snapshot, so readdir
-  // calls at successive offsets see one consistent listing (a rewind after DropCaches lists
-  // again). Returns the handle for ReadDir.
+  // A directory's entries are listed once, at the first readdir after opendir, and served from
+  // that snapshot, so readdir calls at successive offsets see one consistent listing (a rewind
+  // after DropCaches lists again). kInvalidArgument for a file. Returns the handle for ReadDir.
   Result<uint64_t> OpenDir(uint64_t inode);
   // Offers the entries from `offset` (0: the start, "." and ".." first) to `add` in order until
   // it returns false (the reply is full). With `plus`, each entry `add` takes counts one lookup
@@ -76,11 +76,33 @@ class Handlers {
                  const std::function<bool(const DirEntry&)>& add);
   void ReleaseDir(uint64_t handle);
 
-  // Reads the whole of a file that the listing open as `dir` gave the kernel, into `out` (its
-  // length), for the kernel's page cache (FUSE's notify_store): only if the workers of this host
-  // hold all of it (Client::ReadCachedHere: never from the UFS) and the listing has not pushed
+  // The small files of a listing's readdirplus replies, on their way into the kernel's page
+  // cache (FUSE's notify_store). The kernel links the entries' inodes only once it has taken a
+  // reply in, so a reply's files wait for its next request on the listing (a readdir or the
+  // release), which comes after that; they are added before the reply is sent.
+  struct PushFile {
+    uint64_t inode = 0;
+    uint64_t size = 0;
+  };
+  class PushQueue {
+   public:
+    void Add(const std::vector<PushFile>& files);
+    std::vector<PushFile> TakeAll();
+    std::atomic<uint64_t>& pushed_bytes() { return pushed_bytes_; }
+
+   private:
+    std::mutex mu_;
+    std::vector<PushFile> waiting_;  // guarded by mu_
+    std::atomic<uint64_t> pushed_bytes_{0};
+  };
+  // The listing's queue, shared: pushes run after a reply, maybe after the kernel released the
+  // listing. Null for a handle not open.
+  std::shared_ptr<PushQueue> PushQueueOf(uint64_t dir) const;
+  // Reads the whole of a file a listing gave the kernel into `out` (its length), for the
+  // kernel's page cache: only if the workers of this host hold all of it
+  // (Client::ReadCachedHere: never from the UFS) and the listing has not pushed
   // kMaxPushBytesPerListing yet. false: leave the file to the kernel's reads.
-  bool ReadToPush(uint64_t dir, uint64_t inode, std::span<std::byte> out);
+  bool ReadToPush(PushQueue& queue, uint64_t inode, std::span<std::byte> out);
   // What one listing pushes at most: a directory of a million small files does not flush the
   // page cache with them.
   static constexpr uint64_t kMaxPushBytesPerListing = 256 << 20;
@@ -116,9 +138,9 @@ class Handlers {
   struct OpenDirectory {
     std::string path;
     uint64_t inode = 0;
-    std::vector<client::FileInfo> children;         // sorted by name
-    uint64_t generation = 0;                        // DropCaches calls before it was listed
-    mutable std::atomic<uint64_t> pushed_bytes{0};  // ReadToPush's budget
+    std::vector<client::FileInfo> children;  // sorted by name
+    uint64_t generation = 0;                 // DropCaches calls before it was listed
+    bool listed = false;                     // opened, not listed yet: children is empty
   };
 
   // The status of a cache path; a directory that only holds mount points (no mount covers it)
@@ -150,6 +172,7 @@ class Handlers {
   mutable std::mutex mu_;
   // Snapshots are immutable, so ReadDir uses one without the lock.
   std::map<uint64_t, std::shared_ptr<const OpenDirectory>> dirs_;  // guarded by mu_; by handle
+  std::map<uint64_t, std::shared_ptr<PushQueue>> push_queues_;     // guarded by mu_; by handle
   uint64_t next_dir_ = 1;                                          // guarded by mu_
   uint64_t generation_ = 0;                                        // guarded by mu_
   // Shared, so a read under way keeps its reader while a release drops the handle.

@@ -163,15 +163,22 @@ TEST_F(HandlersTest, ReadToPushReadsOnlyFilesCachedOnThisHost) {
                }).ok());
   const std::string& bytes = files_["data/a.bin"];
   std::vector<std::byte> out(bytes.size());
-  EXPECT_FALSE(h->ReadToPush(*dir, inodes["a.bin"], out)) << "not cached yet";
+  const std::shared_ptr<Handlers::PushQueue> queue = h->PushQueueOf(*dir);
+  ASSERT_NE(queue, nullptr);
+  EXPECT_EQ(h->PushQueueOf(*dir + 100), nullptr) << "no such listing";
+  EXPECT_FALSE(h->ReadToPush(*queue, inodes["a.bin"], out)) << "not cached yet";
 
   const auto load = cluster_->Cli("job load /data --wait");
   ASSERT_EQ(load.exit_code, 0) << load.output << load.errors;
-  ASSERT_TRUE(h->ReadToPush(*dir, inodes["a.bin"], out));
+  h->ReleaseDir(*dir);  // pushes run after the reply, maybe after the kernel released it
+  ASSERT_TRUE(h->ReadToPush(*queue, inodes["a.bin"], out));
   EXPECT_EQ(std::memcmp(out.data(), bytes.data(), bytes.size()), 0);
-  EXPECT_FALSE(h->ReadToPush(*dir + 100, inodes["a.bin"], out)) << "no such listing";
-  h->ReleaseDir(*dir);
-  EXPECT_FALSE(h->ReadToPush(*dir, inodes["a.bin"], out)) << "a released listing";
+  queue->pushed_bytes().store(Handlers::kMaxPushBytesPerListing);
+  EXPECT_FALSE(h->ReadToPush(*queue, inodes["a.bin"], out)) << "the listing's budget is spent";
+  queue->Add({{.inode = 7, .size = 1}, {.inode = 8, .size = 2}});
+  queue->Add({{.inode = 9, .size = 3}});
+  EXPECT_EQ(queue->TakeAll().size(), 3u);
+  EXPECT_TRUE(queue->TakeAll().empty());
 }
 
 TEST_F(HandlersTest, MountPointsShowInListingsEvenWithoutAUfsDirectory) {
