@@ -125,13 +125,21 @@ Result<Entry> Handlers::GetAttr(uint64_t inode) {
   return MakeEntry(inode, info);
 }
 
-Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(uint64_t inode) {
+Result<std::shared_ptr<Handlers::OpenDirectory>> Handlers::UnlistedDirectory(
+    uint64_t inode, client::FileInfo& info) {
   ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
-  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
+  ALLUVIUM_ASSIGN_OR_RETURN(info, StatPath(path));
   if (!info.is_directory) return InvalidArgument(fmt::format("{} is not a directory", path));
   auto dir = std::make_shared<OpenDirectory>();
-  dir->path = path;
+  dir->path = std::move(path);
   dir->inode = inode;
+  return dir;
+}
+
+Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(uint64_t inode) {
+  client::FileInfo info;
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<OpenDirectory> dir, UnlistedDirectory(inode, info));
+  const std::string& path = dir->path;
   {
     // Read before listing: a DropCaches during the listing leaves it stale.
     std::lock_guard lock(mu_);
@@ -165,12 +173,8 @@ Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(u
 Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
   // Listed at the first ReadDir, not here: where the kernel keeps listings (cache_readdir), an
   // opendir is followed by no readdir at all.
-  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
-  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
-  if (!info.is_directory) return InvalidArgument(fmt::format("{} is not a directory", path));
-  auto dir = std::make_shared<OpenDirectory>();
-  dir->path = path;
-  dir->inode = inode;
+  client::FileInfo info;
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<OpenDirectory> dir, UnlistedDirectory(inode, info));
   std::lock_guard lock(mu_);
   const uint64_t handle = next_dir_++;
   dirs_[handle] = std::move(dir);

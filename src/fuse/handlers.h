@@ -149,6 +149,9 @@ class Handlers {
   // The cache paths of the mounts, re-read at most every few seconds; the last ones read while
   // the coordinator cannot be reached.
   std::vector<std::string> MountPaths();
+  // The directory at `inode`, not listed yet (its status into `info`); kInvalidArgument for a
+  // file.
+  Result<std::shared_ptr<OpenDirectory>> UnlistedDirectory(uint64_t inode, client::FileInfo& info);
   // Lists a directory now: its UFS entries and the mount points below it.
   Result<std::shared_ptr<const OpenDirectory>> ListDirectory(uint64_t inode);
   Entry MakeEntry(uint64_t inode, const client::FileInfo& info);
