@@ -485,6 +485,13 @@ Status Client::List(std::string_view path, bool recursive,
                     const std::function<Status(const FileInfo&)>& visit) {
   ALLUVIUM_ASSIGN_OR_RETURN(auto view, impl_->View(false));
   ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved target, view->mounts.ResolveAny(path));
+  if (!recursive) {
+    if (std::optional<std::vector<FileInfo>> known = impl_->metadata->GetListing(target.ufs_uri)) {
+      for (const FileInfo& info : *known) ALLUVIUM_RETURN_IF_ERROR(visit(info));
+      return OkStatus();
+    }
+  }
+  std::vector<FileInfo> listed;  // kept for the next listing of the directory (not recursive)
   bool delivered = false;
   Status visit_status;
   Status st = impl_->OnWorkers(ring::PlacementKey(target.ufs_uri, 0), nullptr,
@@ -502,6 +509,7 @@ Status Client::List(std::string_view path, bool recursive,
                                      const FileInfo info = ToFileInfo(
                                          entry, cache.ok() ? cache->cache_path : entry.uri());
                                      impl_->metadata->Put(info);  // a listing is as fresh as a stat
+                                     if (!recursive) listed.push_back(info);
                                      visit_status = visit(info);
                                      delivered = true;
                                      if (!visit_status.ok()) {
@@ -519,6 +527,7 @@ Status Client::List(std::string_view path, bool recursive,
                                    return Aborted(rpc_status.ToString());
                                  return rpc_status;
                                });
+  if (st.ok() && !recursive) impl_->metadata->PutListing(target.ufs_uri, listed);
   return st.WithContext(target.cache_path);
 }
 

@@ -115,7 +115,9 @@ class Client {
   // kNotFound for a missing file; kNotFound "outside every mount" for an unmounted path.
   Result<FileInfo> GetStatus(std::string_view path);
 
-  // Calls visit for each entry below the directory (recursively if asked), streamed.
+  // Calls visit for each entry below the directory (recursively if asked), streamed. A listing
+  // that is not recursive is kept as the cache filter's metadata rules allow (MetadataCache):
+  // listing the directory again asks no worker until DropMetadataCache.
   Status List(std::string_view path, bool recursive,
               const std::function<Status(const FileInfo&)>& visit);
 

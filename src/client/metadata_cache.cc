@@ -2,6 +2,13 @@
 
 namespace alluvium::client {
 
+bool MetadataCache::Fresh(const CacheRule& rule,
+                          std::chrono::steady_clock::time_point cached_at) const {
+  const auto age = clock_() - cached_at;
+  return rule.type != CacheRuleType::kSkipCache && age < expiration_ &&
+         (rule.type != CacheRuleType::kMaxAge || age < rule.max_age);
+}
+
 std::optional<FileInfo> MetadataCache::Get(std::string_view uri) {
   const CacheRule rule = filter_.ForMetadata(uri);
   if (rule.type == CacheRuleType::kSkipCache) return std::nullopt;
@@ -9,12 +16,48 @@ std::optional<FileInfo> MetadataCache::Get(std::string_view uri) {
   std::lock_guard lock(mu_);
   const Entry* entry = entries_.Find(key);
   if (entry == nullptr) return std::nullopt;
-  const auto age = clock_() - entry->cached_at;
-  if (age >= expiration_ || (rule.type == CacheRuleType::kMaxAge && age >= rule.max_age)) {
+  if (!Fresh(rule, entry->cached_at)) {
     entries_.Erase(key);
     return std::nullopt;
   }
   return entry->info;
+}
+
+std::optional<std::vector<FileInfo>> MetadataCache::GetListing(std::string_view uri) {
+  const CacheRule rule = filter_.ForMetadata(uri);
+  if (rule.type == CacheRuleType::kSkipCache) return std::nullopt;
+  const std::string key(uri);
+  std::lock_guard lock(mu_);
+  const Listing* listing = listings_.Find(key);
+  if (listing == nullptr) return std::nullopt;
+  if (!Fresh(rule, listing->cached_at)) {
+    listings_.Erase(key);
+    return std::nullopt;
+  }
+  std::vector<FileInfo> entries;
+  entries.reserve(listing->uris.size());
+  for (const std::string& child : listing->uris) {
+    // Statuses age (and are evicted) on their own: the listing is as good as its oldest.
+    const Entry* entry = entries_.Find(child);
+    if (entry == nullptr || !Fresh(filter_.ForMetadata(child), entry->cached_at)) {
+      listings_.Erase(key);
+      return std::nullopt;
+    }
+    entries.push_back(entry->info);
+  }
+  return entries;
+}
+
+void MetadataCache::PutListing(std::string_view uri, const std::vector<FileInfo>& entries) {
+  if (max_entries_ == 0 || entries.size() > max_entries_ ||
+      filter_.ForMetadata(uri).type == CacheRuleType::kSkipCache) {
+    return;
+  }
+  Listing listing{.uris = {}, .cached_at = clock_()};
+  listing.uris.reserve(entries.size());
+  for (const FileInfo& info : entries) listing.uris.push_back(info.uri);
+  std::lock_guard lock(mu_);
+  listings_.Put(std::string(uri), std::move(listing));
 }
 
 void MetadataCache::Put(const FileInfo& info) {
@@ -28,12 +71,14 @@ void MetadataCache::Put(const FileInfo& info) {
 
 void MetadataCache::Forget(std::string_view uri) {
   std::lock_guard lock(mu_);
+  // Its parent's listing holds its status: a listing without it is listed again.
   entries_.Erase(std::string(uri));
 }
 
 void MetadataCache::Clear() {
   std::lock_guard lock(mu_);
   entries_.Clear();
+  listings_.Clear();
 }
 
 size_t MetadataCache::size() const {

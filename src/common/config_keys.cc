@@ -100,7 +100,8 @@ const KeyInfo kUserVirtualNodes{"alluvium.user.consistent.hash.virtual.node.coun
     KeyType::kInt, "0", "Virtual nodes per worker for ketama; 0 uses the built-in default."};
 const KeyInfo kUserMetadataCacheMaxSize{"alluvium.user.metadata.cache.max.size", KeyType::kInt,
     "100000", "File statuses a client keeps (from stats and listings) as the cache filter's "
-    "metadata rules allow, so reading a known file asks no worker. 0 keeps none."};
+    "metadata rules allow, so reading a known file or listing a known directory asks no "
+    "worker. 0 keeps none."};
 const KeyInfo kUserMetadataCacheExpiration{"alluvium.user.metadata.cache.expiration.time",
     KeyType::kDuration, "10min", "A client trusts a status it has seen at most this long, even "
     "under an immutable rule, so it sees what a load job refreshed on the workers."};

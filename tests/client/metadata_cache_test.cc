@@ -50,6 +50,58 @@ TEST_F(MetadataCacheTest, MaxAgeAndSkipCacheRulesApply) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+// A listing is served while its rule trusts it and every entry's status is still kept: a
+// status forgotten (a read found the file changed), evicted or expired makes it list again.
+TEST_F(MetadataCacheTest, ListingsAreKeptAsTheirEntriesStatusesAre) {
+  auto cache = Cache(3);
+  const std::vector<FileInfo> entries = {Info("file:///data/a"), Info("file:///data/b", "v7")};
+  for (const FileInfo& info : entries) cache.Put(info);
+  cache.PutListing("file:///data", entries);
+  auto listing = cache.GetListing("file:///data");
+  ASSERT_TRUE(listing.has_value());
+  ASSERT_EQ(listing->size(), 2u);
+  EXPECT_EQ((*listing)[1].version, "v7");
+  EXPECT_FALSE(cache.GetListing("file:///other").has_value());
+
+  cache.Forget("file:///data/b");
+  EXPECT_FALSE(cache.GetListing("file:///data").has_value()) << "an entry's status is gone";
+  cache.Put(entries[1]);
+  EXPECT_FALSE(cache.GetListing("file:///data").has_value()) << "and so is the listing";
+
+  cache.PutListing("file:///data", entries);
+  cache.Put(Info("file:///x"));
+  cache.Put(Info("file:///y"));  // capacity 3: a and b's statuses are evicted first
+  EXPECT_FALSE(cache.GetListing("file:///data").has_value());
+
+  for (const FileInfo& info : entries) cache.Put(info);
+  cache.PutListing("file:///data", entries);
+  ASSERT_TRUE(cache.GetListing("file:///data").has_value());
+  cache.Clear();
+  EXPECT_FALSE(cache.GetListing("file:///data").has_value());
+
+  cache.PutListing("file:///data",
+                   {Info("file:///a"), Info("file:///b"), Info("file:///c"), Info("file:///d")});
+  EXPECT_FALSE(cache.GetListing("file:///data").has_value()) << "larger than the capacity";
+}
+
+TEST_F(MetadataCacheTest, ListingsFollowTheDirectorysRule) {
+  auto cache = Cache();
+  const std::vector<FileInfo> young = {Info("file:///young/d/a")};
+  cache.Put(young[0]);
+  cache.PutListing("file:///young/d", young);
+  now_ += 59s;
+  EXPECT_TRUE(cache.GetListing("file:///young/d").has_value());
+  now_ += 2s;
+  EXPECT_FALSE(cache.GetListing("file:///young/d").has_value()) << "maxAge 1min";
+  cache.PutListing("file:///live/d", {});
+  EXPECT_FALSE(cache.GetListing("file:///live/d").has_value()) << "skipCache";
+  const std::vector<FileInfo> data = {Info("file:///data/a")};
+  cache.Put(data[0]);
+  cache.PutListing("file:///data", data);
+  now_ += 11min;
+  EXPECT_FALSE(cache.GetListing("file:///data").has_value()) << "expired like a status";
+}
+
 TEST_F(MetadataCacheTest, NewerStatusReplacesAndForgetDrops) {
   auto cache = Cache();
   cache.Put(Info("file:///data/a"));

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -179,6 +180,23 @@ TEST_F(HandlersTest, ReadToPushReadsOnlyFilesCachedOnThisHost) {
   queue->Add({{.inode = 9, .size = 3}});
   EXPECT_EQ(queue->TakeAll().size(), 3u);
   EXPECT_TRUE(queue->TakeAll().empty());
+}
+
+// The client keeps listings as it keeps statuses: a directory listed again (each epoch, or after
+// the kernel dropped its copy) asks no worker, until drop-caches.
+TEST_F(HandlersTest, ADirectoryListedAgainAsksNoWorker) {
+  auto h = NewHandlers("/data");
+  const std::vector<std::string> expected = {".", "..", "a.bin", "empty", "sub"};
+  ASSERT_EQ(Names(*h, InodeTable::kRootInode, true), expected);
+  for (int i = 0; i < cluster_->worker_count(); ++i) cluster_->SignalWorker(i, SIGSTOP);
+  EXPECT_EQ(Names(*h, InodeTable::kRootInode, true), expected);
+  EXPECT_EQ(Names(*h, InodeTable::kRootInode, false), expected);
+  for (int i = 0; i < cluster_->worker_count(); ++i) cluster_->SignalWorker(i, SIGCONT);
+  WriteRandomFile(cluster_->ufs_root() / "data/new.bin", 10, 4);
+  EXPECT_EQ(Names(*h, InodeTable::kRootInode, false), expected) << "kept: immutable";
+  h->DropCaches();
+  EXPECT_EQ(Names(*h, InodeTable::kRootInode, false),
+            (std::vector<std::string>{".", "..", "a.bin", "empty", "new.bin", "sub"}));
 }
 
 TEST_F(HandlersTest, MountPointsShowInListingsEvenWithoutAUfsDirectory) {
