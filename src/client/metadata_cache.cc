@@ -9,37 +9,37 @@ bool MetadataCache::Fresh(const CacheRule& rule,
          (rule.type != CacheRuleType::kMaxAge || age < rule.max_age);
 }
 
+template <typename Value>
+const Value* MetadataCache::FindFresh(LruMap<std::string, Value>& map, const std::string& key) {
+  const CacheRule rule = filter_.ForMetadata(key);
+  Value* value = map.Find(key);
+  if (value == nullptr) return nullptr;
+  if (!Fresh(rule, value->cached_at)) {
+    map.Erase(key);
+    return nullptr;
+  }
+  return value;
+}
+
 std::optional<FileInfo> MetadataCache::Get(std::string_view uri) {
-  const CacheRule rule = filter_.ForMetadata(uri);
-  if (rule.type == CacheRuleType::kSkipCache) return std::nullopt;
   const std::string key(uri);
   std::lock_guard lock(mu_);
-  const Entry* entry = entries_.Find(key);
+  const Entry* entry = FindFresh(entries_, key);
   if (entry == nullptr) return std::nullopt;
-  if (!Fresh(rule, entry->cached_at)) {
-    entries_.Erase(key);
-    return std::nullopt;
-  }
   return entry->info;
 }
 
 std::optional<std::vector<FileInfo>> MetadataCache::GetListing(std::string_view uri) {
-  const CacheRule rule = filter_.ForMetadata(uri);
-  if (rule.type == CacheRuleType::kSkipCache) return std::nullopt;
   const std::string key(uri);
   std::lock_guard lock(mu_);
-  const Listing* listing = listings_.Find(key);
+  const Listing* listing = FindFresh(listings_, key);
   if (listing == nullptr) return std::nullopt;
-  if (!Fresh(rule, listing->cached_at)) {
-    listings_.Erase(key);
-    return std::nullopt;
-  }
   std::vector<FileInfo> entries;
   entries.reserve(listing->uris.size());
   for (const std::string& child : listing->uris) {
     // Statuses age (and are evicted) on their own: the listing is as good as its oldest.
-    const Entry* entry = entries_.Find(child);
-    if (entry == nullptr || !Fresh(filter_.ForMetadata(child), entry->cached_at)) {
+    const Entry* entry = FindFresh(entries_, child);
+    if (entry == nullptr) {
       listings_.Erase(key);
       return std::nullopt;
     }
