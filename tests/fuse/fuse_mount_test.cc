@@ -611,13 +611,20 @@ TEST_F(FuseMountTest, PathOptionMountsASubdirectory) {
 // The kernel's read-ahead of the mount (its bdi's read_ahead_kb) is raised from 128 KiB once the
 // mount answers; sysfs takes it from root only.
 TEST_F(FuseMountTest, TheKernelsReadAheadIsRaisedToTheOption) {
-  if (::geteuid() != 0) GTEST_SKIP() << "not root: the daemon cannot write sysfs here";
   const auto m = Mount("-o read_ahead_kb=2048");
   ASSERT_EQ(m.exit_code, 0) << m.output << m.errors;
   struct stat st {};
   ASSERT_EQ(::stat(mountpoint_.c_str(), &st), 0);
   const fs::path sysfs =
       fmt::format("/sys/class/bdi/{}:{}/read_ahead_kb", major(st.st_dev), minor(st.st_dev));
+  // Not root, or a root without sysfs (a chroot): the daemon only warns, and so does this test.
+  if (::access(sysfs.c_str(), W_OK) != 0) {
+    std::fprintf(stderr,
+                 "\n*** %s cannot be written here (%s): the kernel's read-ahead of FUSE mounts "
+                 "is not tested. ***\n\n",
+                 sysfs.c_str(), std::strerror(errno));
+    GTEST_SKIP() << sysfs << " cannot be written here";
+  }
   EXPECT_TRUE(testing::Eventually(
       [&] {
         std::ifstream in(sysfs);
