@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdarg>
 #include <cstring>
@@ -26,6 +27,7 @@ namespace alluvium::fuse {
 
 // The callbacks see the mount's SessionData; they are FuseMount's in all but name.
 struct FuseMountCallbacks {
+  using SessionData = FuseMount::SessionData;
   static Handlers& Of(fuse_req_t req) {
     return static_cast<FuseMount::SessionData*>(fuse_req_userdata(req))->handlers;
   }
@@ -120,20 +122,30 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // Reads files a listing gave the kernel into its page cache (FUSE's notify_store), so that
 // reading them after the listing sends no request (FuseOptions::push_small_bytes). A file not
 // cached on this host, or one the kernel has forgotten again (ENOENT), is left to its reads.
-void PushSmallFiles(Handlers& handlers, fuse_session* session, Handlers::PushQueue& queue,
+//
+// A push waits for the page locks of its file, which the kernel holds while a read of that file
+// waits for a loop thread: with every thread pushing, nothing would answer the reads. So at most
+// half the threads push at a time; files that find no turn are left to their reads.
+void PushSmallFiles(FuseMountCallbacks::SessionData& data, Handlers::PushQueue& queue,
                     const std::vector<Handlers::PushFile>& files) {
+  if (files.empty()) return;
+  if (data.pushing_threads.fetch_add(1) >= data.max_pushing_threads) {
+    data.pushing_threads.fetch_sub(1);
+    return;
+  }
   thread_local std::vector<std::byte> buffer;
   for (const Handlers::PushFile& file : files) {
     buffer.resize(file.size);
-    if (!handlers.ReadToPush(queue, file.inode, buffer)) continue;
+    if (!data.handlers.ReadToPush(queue, file.inode, buffer)) continue;
     fuse_bufvec bufv = FUSE_BUFVEC_INIT(file.size);
     bufv.buf[0].mem = buffer.data();
-    const int rc = fuse_lowlevel_notify_store(session, file.inode, 0, &bufv,
+    const int rc = fuse_lowlevel_notify_store(data.session, file.inode, 0, &bufv,
                                               static_cast<fuse_buf_copy_flags>(0));
     if (rc != 0) {
       ALLUVIUM_LOG(DEBUG, "notify_store of inode {} failed: {}", file.inode, std::strerror(-rc));
     }
   }
+  data.pushing_threads.fetch_sub(1);
 }
 
 void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
@@ -176,7 +188,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
     queue->Add(small_files);
   }
   if (fuse_reply_buf(req, buffer.data(), used) == 0 && !ready.empty()) {
-    PushSmallFiles(data.handlers, data.session, *queue, ready);
+    PushSmallFiles(data, *queue, ready);
   }
 }
 
@@ -194,7 +206,7 @@ void ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   const std::shared_ptr<Handlers::PushQueue> queue = data.handlers.PushQueueOf(fi->fh);
   data.handlers.ReleaseDir(fi->fh);
   fuse_reply_err(req, 0);
-  if (queue != nullptr) PushSmallFiles(data.handlers, data.session, *queue, queue->TakeAll());
+  if (queue != nullptr) PushSmallFiles(data, *queue, queue->TakeAll());
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -295,7 +307,8 @@ FuseMount::FuseMount(Handlers& handlers, std::string mountpoint, const FuseOptio
     : data_{.handlers = handlers,
             .max_read = options.max_read,
             .no_open_wanted = options.no_open,
-            .push_small_bytes = options.push_small_bytes},
+            .push_small_bytes = options.push_small_bytes,
+            .max_pushing_threads = std::max(1u, options.max_threads / 2)},
       mountpoint_(std::move(mountpoint)),
       max_threads_(options.max_threads),
       kernel_read_ahead_kib_(options.kernel_read_ahead_kib),

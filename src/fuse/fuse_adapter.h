@@ -61,7 +61,9 @@ class FuseMount {
     unsigned max_read;
     bool no_open_wanted;              // FuseOptions::no_open
     uint64_t push_small_bytes;        // FuseOptions::push_small_bytes
+    unsigned max_pushing_threads;     // loop threads pushing at once (PushSmallFiles): half
     fuse_session* session = nullptr;  // for notifications; set once mounted, before requests
+    std::atomic<unsigned> pushing_threads{0};
     // Whether opens are answered ENOSYS (no_open wanted and the kernel supports it): set once
     // at init, before any open.
     std::atomic<bool> no_open{false};
