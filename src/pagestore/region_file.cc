@@ -20,31 +20,21 @@ Result<RegionFile> RegionFile::Open(std::filesystem::path path, uint64_t region_
   return RegionFile(std::move(path), region_size, std::move(fd));
 }
 
+Status RegionFile::WriteParts(uint64_t offset, std::span<iovec> parts) const {
+  return PwriteFully(fd_.get(), offset, parts).WithContext(path_.string());
+}
+
 Status RegionFile::WriteExactly(uint64_t offset, std::span<const std::byte> data) const {
-  while (!data.empty()) {
-    const ssize_t n = ::pwrite(fd_.get(), data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FromErrno(errno, path_.string());
-    }
-    data = data.subspan(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  return OkStatus();
+  iovec part{.iov_base = const_cast<std::byte*>(data.data()), .iov_len = data.size()};
+  return WriteParts(offset, {&part, 1});
 }
 
 Status RegionFile::ReadExactly(uint64_t offset, std::span<std::byte> out) const {
-  while (!out.empty()) {
-    const ssize_t n = ::pread(fd_.get(), out.data(), out.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FromErrno(errno, path_.string());
-    }
-    if (n == 0) {
-      return DataLoss(fmt::format("{}: region file ends at {}", path_.string(), offset));
-    }
-    out = out.subspan(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
+  iovec part{.iov_base = out.data(), .iov_len = out.size()};
+  Result<uint64_t> got = PreadFully(fd_.get(), offset, {&part, 1});
+  if (!got.ok()) return got.status().WithContext(path_.string());
+  if (*got < out.size()) {
+    return DataLoss(fmt::format("{}: region file ends at {}", path_.string(), offset + *got));
   }
   return OkStatus();
 }
@@ -66,9 +56,7 @@ Status RegionFile::WriteRecord(uint64_t offset, const RecordHeader& header,
   iovec parts[2] = {
       {.iov_base = const_cast<std::byte*>(checksum_table.data()), .iov_len = checksum_table.size()},
       {.iov_base = const_cast<std::byte*>(data.data()), .iov_len = data.size()}};
-  if (Status st = PwriteFully(fd_.get(), offset + kRecordHeaderSize, parts); !st.ok()) {
-    return Status(st.code(), fmt::format("{}: {}", path_.string(), st.message()));
-  }
+  ALLUVIUM_RETURN_IF_ERROR(WriteParts(offset + kRecordHeaderSize, parts));
   std::array<std::byte, kRecordHeaderSize> bytes;
   EncodeRecordHeader(header, bytes);
   return WriteExactly(offset, bytes);

@@ -9,6 +9,8 @@
 // threads at once.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -64,6 +66,8 @@ class RegionFile {
   RegionFile(std::filesystem::path path, uint64_t region_size, ScopedFd fd)
       : path_(std::move(path)), region_size_(region_size), fd_(std::move(fd)) {}
 
+  // The parts in order from `offset` (PwriteFully), errors naming the file.
+  Status WriteParts(uint64_t offset, std::span<iovec> parts) const;
   Status WriteExactly(uint64_t offset, std::span<const std::byte> data) const;
 
   std::filesystem::path path_;
