@@ -403,12 +403,8 @@ Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
     return size_t{0};
   }
   const size_t n = std::min<uint64_t>(out.size(), length - offset_in_page);
-  const PageExtent extent{.fd = files_[location->region].fd(),
-                          .offset = location->offset + kRecordHeaderSize,
-                          .length = length,
-                          .checksum = location->checksum,
-                          .region = location->region};
-  const Status st = ReadPageRange(extent, offset_in_page, offset_in_page + n, out.data());
+  const Status st =
+      ReadPageRange(ExtentOf(*location), offset_in_page, offset_in_page + n, out.data());
   if (st.ok()) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     GlobalMetrics().hits.Increment();
@@ -444,11 +440,15 @@ Result<PageExtent> PageStore::Locate(const PageKey& key) {
   const RegionIndex::Location* found = index_.Find(key);
   if (found == nullptr) return NotFound(fmt::format("page {} is not in the page store", key));
   index_.Touch(found->region);
-  return PageExtent{.fd = files_[found->region].fd(),
-                    .offset = found->offset + kRecordHeaderSize,
-                    .length = found->length,
-                    .checksum = found->checksum,
-                    .region = found->region};
+  return ExtentOf(*found);
+}
+
+PageExtent PageStore::ExtentOf(const RegionIndex::Location& location) const {
+  return PageExtent{.fd = files_[location.region].fd(),
+                    .offset = location.offset + kRecordHeaderSize,
+                    .length = location.length,
+                    .checksum = location.checksum,
+                    .region = location.region};
 }
 
 std::vector<int> PageStore::RegionFds() const {

@@ -123,6 +123,8 @@ class PageStore {
                 bool& rewrite);
   // The error for a Put that found every region of `dir` in use. Caller holds mu_.
   Status NoRoomLocked(uint32_t dir, const PageKey& key, uint64_t length, PinGroup pin) const;
+  // Where an indexed record's checksum table and data are (files_ is immutable: no lock needed).
+  PageExtent ExtentOf(const RegionIndex::Location& location) const;
   void PinLocked(PinGroup group, uint32_t region, uint64_t bytes);
   void CountEvictions(uint64_t pages);
   // Whether dir's disk has room for a new region's blocks with as much again left over for its
