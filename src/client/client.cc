@@ -278,6 +278,40 @@ struct Client::Impl {
     return info;
   }
 
+  struct HereRead {
+    bool owner_here = false;  // the segment's owner is a worker on this host
+    uint64_t bytes = 0;       // read from its page store files (short-circuit) and passed on
+  };
+  // Reads [pos, end), within one segment, short-circuit if the segment's owner is on this host:
+  // as far as its cached pages go (HereRead::bytes, fewer than asked where one is not cached,
+  // the channel failed or the owner is elsewhere). A channel that broke or failed is dropped.
+  // The sink's error, if it failed.
+  Result<HereRead> ReadHere(const ClusterView& current, const FileInfo& info,
+                            const pagestore::FileId& file_id, uint64_t pos, uint64_t end,
+                            const Sink& sink, std::byte* in_place) {
+    const std::vector<std::string> owner = current.Candidates(info, pos / current.segment_size, 1);
+    std::shared_ptr<ShortCircuitChannel> channel =
+        owner.empty() ? nullptr : LocalChannel(owner.front());
+    if (channel == nullptr) return HereRead{};
+    Status sink_status;
+    auto read = channel->Read(
+        info.uri, file_id, pos, end,
+        [&](std::span<const std::byte> d) {
+          sink_status = sink(d);
+          return sink_status;
+        },
+        in_place);
+    if (!sink_status.ok()) return sink_status;
+    if (!read.ok()) {
+      ALLUVIUM_LOG(DEBUG, "short-circuit to {} failed: {}; reading through gRPC", owner.front(),
+                   read.status());
+      DropChannel(owner.front());
+      return HereRead{.owner_here = true};
+    }
+    if (channel->broken()) DropChannel(owner.front());
+    return HereRead{.owner_here = true, .bytes = *read};
+  }
+
   // The short-circuit channel to the owner of the file's segment if it is on this host, else null.
   std::shared_ptr<ShortCircuitChannel> LocalOwner(const ClusterView& current, const FileInfo& info,
                                                   uint64_t segment) {
@@ -562,21 +596,15 @@ Result<size_t> Client::ReadCachedHere(std::string_view path, uint64_t offset,
   if (!impl_->options.short_circuit || offset >= info.length) return size_t{0};
   const uint64_t end = offset + std::min<uint64_t>(out.size(), info.length - offset);
   const pagestore::FileId file_id = pagestore::FileIdOf(info.uri, info.version);
+  const Sink keep = [](std::span<const std::byte>) { return OkStatus(); };  // read in place
   uint64_t pos = offset;
   while (pos < end) {
-    const uint64_t segment = pos / view->segment_size;
-    const uint64_t segment_end = std::min(end, (segment + 1) * view->segment_size);
-    const std::vector<std::string> owner = view->Candidates(info, segment, 1);
-    std::shared_ptr<ShortCircuitChannel> channel =
-        owner.empty() ? nullptr : impl_->LocalChannel(owner.front());
-    if (channel == nullptr) break;
-    auto read = channel->Read(
-        info.uri, file_id, pos, segment_end, [](std::span<const std::byte>) { return OkStatus(); },
-        out.data() + (pos - offset));
-    if (!read.ok() || channel->broken()) impl_->DropChannel(owner.front());
-    if (!read.ok()) break;
-    pos += *read;
-    if (pos < segment_end) break;  // a page not cached here
+    const uint64_t segment_end = std::min(end, (pos / view->segment_size + 1) * view->segment_size);
+    ALLUVIUM_ASSIGN_OR_RETURN(
+        const Impl::HereRead here,
+        impl_->ReadHere(*view, info, file_id, pos, segment_end, keep, out.data() + (pos - offset)));
+    pos += here.bytes;
+    if (pos < segment_end) break;  // not all cached on this host
   }
   return pos - offset;
 }
@@ -600,32 +628,16 @@ Result<ReadStats> Client::ReadTo(std::string_view path, uint64_t offset, uint64_
     bool served_here = false;  // the segment's owner is on this host (short-circuit)
     if (impl_->options.short_circuit) {
       // The owner's cached pages, read here if it is on this host; the rest through gRPC.
-      const std::vector<std::string> owner = view->Candidates(info, segment, 1);
-      std::shared_ptr<ShortCircuitChannel> channel =
-          owner.empty() ? nullptr : impl_->LocalChannel(owner.front());
-      served_here = channel != nullptr;
-      if (channel) {
-        auto read = channel->Read(
-            info.uri, file_id, pos, segment_end,
-            [&](std::span<const std::byte> d) {
-              sink_status = sink(d);
-              return sink_status;
-            },
-            in_place == nullptr ? nullptr : in_place + (pos - offset));
-        if (!sink_status.ok()) return sink_status;
-        if (read.ok()) {
-          pos += *read;
-          stats.bytes += *read;
-          stats.bytes_from_cache += *read;
-          stats.bytes_short_circuit += *read;
-          if (channel->broken()) impl_->DropChannel(owner.front());
-          if (pos >= segment_end) continue;
-        } else {
-          ALLUVIUM_LOG(DEBUG, "short-circuit to {} failed: {}; reading through gRPC", owner.front(),
-                       read.status());
-          impl_->DropChannel(owner.front());
-        }
-      }
+      ALLUVIUM_ASSIGN_OR_RETURN(
+          const Impl::HereRead here,
+          impl_->ReadHere(*view, info, file_id, pos, segment_end, sink,
+                          in_place == nullptr ? nullptr : in_place + (pos - offset)));
+      served_here = here.owner_here;
+      pos += here.bytes;
+      stats.bytes += here.bytes;
+      stats.bytes_from_cache += here.bytes;
+      stats.bytes_short_circuit += here.bytes;
+      if (pos >= segment_end) continue;
     }
     // Through the workers: the rest of this segment, or, with no worker of this host in the
     // way, every segment up to the next one such a worker owns, so that reading ahead carries
