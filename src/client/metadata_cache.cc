@@ -10,8 +10,8 @@ bool MetadataCache::Fresh(const CacheRule& rule,
 }
 
 template <typename Value>
-const Value* MetadataCache::FindFresh(LruMap<std::string, Value>& map, const std::string& key) {
-  const CacheRule rule = filter_.ForMetadata(key);
+const Value* MetadataCache::FindFresh(LruMap<std::string, Value>& map, const std::string& key,
+                                      const CacheRule& rule) {
   Value* value = map.Find(key);
   if (value == nullptr) return nullptr;
   if (!Fresh(rule, value->cached_at)) {
@@ -22,23 +22,25 @@ const Value* MetadataCache::FindFresh(LruMap<std::string, Value>& map, const std
 }
 
 std::optional<FileInfo> MetadataCache::Get(std::string_view uri) {
+  const CacheRule rule = filter_.ForMetadata(uri);  // rules may be regexes: not under mu_
   const std::string key(uri);
   std::lock_guard lock(mu_);
-  const Entry* entry = FindFresh(entries_, key);
+  const Entry* entry = FindFresh(entries_, key, rule);
   if (entry == nullptr) return std::nullopt;
   return entry->info;
 }
 
 std::optional<std::vector<FileInfo>> MetadataCache::GetListing(std::string_view uri) {
+  const CacheRule rule = filter_.ForMetadata(uri);
   const std::string key(uri);
   std::lock_guard lock(mu_);
-  const Listing* listing = FindFresh(listings_, key);
+  const Listing* listing = FindFresh(listings_, key, rule);
   if (listing == nullptr) return std::nullopt;
   std::vector<FileInfo> entries;
   entries.reserve(listing->uris.size());
   for (const std::string& child : listing->uris) {
     // Statuses age (and are evicted) on their own: the listing is as good as its oldest.
-    const Entry* entry = FindFresh(entries_, child);
+    const Entry* entry = FindFresh(entries_, child, filter_.ForMetadata(child));
     if (entry == nullptr) {
       listings_.Erase(key);
       return std::nullopt;

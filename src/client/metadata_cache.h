@@ -67,9 +67,11 @@ class MetadataCache {
     std::vector<std::string> uris;
     std::chrono::steady_clock::time_point cached_at;
   };
-  // The value kept for `key` if its rule still trusts it; drops it otherwise. Caller holds mu_.
+  // The value kept for `key` if `rule` (the key's) still trusts it; drops it otherwise. Caller
+  // holds mu_.
   template <typename Value>
-  const Value* FindFresh(LruMap<std::string, Value>& map, const std::string& key);
+  const Value* FindFresh(LruMap<std::string, Value>& map, const std::string& key,
+                         const CacheRule& rule);
   // Whether something cached at `cached_at` under `rule` is still to be trusted.
   bool Fresh(const CacheRule& rule, std::chrono::steady_clock::time_point cached_at) const;
 
