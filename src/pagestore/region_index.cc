@@ -157,6 +157,13 @@ void RegionIndex::FinishRelease(uint32_t region) {
 void RegionIndex::MarkHole(uint32_t region, uint64_t offset) {
   Region& r = regions_[region];
   r.hole = std::min(r.hole, offset);
+  std::erase_if(r.keys, [&](const PageKey& key) {
+    auto it = by_key_.find(key);
+    const bool beyond = it != by_key_.end() && it->second.region == region &&
+                        it->second.epoch == r.epoch && it->second.offset > r.hole;
+    if (beyond) Erase(it);
+    return beyond;
+  });
 }
 
 bool RegionIndex::BeyondHole(uint32_t region, uint64_t offset) const {

@@ -62,9 +62,10 @@ class RegionIndex {
   // No more appends to the region (its disk ran out of space at the end of it).
   void Seal(uint32_t region);
   // A record write at `offset` of the region failed and left a hole, where a restart's scan
-  // stops: records finished after it are kept out (BeyondHole) and written elsewhere. Records
-  // already indexed beyond it stay (they are served; a restart loses them, a cache miss, until
-  // the scan can step over holes). The caller seals the region too.
+  // stops. So that the index holds what a restart would find, records of the region already
+  // indexed beyond the hole are dropped (cache misses now rather than after a restart), and
+  // records finished after it are kept out (BeyondHole) and written elsewhere. The caller seals
+  // the region too.
   void MarkHole(uint32_t region, uint64_t offset);
   // Whether a record at `offset` lies after a hole of the region's current epoch.
   bool BeyondHole(uint32_t region, uint64_t offset) const;
