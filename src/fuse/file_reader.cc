@@ -13,25 +13,53 @@ std::optional<size_t> FileReader::Serves(const Buffer& buffer, uint64_t offset, 
   return std::nullopt;
 }
 
+FileReader::View FileReader::ViewOf(const std::shared_ptr<Buffer>& buffer, uint64_t offset,
+                                    size_t size) {
+  const std::byte* at = buffer->data.get() + (offset - buffer->begin);
+  return View{.bytes = std::span(at, size), .owner = std::make_shared<const Lease>(buffer)};
+}
+
 Result<size_t> FileReader::Read(uint64_t offset, std::span<std::byte> out) {
   ALLUVIUM_ASSIGN_OR_RETURN(View view, ReadView(offset, out));
   if (!view.bytes.empty() && view.bytes.data() != out.data()) {
     std::memcpy(out.data(), view.bytes.data(), view.bytes.size());
   }
-  return view.bytes.size();
+  const size_t n = view.bytes.size();
+  if (view.read_ahead_due) {
+    view = View{};
+    ReadAhead();
+  }
+  return n;
+}
+
+std::optional<FileReader::View> FileReader::ServeBuffered(uint64_t offset, uint64_t size) {
+  if (ahead_ && Serves(*ahead_, offset, size)) {
+    Retire(std::exchange(buffer_, std::move(ahead_)));
+  }
+  if (!buffer_) return std::nullopt;
+  std::optional<size_t> n = Serves(*buffer_, offset, size);
+  if (!n) return std::nullopt;
+  window_.OnHit(offset, *n);
+  View view = ViewOf(buffer_, offset, *n);
+  view.read_ahead_due = !ahead_ && !fetching_ && !buffer_->ends_file && window_.sequential();
+  return view;
 }
 
 Result<FileReader::View> FileReader::ReadView(uint64_t offset, std::span<std::byte> scratch) {
   if (scratch.empty()) return View{};
   std::unique_lock lock(mu_);
-  while (true) {
-    if (buffer_) {
-      if (std::optional<size_t> n = Serves(*buffer_, offset, scratch.size())) {
-        window_.OnHit(offset, *n);
-        const std::byte* at = buffer_->data.get() + (offset - buffer_->begin);
-        return View{.bytes = std::span(at, *n), .owner = std::make_shared<const Lease>(buffer_)};
-      }
+  if (std::optional<View> view = ServeBuffered(offset, scratch.size())) return std::move(*view);
+  if (read_here_) {
+    lock.unlock();
+    // Where it falls short (a page not cached here, or an error), the fetch below asks a worker.
+    Result<size_t> here = read_here_(offset, scratch);
+    if (here.ok() && (*here == scratch.size() || offset + *here >= length_)) {
+      return View{.bytes = scratch.first(*here), .owner = nullptr};
     }
+    lock.lock();
+  }
+  while (true) {
+    if (std::optional<View> view = ServeBuffered(offset, scratch.size())) return std::move(*view);
     // The window being fetched will hold it: wait rather than fetch the same bytes twice. A
     // failed fetch leaves no buffer, and the waiter fetches for itself.
     if (!fetching_ || offset < fetching_->begin || offset >= fetching_->end) break;
@@ -48,10 +76,29 @@ Result<FileReader::View> FileReader::ReadView(uint64_t offset, std::span<std::by
   return View{.bytes = scratch.first(n), .owner = nullptr};
 }
 
-Result<FileReader::View> FileReader::FetchWindow(std::unique_lock<std::mutex>& lock,
-                                                 uint64_t offset, uint64_t size, uint64_t asked) {
+void FileReader::ReadAhead() {
+  std::unique_lock lock(mu_);
+  if (ahead_ || fetching_ || !buffer_ || buffer_->ends_file || buffer_->end() >= length_) return;
+  const uint64_t begin = buffer_->end();
+  const uint64_t size = std::min(window_.OnReadAhead(), length_ - begin);
+  if (size == 0) return;
+  Result<std::shared_ptr<Buffer>> fetched = FetchRange(lock, begin, size);
+  if (!fetched.ok()) return;
+  // A miss elsewhere may have replaced the window meanwhile; then these bytes are not ahead.
+  if (buffer_ && buffer_->end() == begin && !ahead_) {
+    ahead_ = std::move(*fetched);
+  } else {
+    Retire(std::move(*fetched));
+  }
+}
+
+Result<std::shared_ptr<FileReader::Buffer>> FileReader::FetchRange(
+    std::unique_lock<std::mutex>& lock, uint64_t offset, uint64_t size) {
   std::shared_ptr<Buffer> fresh = std::move(spare_);
-  if (fresh && fresh->capacity < size) fresh.reset();
+  // A view may still be answering from the spare (its reply under way): then not that one.
+  if (fresh && (fresh->capacity < size || fresh->leases.load(std::memory_order_acquire) != 0)) {
+    fresh.reset();
+  }
   fetching_ = Range{offset, offset + size};
   fetching_bytes_ = fresh ? fresh->capacity : size;
   lock.unlock();
@@ -69,30 +116,40 @@ Result<FileReader::View> FileReader::FetchWindow(std::unique_lock<std::mutex>& l
   lock.lock();
   fetching_.reset();
   fetching_bytes_ = 0;
-  View view;
-  if (n.ok()) {
-    view =
-        View{.bytes = std::span<const std::byte>(fresh->data.get(), std::min<uint64_t>(asked, *n)),
-             .owner = std::make_shared<const Lease>(fresh)};
-    std::shared_ptr<Buffer> previous = std::exchange(buffer_, std::move(fresh));
-    // Reused by the next fetch unless a view of it is still in use (the last one frees it) or
-    // there is no next fetch (this window reaches the end of the file). Unpublished under the
-    // lock, it gets no new views.
-    if (previous && previous->leases.load(std::memory_order_acquire) == 0 && !buffer_->ends_file) {
-      spare_ = std::move(previous);
-    }
-  } else {
-    spare_ = std::move(fresh);
-  }
   fetched_.notify_all();
-  lock.unlock();
-  if (!n.ok()) return n.status();
+  if (!n.ok()) {
+    spare_ = std::move(fresh);
+    return n.status();
+  }
+  return fresh;
+}
+
+Result<FileReader::View> FileReader::FetchWindow(std::unique_lock<std::mutex>& lock,
+                                                 uint64_t offset, uint64_t size, uint64_t asked) {
+  // The reader left the window fetched ahead: its buffer may hold this fetch instead.
+  Retire(std::exchange(ahead_, nullptr));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> fresh, FetchRange(lock, offset, size));
+  View view = ViewOf(fresh, offset, std::min<uint64_t>(asked, fresh->size));
+  Retire(std::exchange(buffer_, std::move(fresh)));
   return view;
+}
+
+void FileReader::Retire(std::shared_ptr<Buffer> buffer) {
+  // Unpublished under the lock, it gets no new views; once its leases are back to 0 no view
+  // reads it, and a fetch may write into it (FetchRange checks). Kept even while a view still
+  // uses it, as the reply that retires it usually is: freed, the next fetch would pay page
+  // faults and zeroing for a fresh buffer. Not kept when no fetch will come (the window being
+  // read reaches the end of the file) or a bigger spare is kept already.
+  if (!buffer) return;
+  if (buffer_ && buffer_->ends_file) return;
+  if (spare_ && spare_->capacity >= buffer->capacity) return;
+  spare_ = std::move(buffer);
 }
 
 uint64_t FileReader::buffered_bytes() const {
   std::lock_guard lock(mu_);
-  return (buffer_ ? buffer_->capacity : 0) + (spare_ ? spare_->capacity : 0) + fetching_bytes_;
+  return (buffer_ ? buffer_->capacity : 0) + (ahead_ ? ahead_->capacity : 0) +
+         (spare_ ? spare_->capacity : 0) + fetching_bytes_;
 }
 
 }  // namespace alluvium::fuse

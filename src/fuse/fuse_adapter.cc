@@ -236,7 +236,13 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
   Result<FileReader::View> view = HandlersOf(req).ReadView(
       fi->fh, ino, static_cast<uint64_t>(offset), std::span(scratch).first(size));
   if (!view.ok()) return ReplyError(req, view.status(), "read");
+  const bool read_ahead = view->read_ahead_due;
+  Handlers& handlers = HandlersOf(req);  // req and fi are gone once answered
+  const uint64_t handle = fi->fh;
   fuse_reply_buf(req, reinterpret_cast<const char*>(view->bytes.data()), view->bytes.size());
+  view = FileReader::View{};  // the buffer's lease ends with the reply
+  // The reader's next window, fetched while it takes this reply and comes back for more.
+  if (read_ahead) handlers.ReadAhead(handle);
 }
 
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

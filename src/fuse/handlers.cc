@@ -276,12 +276,18 @@ std::shared_ptr<FileReader> Handlers::NewReader(const std::string& path,
                                                 const client::FileInfo& info, bool direct_io) {
   // The kernel reads ahead of files in its page cache, several requests at once, which the
   // session's threads serve side by side; a window of the daemon's on top made each of those
-  // reads wait for a whole window's fetch (docs/fuse.md, "Reads"). Only direct I/O needs ours.
-  const ReadAheadOptions read_ahead =
-      direct_io ? options_.read_ahead : ReadAheadOptions{.max_parts = 0};
-  return std::make_shared<FileReader>(info.length, read_ahead,
+  // reads wait for a whole window's fetch (docs/fuse.md, "Reads"). Only direct I/O needs ours,
+  // and only for pages that are not cached on this host.
+  auto read_through = [this, path](uint64_t offset, std::span<std::byte> out) {
+    return ReadThrough(path, offset, out);
+  };
+  if (!direct_io) {
+    return std::make_shared<FileReader>(info.length, ReadAheadOptions{.max_parts = 0},
+                                        std::move(read_through));
+  }
+  return std::make_shared<FileReader>(info.length, options_.read_ahead, std::move(read_through),
                                       [this, path](uint64_t offset, std::span<std::byte> out) {
-                                        return ReadThrough(path, offset, out);
+                                        return client_.ReadCachedHere(path, offset, out);
                                       });
 }
 
@@ -317,6 +323,12 @@ Result<FileReader::View> Handlers::ReadView(uint64_t handle, uint64_t inode, uin
   ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<FileReader> reader,
                             handle == 0 ? inode_readers_.Get(inode) : ReaderOf(handle));
   return reader->ReadView(offset, scratch);
+}
+
+void Handlers::ReadAhead(uint64_t handle) {
+  if (Result<std::shared_ptr<FileReader>> reader = ReaderOf(handle); reader.ok()) {
+    (*reader)->ReadAhead();
+  }
 }
 
 Result<std::shared_ptr<FileReader>> Handlers::ReaderOf(uint64_t handle) const {

@@ -120,6 +120,9 @@ class Handlers {
   // Open gives) is a read without an open (FuseOptions::no_open): the inode's reader serves it.
   Result<FileReader::View> ReadView(uint64_t handle, uint64_t inode, uint64_t offset,
                                     std::span<std::byte> scratch);
+  // After a view with read_ahead_due is answered: fetches the open file's next window
+  // (FileReader::ReadAhead) on the caller's thread. Nothing for a handle no longer open.
+  void ReadAhead(uint64_t handle);
   // Frees the handle's read-ahead buffers.
   void Release(uint64_t handle);
   size_t open_files() const;

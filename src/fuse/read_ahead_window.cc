@@ -21,4 +21,10 @@ void ReadAheadWindow::OnHit(uint64_t offset, uint64_t size) {
   next_ = std::max(next_, offset + size);
 }
 
+uint64_t ReadAheadWindow::OnReadAhead() {
+  if (parts_ == 0) return 0;
+  parts_ = std::min(parts_ * 2, options_.max_parts);
+  return window_bytes();
+}
+
 }  // namespace alluvium::fuse

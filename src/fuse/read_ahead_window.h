@@ -26,6 +26,10 @@ class ReadAheadWindow {
   uint64_t OnMiss(uint64_t offset, uint64_t size);
   // A read the buffered bytes served; keeps the reader sequential.
   void OnHit(uint64_t offset, uint64_t size);
+  // A fetch of the next window ahead of a sequential reader: how many bytes, grown as a
+  // sequential miss's window would be; 0 once the reader is not sequential.
+  uint64_t OnReadAhead();
+  bool sequential() const { return parts_ > 0; }
 
   uint64_t window_bytes() const { return parts_ * options_.part_size; }
   uint64_t max_bytes() const { return options_.max_parts * options_.part_size; }

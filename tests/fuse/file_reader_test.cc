@@ -43,6 +43,19 @@ class FakeFile {
     };
   }
 
+  // What a short-circuit read gets: the bytes before `cached_end`, fewer where it starts after.
+  FileReader::Fetch read_here(uint64_t cached_end) {
+    return [this, cached_end](uint64_t offset, std::span<std::byte> out) -> Result<size_t> {
+      std::lock_guard lock(mu_);
+      ++reads_here_;
+      const uint64_t end = std::min<uint64_t>(cached_end, bytes_.size());
+      if (offset >= end) return size_t{0};
+      const size_t n = std::min<size_t>(out.size(), end - offset);
+      std::memcpy(out.data(), bytes_.data() + offset, n);
+      return n;
+    };
+  }
+
   // Reads [offset, offset + size) through `reader` and checks every byte.
   ::testing::AssertionResult ReadAndCheck(FileReader& reader, uint64_t offset, size_t size) {
     std::vector<std::byte> out(size);
@@ -64,35 +77,45 @@ class FakeFile {
     std::lock_guard lock(mu_);
     return fetches_;
   }
+  int reads_here() {
+    std::lock_guard lock(mu_);
+    return reads_here_;
+  }
   void FailNext(int n) {
     std::lock_guard lock(mu_);
     fail_ = n;
   }
   size_t size() const { return bytes_.size(); }
+  std::span<const std::byte> bytes() const { return bytes_; }
 
  private:
   std::vector<std::byte> bytes_;
   std::mutex mu_;
   std::vector<size_t> fetches_;  // guarded by mu_
   int fail_ = 0;                 // guarded by mu_
+  int reads_here_ = 0;           // guarded by mu_
 };
+
+// A sequential reader's windows: 1 part (the first miss), then 2, 4, 4, 4 ... parts until the
+// file ends (the last window only to the end).
+void ExpectGrowingWindows(const std::vector<size_t>& fetches) {
+  ASSERT_GE(fetches.size(), 4u);
+  EXPECT_EQ(fetches[0], kPart);
+  EXPECT_EQ(fetches[1], 2 * kPart);
+  EXPECT_EQ(fetches[2], 4 * kPart);
+  EXPECT_EQ(fetches[3], 4 * kPart);
+}
 
 TEST(FileReaderTest, SequentialReadsFetchGrowingWindowsAndGetTheFilesBytes) {
   FakeFile file(5'000'000);
   FileReader reader(file.size(), kOptions, file.fetch());
   for (uint64_t offset = 0; offset < file.size() + 10'000; offset += 128 << 10) {
     ASSERT_TRUE(file.ReadAndCheck(reader, offset, 128 << 10));
-    // The last window, and the one before kept for the next fetch to reuse.
+    // The window being read and the one ahead of it (or a past one kept for reuse).
     EXPECT_LE(reader.buffered_bytes(), 2 * 4 * kPart);
   }
-  // 1, 2, 4, 4, 4 ... parts until the file ends; the last window only to the end.
-  const std::vector<size_t> fetches = file.fetches();
-  ASSERT_GE(fetches.size(), 4u);
-  EXPECT_EQ(fetches[0], kPart);
-  EXPECT_EQ(fetches[1], 2 * kPart);
-  EXPECT_EQ(fetches[2], 4 * kPart);
-  EXPECT_EQ(fetches[3], 4 * kPart);
-  EXPECT_LE(fetches.size(), 7u);
+  ExpectGrowingWindows(file.fetches());
+  EXPECT_LE(file.fetches().size(), 7u);
 }
 
 TEST(FileReaderTest, ViewsOfBufferedBytesAreNotCopiedAndStayValidAfterTheWindowMoves) {
@@ -120,6 +143,83 @@ TEST(FileReaderTest, ViewsOfBufferedBytesAreNotCopiedAndStayValidAfterTheWindowM
     offset += v.bytes.size();
   }
   EXPECT_EQ(offset, file.size());
+}
+
+// As the FUSE adapter reads: a view, then ReadAhead when it is due. Once the reader is
+// sequential, each window is fetched by ReadAhead before the reader reaches it, never by a read.
+TEST(FileReaderTest, ASequentialReaderFindsEachNextWindowFetchedAhead) {
+  FakeFile file(5'000'000);
+  FileReader reader(file.size(), kOptions, file.fetch());
+  std::vector<std::byte> scratch(128 << 10);
+  int read_ahead_calls = 0;
+  for (uint64_t offset = 0; offset < file.size(); offset += scratch.size()) {
+    const size_t fetches_before = file.fetches().size();
+    Result<FileReader::View> view = reader.ReadView(offset, scratch);
+    ASSERT_TRUE(view.ok()) << view.status();
+    ASSERT_FALSE(view->bytes.empty());
+    if (offset > 0) {
+      EXPECT_EQ(file.fetches().size(), fetches_before) << "a read fetched at " << offset;
+      EXPECT_NE(view->owner, nullptr) << offset;
+    }
+    EXPECT_EQ(std::memcmp(view->bytes.data(), file.bytes().data() + offset, view->bytes.size()), 0)
+        << offset;
+    const bool due = view->read_ahead_due;
+    *view = FileReader::View{};
+    if (due) {
+      reader.ReadAhead();
+      ++read_ahead_calls;
+    }
+    // The window being read and the one ahead of it.
+    EXPECT_LE(reader.buffered_bytes(), 2 * 4 * kPart);
+  }
+  EXPECT_GE(read_ahead_calls, 4);
+  ExpectGrowingWindows(file.fetches());
+}
+
+TEST(FileReaderTest, ReadAheadFetchesNothingForARandomReaderOrPastTheEnd) {
+  FakeFile file(2'000'000);
+  FileReader reader(file.size(), kOptions, file.fetch());
+  ASSERT_TRUE(file.ReadAndCheck(reader, 0, 4096));        // a window of 1 part
+  ASSERT_TRUE(file.ReadAndCheck(reader, 900'000, 4096));  // random: the window is dropped
+  const size_t fetches = file.fetches().size();
+  reader.ReadAhead();
+  EXPECT_EQ(file.fetches().size(), fetches);
+
+  FakeFile small(100'000);
+  FileReader small_reader(small.size(), kOptions, small.fetch());
+  ASSERT_TRUE(small.ReadAndCheck(small_reader, 0, 4096));  // the window holds the whole file
+  small_reader.ReadAhead();
+  EXPECT_EQ(small.fetches(), std::vector<size_t>{100'000});
+}
+
+// Pages cached on this host are read straight into the caller's memory: no window, no copy
+// through a buffer. Where they end, the reader fetches windows as before.
+TEST(FileReaderTest, ReadsServedWhollyHereNeedNoWindow) {
+  FakeFile file(3'000'000);
+  constexpr uint64_t kCachedEnd = 1'000'000;
+  FileReader reader(file.size(), kOptions, file.fetch(), file.read_here(kCachedEnd));
+  std::vector<std::byte> scratch(128 << 10);
+  uint64_t offset = 0;
+  for (; offset + scratch.size() <= kCachedEnd; offset += scratch.size()) {
+    Result<FileReader::View> view = reader.ReadView(offset, scratch);
+    ASSERT_TRUE(view.ok()) << view.status();
+    EXPECT_EQ(view->bytes.data(), scratch.data());
+    EXPECT_EQ(view->bytes.size(), scratch.size());
+    EXPECT_FALSE(view->read_ahead_due);
+  }
+  EXPECT_TRUE(file.fetches().empty());
+  EXPECT_EQ(reader.buffered_bytes(), 0u);
+  for (; offset < file.size(); offset += scratch.size()) {
+    ASSERT_TRUE(file.ReadAndCheck(reader, offset, scratch.size()));
+  }
+  EXPECT_FALSE(file.fetches().empty());
+  EXPECT_LT(file.fetches().size(), (file.size() - kCachedEnd) / scratch.size());
+  // The reads at the end of the file, served wholly here although short, need nothing else.
+  FakeFile cached(300'000);
+  FileReader cached_reader(cached.size(), kOptions, cached.fetch(), cached.read_here(300'000));
+  EXPECT_TRUE(cached.ReadAndCheck(cached_reader, 200'000, 200'000));
+  EXPECT_TRUE(cached.fetches().empty());
+  EXPECT_EQ(cached.reads_here(), 1);
 }
 
 TEST(FileReaderTest, RandomReadsFetchOnlyWhatTheyAsk) {
