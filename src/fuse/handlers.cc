@@ -19,9 +19,6 @@ namespace {
 // What a plain readdir shows as d_ino: the entry has no inode until it is looked up, and 0
 // would make some readers skip it (libfuse's high-level API uses the same value).
 constexpr ino_t kUnknownInode = 0xffffffff;
-// Mount paths are re-read this often: listings and lookups of directories that only hold
-// mount points need them, and mounts change rarely.
-constexpr auto kMountsTtl = std::chrono::seconds(2);
 constexpr uint64_t kStatFsBlock = 4096;
 // Files read without an open whose read-ahead is kept: a few per DataLoader worker reading
 // side by side, each at most two windows (64 MiB).
@@ -50,35 +47,8 @@ Result<std::string> Handlers::PathOf(uint64_t inode) const {
   return *std::move(path);
 }
 
-std::vector<std::string> Handlers::MountPaths() {
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mu_);
-    if (now - mounts_read_ < kMountsTtl) return mount_paths_;
-  }
-  Result<std::vector<client::MountInfo>> mounts = client_.ListMounts();
-  std::lock_guard lock(mu_);
-  // Reads go to the workers, so a coordinator that cannot be asked must not fail lookups and
-  // listings: keep the last list and ask again after the TTL.
-  mounts_read_ = now;
-  if (!mounts.ok()) {
-    ALLUVIUM_LOG(DEBUG, "mount table not re-read, keeping the last one: {}", mounts.status());
-    return mount_paths_;
-  }
-  mount_paths_.clear();
-  for (const client::MountInfo& m : *mounts) mount_paths_.push_back(m.path);
-  return mount_paths_;
-}
-
 Result<client::FileInfo> Handlers::StatPath(const std::string& path) {
-  Result<client::FileInfo> info = client_.GetStatus(path);
-  if (info.ok() || info.status().code() != Code::kNotFound) return info;
-  for (const std::string& mount : MountPaths()) {
-    if (mount != path && IsPathPrefix(path, mount)) {
-      return client::FileInfo{.path = path, .is_directory = true};
-    }
-  }
-  return info;
+  return cache_namespace_.Stat(path);
 }
 
 Entry Handlers::MakeEntry(uint64_t inode, const client::FileInfo& info) {
@@ -137,35 +107,16 @@ Result<std::shared_ptr<Handlers::OpenDirectory>> Handlers::UnlistedDirectory(
 }
 
 Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(uint64_t inode) {
-  client::FileInfo info;
-  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<OpenDirectory> dir, UnlistedDirectory(inode, info));
-  const std::string& path = dir->path;
+  ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
+  auto dir = std::make_shared<OpenDirectory>();
   {
     // Read before listing: a DropCaches during the listing leaves it stale.
     std::lock_guard lock(mu_);
     dir->generation = generation_;
   }
-  std::set<std::string> names;
-  // A directory shown only for the mounts below it has nothing of its own to list.
-  if (!info.uri.empty()) {
-    ALLUVIUM_RETURN_IF_ERROR(client_.List(path, false, [&](const client::FileInfo& child) {
-      if (names.emplace(BaseName(child.path)).second) dir->children.push_back(child);
-      return OkStatus();
-    }));
-  }
-  // Mount points below this directory show as its entries even where its UFS has no such
-  // directory: the first component of each one's path below this one.
-  for (const std::string& mount : MountPaths()) {
-    if (mount == path || !IsPathPrefix(path, mount)) continue;
-    std::string_view rest = std::string_view(mount).substr(path == "/" ? 1 : path.size() + 1);
-    const std::string name(rest.substr(0, rest.find('/')));
-    if (names.count(name) > 0) continue;
-    ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo child, StatPath(JoinPath(path, name)));
-    names.insert(name);
-    dir->children.push_back(std::move(child));
-  }
-  std::sort(dir->children.begin(), dir->children.end(),
-            [](const auto& a, const auto& b) { return BaseName(a.path) < BaseName(b.path); });
+  ALLUVIUM_ASSIGN_OR_RETURN(dir->children, cache_namespace_.List(path));
+  dir->path = std::move(path);
+  dir->inode = inode;
   dir->listed = true;
   return std::shared_ptr<const OpenDirectory>(std::move(dir));
 }
@@ -376,9 +327,9 @@ Result<struct statvfs> Handlers::StatFs() {
 void Handlers::DropCaches() {
   client_.DropMetadataCache();
   inode_readers_.Clear();  // they hold the files' lengths
+  cache_namespace_.ForgetMounts();
   std::lock_guard lock(mu_);
   ++generation_;
-  mounts_read_ = {};
 }
 
 }  // namespace alluvium::fuse

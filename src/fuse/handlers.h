@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/namespace.h"
 #include "common/status.h"
 #include "fuse/file_reader.h"
 #include "fuse/inode_readers.h"
@@ -149,9 +150,6 @@ class Handlers {
   // The status of a cache path; a directory that only holds mount points (no mount covers it)
   // is shown as an empty directory.
   Result<client::FileInfo> StatPath(const std::string& path);
-  // The cache paths of the mounts, re-read at most every few seconds; the last ones read while
-  // the coordinator cannot be reached.
-  std::vector<std::string> MountPaths();
   // The directory at `inode`, not listed yet (its status into `info`); kInvalidArgument for a
   // file.
   Result<std::shared_ptr<OpenDirectory>> UnlistedDirectory(uint64_t inode, client::FileInfo& info);
@@ -172,6 +170,7 @@ class Handlers {
   Result<size_t> ReadThrough(const std::string& path, uint64_t offset, std::span<std::byte> out);
 
   client::Client& client_;
+  client::Namespace cache_namespace_{client_};
   const FuseOptions options_;
   InodeTable inodes_;
 
@@ -184,9 +183,7 @@ class Handlers {
   // Shared, so a read under way keeps its reader while a release drops the handle.
   std::map<uint64_t, std::shared_ptr<FileReader>> files_;  // guarded by mu_; by handle
   uint64_t next_file_ = 1;                                 // guarded by mu_
-  std::vector<std::string> mount_paths_;                   // guarded by mu_
   InodeReaders inode_readers_;                             // reads without an open (no_open)
-  std::chrono::steady_clock::time_point mounts_read_;      // guarded by mu_
 };
 
 }  // namespace alluvium::fuse
