@@ -12,6 +12,7 @@ PACKAGES=(
   libfuse3-dev fuse3  # `alluvium fuse`: libfuse's low-level API, fusermount3
   curl procps
   python3-torch  # examples/pytorch, run by the FUSE tests: a DataLoader over the mount
+  pybind11-dev python3-dev python3-fsspec python3-pytest  # python/: the fsspec filesystem
   rclone fio     # bench/load-s3 (rclone copy), bench/fuse (fio; rclone's mount to compare with)
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, and llvm-symbolizer for reports
 )

@@ -91,10 +91,7 @@ bench_log "dataset in $ufs ($(du -sh "$ufs" | cut -f1)) generated in $(bench_sec
 bench_write_conf "$ufs"
 bench_log "== starting a 3-worker cluster (UFS and page stores under $bench_base)"
 bench_fresh_cluster 3
-for dir in /seq /small; do
-  alluvium job load "$dir" --wait > "$bench_base/load.out" 2>&1 ||
-    { cat "$bench_base/load.out" >&2; bench_die "job load $dir failed"; }
-done
+bench_load_dirs /seq /small
 
 mnt=$bench_base/mnt
 mkdir -p "$mnt"

@@ -194,6 +194,14 @@ bench_fresh_cluster() {
     { cat "$bench_base/cluster-start.out" >&2; bench_die "cluster start failed"; }
 }
 
+bench_load_dirs() {  # bench_load_dirs DIR...: `job load --wait` of each; a failed one ends the bench
+  local dir
+  for dir in "$@"; do
+    alluvium job load "$dir" --wait > "$bench_base/load.out" 2>&1 ||
+      { cat "$bench_base/load.out" >&2; bench_die "job load $dir failed"; }
+  done
+}
+
 bench_cpu_ticks() {  # utime+stime clock ticks of a pid (0 if gone)
   awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
