@@ -3,7 +3,8 @@
 # cluster (a coordinator and 3 workers on 127.0.0.1), writes a sample dataset into the local UFS,
 # preloads it with a distributed load job (live progress, then the progress report), and reads it
 # back: every byte comes from the workers' page stores, as the read statistics and metrics show.
-# It times the cached read of the 1 GiB sample file beside `cat` of the same file in the UFS.
+# It times the cached read of the 1 GiB sample file beside `cat` of the same file in the UFS, and
+# reads it again from Python through fsspec (`alluvium://`, installed by scripts/install-python.sh).
 # Set ALLUVIUM_DEMO_KEEP=1 to leave the cluster running afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +91,24 @@ awk -v c="$cat_best" -v f="$fs_best" 'BEGIN {
   printf "   cat of the UFS file:          %.3f s (%.2f GB/s)\n", c, 1.073741824 / c
   printf "   alluvium fs cat (page stores): %.3f s (%.2f GB/s), %.2fx cat\n", f, 1.073741824 / f, c / f }'
 echo "   (rounds: cat ${cat_times[*]} s; alluvium fs cat ${fs_times[*]} s; bench/read/run.sh measures this and more)"
+
+echo "== from Python: fsspec's alluvium:// (scripts/install-python.sh builds and installs it)"
+scripts/install-python.sh | tail -n 1
+ALLUVIUM_CONF=$demo/alluvium-site.properties /usr/bin/python3 - "$expected" <<'PY'
+import hashlib, sys, time
+import fsspec
+with fsspec.open("alluvium:///sample/part-001.txt", "rt") as f:
+    print("   alluvium:///sample/part-001.txt:", f.read().strip())
+fs = fsspec.filesystem("alluvium")
+print(f"   fs.ls('/sample'): {len(fs.ls('/sample'))} entries; fs.du('/sample'): {fs.du('/sample')} bytes")
+start = time.perf_counter()
+data = fs.cat_file("/sample/big-1GiB.bin")
+seconds = time.perf_counter() - start
+assert hashlib.sha256(data).hexdigest() == sys.argv[1], "checksum mismatch"
+print(f"   fs.cat_file of the 1 GiB file: {seconds:.2f} s ({len(data) / seconds / 1e9:.2f} GB/s), "
+      "sha256 matches the UFS copy")
+print("   load report from Python:", fs.load_progress("/sample")["mJobState"])
+PY
 
 echo "== worker metrics: bytes loaded from the UFS, bytes served from page stores"
 alluvium cluster metrics --filter alluvium_worker_load_bytes_total

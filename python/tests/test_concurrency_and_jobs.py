@@ -22,29 +22,27 @@ def _child_reads(fs, paths, queue):
         queue.put(repr(e))
 
 
-def test_four_forked_processes_read_through_the_parents_filesystem(fs, cluster):
+def test_four_forked_processes_and_eight_threads_read_at_once(fs, cluster):
     paths = sorted(cluster.files)
     expected = {p: sha(d) for p, d in cluster.files.items()}
-    assert read_all_and_hash(fs, paths[:5]) == {p: expected[p] for p in paths[:5]}  # used pre-fork
+    # Used before the fork, as a DataLoader's dataset is.
+    assert read_all_and_hash(fs, paths[:5]) == {p: expected[p] for p in paths[:5]}
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     children = [context.Process(target=_child_reads, args=(fs, paths, queue)) for _ in range(4)]
+    # Forked while no thread reads (gRPC's fork handlers wait for none to be inside gRPC).
     for child in children:
         child.start()
+    # The parent's client, in 8 threads, while the children read with theirs.
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda p: (p, sha(fs.cat_file(p))), paths * 3))
+    assert all(digest == expected[p] for p, digest in got)
     results = [queue.get(timeout=120) for _ in children]
     for child in children:
         child.join(timeout=60)
         assert child.exitcode == 0
     for result in results:
         assert result == expected
-    assert read_all_and_hash(fs, paths) == expected  # and the parent's client still works
-
-
-def test_eight_threads_read_at_once(fs, cluster):
-    paths = sorted(cluster.files) * 3
-    with ThreadPoolExecutor(8) as pool:
-        got = list(pool.map(lambda p: (p, sha(fs.cat_file(p))), paths))
-    assert all(digest == sha(cluster.files[p]) for p, digest in got)
 
 
 def test_reads_release_the_gil(fs, cluster):
