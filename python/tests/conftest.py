@@ -1,6 +1,7 @@
 """A real local cluster for the Python tests, started and stopped with the project's CLI
 (`alluvium cluster start/stop`) on 127.0.0.1 and free ports, with a dataset in a local UFS."""
 
+import contextlib
 import hashlib
 import os
 import pathlib
@@ -127,30 +128,46 @@ def sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
+@contextlib.contextmanager
+def started_cluster(workers, files):
+    """A cluster in a temp dir, stopped (by its PIDs) and removed however the test ends, a
+    failed start included."""
+    root = tempfile.mkdtemp(prefix="alluvium-python-")
+    c = None
+    try:
+        c = Cluster(root, workers=workers, files=files)
+        yield c
+    finally:
+        if c is None:  # the start failed part way: stop what it started
+            subprocess.run(
+                [
+                    ALLUVIUM,
+                    "--config",
+                    os.path.join(root, "alluvium-site.properties"),
+                    "cluster",
+                    "stop",
+                ],
+                capture_output=True,
+            )
+        else:
+            c.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def cluster():
     if not os.access(ALLUVIUM, os.X_OK):
         pytest.fail(f"no alluvium binary at {ALLUVIUM} (build it, or set ALLUVIUM_BIN)")
-    root = tempfile.mkdtemp(prefix="alluvium-python-")
-    c = Cluster(root, workers=2, files=dataset())
-    try:
+    with started_cluster(workers=2, files=dataset()) as c:
         c.load("/data")
         yield c
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
 def fresh_cluster():
     """A cluster of its own, for tests that kill workers or stop jobs."""
-    root = tempfile.mkdtemp(prefix="alluvium-python-")
-    c = Cluster(root, workers=3, files=dataset(seed=11))
-    try:
+    with started_cluster(workers=3, files=dataset(seed=11)) as c:
         yield c
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
