@@ -33,16 +33,28 @@ std::optional<FileInfo> MetadataCache::Get(std::string_view uri) {
 std::optional<std::vector<FileInfo>> MetadataCache::GetListing(std::string_view uri) {
   const CacheRule rule = filter_.ForMetadata(uri);
   const std::string key(uri);
-  std::lock_guard lock(mu_);
-  const Listing* listing = FindFresh(listings_, key, rule);
-  if (listing == nullptr) return std::nullopt;
+  std::shared_ptr<const std::vector<std::string>> uris;
+  {
+    std::lock_guard lock(mu_);
+    const Listing* listing = FindFresh(listings_, key, rule);
+    if (listing == nullptr) return std::nullopt;
+    uris = listing->uris;
+  }
+  // The entries' rules are matched without the lock: a filter file's rules are regexes.
+  std::vector<CacheRule> rules;
+  rules.reserve(uris->size());
+  for (const std::string& child : *uris) rules.push_back(filter_.ForMetadata(child));
   std::vector<FileInfo> entries;
-  entries.reserve(listing->uris.size());
-  for (const std::string& child : listing->uris) {
+  entries.reserve(uris->size());
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < uris->size(); ++i) {
     // Statuses age (and are evicted) on their own: the listing is as good as its oldest.
-    const Entry* entry = FindFresh(entries_, child, filter_.ForMetadata(child));
+    const Entry* entry = FindFresh(entries_, (*uris)[i], rules[i]);
     if (entry == nullptr) {
-      listings_.Erase(key);
+      // Unless the directory was listed again meanwhile, this listing is of no more use.
+      if (const Listing* kept = listings_.Find(key); kept != nullptr && kept->uris == uris) {
+        listings_.Erase(key);
+      }
       return std::nullopt;
     }
     entries.push_back(entry->info);
@@ -55,9 +67,10 @@ void MetadataCache::PutListing(std::string_view uri, const std::vector<FileInfo>
       filter_.ForMetadata(uri).type == CacheRuleType::kSkipCache) {
     return;
   }
-  Listing listing{.uris = {}, .cached_at = clock_()};
-  listing.uris.reserve(entries.size());
-  for (const FileInfo& info : entries) listing.uris.push_back(info.uri);
+  auto uris = std::make_shared<std::vector<std::string>>();
+  uris->reserve(entries.size());
+  for (const FileInfo& info : entries) uris->push_back(info.uri);
+  Listing listing{.uris = std::move(uris), .cached_at = clock_()};
   std::lock_guard lock(mu_);
   listings_.Put(std::string(uri), std::move(listing));
 }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,7 +65,8 @@ class MetadataCache {
   };
 
   struct Listing {
-    std::vector<std::string> uris;
+    // Shared, so that GetListing copies it out of the lock in one step.
+    std::shared_ptr<const std::vector<std::string>> uris;
     std::chrono::steady_clock::time_point cached_at;
   };
   // The value kept for `key` if `rule` (the key's) still trusts it; drops it otherwise. Caller

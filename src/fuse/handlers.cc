@@ -95,10 +95,9 @@ Result<Entry> Handlers::GetAttr(uint64_t inode) {
   return MakeEntry(inode, info);
 }
 
-Result<std::shared_ptr<Handlers::OpenDirectory>> Handlers::UnlistedDirectory(
-    uint64_t inode, client::FileInfo& info) {
+Result<std::shared_ptr<Handlers::OpenDirectory>> Handlers::UnlistedDirectory(uint64_t inode) {
   ALLUVIUM_ASSIGN_OR_RETURN(std::string path, PathOf(inode));
-  ALLUVIUM_ASSIGN_OR_RETURN(info, StatPath(path));
+  ALLUVIUM_ASSIGN_OR_RETURN(client::FileInfo info, StatPath(path));
   if (!info.is_directory) return InvalidArgument(fmt::format("{} is not a directory", path));
   auto dir = std::make_shared<OpenDirectory>();
   dir->path = std::move(path);
@@ -124,12 +123,10 @@ Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(u
 Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
   // Listed at the first ReadDir, not here: where the kernel keeps listings (cache_readdir), an
   // opendir is followed by no readdir at all.
-  client::FileInfo info;
-  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<OpenDirectory> dir, UnlistedDirectory(inode, info));
+  ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<OpenDirectory> dir, UnlistedDirectory(inode));
   std::lock_guard lock(mu_);
   const uint64_t handle = next_dir_++;
-  dirs_[handle] = std::move(dir);
-  push_queues_[handle] = std::make_shared<PushQueue>();
+  dirs_[handle] = DirHandle{.dir = std::move(dir), .push_queue = std::make_shared<PushQueue>()};
   return handle;
 }
 
@@ -145,8 +142,8 @@ std::vector<Handlers::PushFile> Handlers::PushQueue::TakeAll() {
 
 std::shared_ptr<Handlers::PushQueue> Handlers::PushQueueOf(uint64_t dir) const {
   std::lock_guard lock(mu_);
-  auto it = push_queues_.find(dir);
-  return it == push_queues_.end() ? nullptr : it->second;
+  auto it = dirs_.find(dir);
+  return it == dirs_.end() ? nullptr : it->second.push_queue;
 }
 
 bool Handlers::ReadToPush(PushQueue& queue, uint64_t inode, std::span<std::byte> out) {
@@ -168,13 +165,13 @@ Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
     std::lock_guard lock(mu_);
     auto it = dirs_.find(handle);
     if (it == dirs_.end()) return NotFound(fmt::format("directory handle {} is not open", handle));
-    dir = it->second;
+    dir = it->second.dir;
     stale = !dir->listed || (offset == 0 && dir->generation != generation_);
   }
   if (stale) {
     ALLUVIUM_ASSIGN_OR_RETURN(dir, ListDirectory(dir->inode));
     std::lock_guard lock(mu_);
-    if (auto it = dirs_.find(handle); it != dirs_.end()) it->second = dir;
+    if (auto it = dirs_.find(handle); it != dirs_.end()) it->second.dir = dir;
   }
   const uint64_t total = dir->children.size() + 2;
   for (uint64_t i = offset; i < total; ++i) {
@@ -207,7 +204,6 @@ Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
 void Handlers::ReleaseDir(uint64_t handle) {
   std::lock_guard lock(mu_);
   dirs_.erase(handle);
-  push_queues_.erase(handle);
 }
 
 int Handlers::RefuseWrites(int flags) {

@@ -150,9 +150,8 @@ class Handlers {
   // The status of a cache path; a directory that only holds mount points (no mount covers it)
   // is shown as an empty directory.
   Result<client::FileInfo> StatPath(const std::string& path);
-  // The directory at `inode`, not listed yet (its status into `info`); kInvalidArgument for a
-  // file.
-  Result<std::shared_ptr<OpenDirectory>> UnlistedDirectory(uint64_t inode, client::FileInfo& info);
+  // The directory at `inode`, not listed yet; kInvalidArgument for a file.
+  Result<std::shared_ptr<OpenDirectory>> UnlistedDirectory(uint64_t inode);
   // Lists a directory now: its UFS entries and the mount points below it.
   Result<std::shared_ptr<const OpenDirectory>> ListDirectory(uint64_t inode);
   Entry MakeEntry(uint64_t inode, const client::FileInfo& info);
@@ -175,11 +174,15 @@ class Handlers {
   InodeTable inodes_;
 
   mutable std::mutex mu_;
-  // Snapshots are immutable, so ReadDir uses one without the lock.
-  std::map<uint64_t, std::shared_ptr<const OpenDirectory>> dirs_;  // guarded by mu_; by handle
-  std::map<uint64_t, std::shared_ptr<PushQueue>> push_queues_;     // guarded by mu_; by handle
-  uint64_t next_dir_ = 1;                                          // guarded by mu_
-  uint64_t generation_ = 0;                                        // guarded by mu_
+  // An open directory: its listing (a snapshot, immutable, so ReadDir uses one without the
+  // lock) and the small files its replies gave the kernel, waiting to be pushed.
+  struct DirHandle {
+    std::shared_ptr<const OpenDirectory> dir;
+    std::shared_ptr<PushQueue> push_queue;
+  };
+  std::map<uint64_t, DirHandle> dirs_;  // guarded by mu_; by handle
+  uint64_t next_dir_ = 1;               // guarded by mu_
+  uint64_t generation_ = 0;             // guarded by mu_
   // Shared, so a read under way keeps its reader while a release drops the handle.
   std::map<uint64_t, std::shared_ptr<FileReader>> files_;  // guarded by mu_; by handle
   uint64_t next_file_ = 1;                                 // guarded by mu_
