@@ -96,10 +96,8 @@ class NativeClient {
                                config->GetInt(keys::kCoordinatorRpcPort));
     rest_ = fmt::format("{}:{}", config->GetString(keys::kCoordinatorHostname),
                         config->GetInt(keys::kCoordinatorWebPort));
-    Result<std::unique_ptr<client::Client>> connected = [&] {
-      py::gil_scoped_release unlocked;
-      return client::Client::Connect(client::ClientOptions::FromConfig(*config));
-    }();
+    Result<std::unique_ptr<client::Client>> connected = WithoutGil(
+        [&] { return client::Client::Connect(client::ClientOptions::FromConfig(*config)); });
     ThrowIfError(connected.status());
     client_ = std::move(*connected);
     namespace_ = std::make_unique<client::Namespace>(*client_);
@@ -111,9 +109,10 @@ class NativeClient {
     return InfoDict(*info);
   }
 
-  py::list List(const std::string& path, bool recursive) {
+  // A directory's entries, the mount points below it among them.
+  py::list List(const std::string& path) {
     Result<std::vector<client::FileInfo>> entries =
-        WithoutGil([&] { return Entries(path, recursive); });
+        WithoutGil([&] { return namespace_->List(path); });
     ThrowIfError(entries.status());
     py::list out;
     for (const client::FileInfo& e : *entries) out.append(InfoDict(e));
@@ -200,16 +199,6 @@ class NativeClient {
     return *std::move(info);
   }
 
-  Result<std::vector<client::FileInfo>> Entries(const std::string& path, bool recursive) {
-    if (!recursive) return namespace_->List(path);
-    std::vector<client::FileInfo> out;
-    ALLUVIUM_RETURN_IF_ERROR(client_->List(path, true, [&](const client::FileInfo& e) {
-      out.push_back(e);
-      return OkStatus();
-    }));
-    return out;
-  }
-
   // Bytes of [start, end) within a file of `length` bytes; end < 0: to its end.
   static uint64_t Span(uint64_t length, uint64_t start, int64_t end) {
     const uint64_t stop = end < 0 ? length : std::min<uint64_t>(length, static_cast<uint64_t>(end));
@@ -236,7 +225,7 @@ PYBIND11_MODULE(_native, m) {
       .def(py::init<const std::string&, const std::vector<std::string>&>(), py::arg("config_file"),
            py::arg("overrides"))
       .def("stat", &NativeClient::Stat, py::arg("path"))
-      .def("list", &NativeClient::List, py::arg("path"), py::arg("recursive") = false)
+      .def("list", &NativeClient::List, py::arg("path"))
       .def("read", &NativeClient::Read, py::arg("path"), py::arg("start") = 0, py::arg("end") = -1)
       .def("read_ranges", &NativeClient::ReadRanges, py::arg("paths"), py::arg("starts"),
            py::arg("ends"))
