@@ -158,9 +158,8 @@ void RegionIndex::MarkHole(uint32_t region, uint64_t offset) {
   Region& r = regions_[region];
   r.hole = std::min(r.hole, offset);
   std::erase_if(r.keys, [&](const PageKey& key) {
-    auto it = by_key_.find(key);
-    const bool beyond = it != by_key_.end() && it->second.region == region &&
-                        it->second.epoch == r.epoch && it->second.offset > r.hole;
+    auto it = RecordIn(region, key);
+    const bool beyond = it != by_key_.end() && it->second.offset > r.hole;
     if (beyond) Erase(it);
     return beyond;
   });
@@ -198,9 +197,7 @@ RegionIndex::Shortage RegionIndex::WhyFull(uint32_t dir, uint64_t group) const {
 void RegionIndex::DropPages(uint32_t region, uint64_t& dropped) {
   Region& r = regions_[region];
   for (const PageKey& key : r.keys) {
-    auto it = by_key_.find(key);
-    // A key rewritten since lives in another region (or later in this one): keep it.
-    if (it != by_key_.end() && it->second.region == region && it->second.epoch == r.epoch) {
+    if (auto it = RecordIn(region, key); it != by_key_.end()) {
       Erase(it);
       ++dropped;
     }
@@ -208,7 +205,14 @@ void RegionIndex::DropPages(uint32_t region, uint64_t& dropped) {
   r.keys.clear();
 }
 
-void RegionIndex::Erase(std::unordered_map<PageKey, Location, PageKeyHash>::iterator it) {
+RegionIndex::KeyIterator RegionIndex::RecordIn(uint32_t region, const PageKey& key) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return it;
+  const Location& at = it->second;
+  return at.region == region && at.epoch == regions_[region].epoch ? it : by_key_.end();
+}
+
+void RegionIndex::Erase(KeyIterator it) {
   bytes_ -= it->second.length;
   by_key_.erase(it);
 }

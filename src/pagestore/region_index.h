@@ -122,8 +122,12 @@ class RegionIndex {
   bool Evictable(const Region& r) const {
     return r.state == State::kSealed && r.writers == 0 && r.pinned_by.empty();
   }
+  using KeyIterator = std::unordered_map<PageKey, Location, PageKeyHash>::iterator;
+  // The index entry of `key` if it is a record of the region's current epoch, else the end: a
+  // key written again since lives in another region (or is gone), and is not this region's.
+  KeyIterator RecordIn(uint32_t region, const PageKey& key);
   void DropPages(uint32_t region, uint64_t& dropped);
-  void Erase(std::unordered_map<PageKey, Location, PageKeyHash>::iterator it);
+  void Erase(KeyIterator it);
 
   const uint64_t region_size_;
   std::vector<Region> regions_;
