@@ -42,8 +42,9 @@ Result<FileInfo> Namespace::Stat(const std::string& path) {
   Result<FileInfo> info = client_.GetStatus(path);
   if (info.ok() || info.status().code() != Code::kNotFound) return info;
   for (const std::string& mount : MountPaths()) {
-    if (mount != path && IsPathPrefix(path, mount))
+    if (mount != path && IsPathPrefix(path, mount)) {
       return FileInfo{.path = path, .is_directory = true};
+    }
   }
   return info;
 }

@@ -37,7 +37,7 @@ class Namespace {
   const std::chrono::steady_clock::duration mounts_ttl_;
   std::mutex mu_;
   std::vector<std::string> mount_paths_;               // guarded by mu_
-  std::chrono::steady_clock::time_point mounts_read_;  // guarded by mu_; never read: epoch
+  std::chrono::steady_clock::time_point mounts_read_;  // guarded by mu_; the epoch: not yet
 };
 
 }  // namespace alluvium::client

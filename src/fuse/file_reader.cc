@@ -48,8 +48,8 @@ std::optional<FileReader::View> FileReader::ServeBuffered(uint64_t offset, uint6
 Result<FileReader::View> FileReader::ReadView(uint64_t offset, std::span<std::byte> scratch) {
   if (scratch.empty()) return View{};
   std::unique_lock lock(mu_);
-  if (std::optional<View> view = ServeBuffered(offset, scratch.size())) return std::move(*view);
   if (read_here_) {
+    if (std::optional<View> view = ServeBuffered(offset, scratch.size())) return std::move(*view);
     lock.unlock();
     // Where it falls short (a page not cached here, or an error), the fetch below asks a worker.
     Result<size_t> here = read_here_(offset, scratch);
@@ -78,18 +78,15 @@ Result<FileReader::View> FileReader::ReadView(uint64_t offset, std::span<std::by
 
 void FileReader::ReadAhead() {
   std::unique_lock lock(mu_);
-  if (ahead_ || fetching_ || !buffer_ || buffer_->ends_file || buffer_->end() >= length_) return;
+  // A window that does not end the file ends before it (FetchRange's ends_file).
+  if (ahead_ || fetching_ || !buffer_ || buffer_->ends_file) return;
   const uint64_t begin = buffer_->end();
   const uint64_t size = std::min(window_.OnReadAhead(), length_ - begin);
   if (size == 0) return;
   Result<std::shared_ptr<Buffer>> fetched = FetchRange(lock, begin, size);
-  if (!fetched.ok()) return;
-  // A miss elsewhere may have replaced the window meanwhile; then these bytes are not ahead.
-  if (buffer_ && buffer_->end() == begin && !ahead_) {
-    ahead_ = std::move(*fetched);
-  } else {
-    Retire(std::move(*fetched));
-  }
+  // The window being read changes only by a fetch or by reaching ahead_: neither can happen
+  // while this fetch runs (one fetch at a time, ahead_ empty), so these bytes still follow it.
+  if (fetched.ok()) ahead_ = std::move(*fetched);
 }
 
 Result<std::shared_ptr<FileReader::Buffer>> FileReader::FetchRange(
