@@ -9,7 +9,6 @@ there: tearing it down would close connections and join threads that belong to t
 
 import os
 import threading
-import weakref
 
 # gRPC's fork handlers (registered by the native module) stop its threads before a fork and
 # start them again in the child, so that a child can open channels of its own. They act only
@@ -22,7 +21,18 @@ os.environ.setdefault("GRPC_POLL_STRATEGY", "poll")
 from . import _native  # noqa: E402
 
 _inherited = []  # clients made by a parent process, kept alive (unused) in its children
-_connections = weakref.WeakSet()
+_by_settings = {}  # (config file, overrides) -> Connection: one client per process for each
+_by_settings_lock = threading.Lock()
+
+
+def connection_for(config_file, overrides):
+    """The Connection of these settings, shared by every filesystem made with them."""
+    key = (config_file or "", tuple(overrides))
+    with _by_settings_lock:
+        connection = _by_settings.get(key)
+        if connection is None:
+            connection = _by_settings[key] = Connection(config_file, overrides)
+        return connection
 
 
 class Connection:
@@ -34,7 +44,6 @@ class Connection:
         self._lock = threading.Lock()
         self._pid = None
         self._client = None
-        _connections.add(self)
 
     def client(self):
         """This process's native client, connected on first use (and after a fork)."""
@@ -53,7 +62,9 @@ class Connection:
 
 def _after_fork_in_child():
     # A lock some other thread of the parent held at the fork would stay held for good.
-    for connection in list(_connections):
+    global _by_settings_lock
+    _by_settings_lock = threading.Lock()
+    for connection in _by_settings.values():
         connection._lock = threading.Lock()
 
 

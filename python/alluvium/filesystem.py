@@ -12,25 +12,12 @@ stop_load).
 
 import errno
 import hashlib
-import threading
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 from fsspec.utils import tokenize
 
 from . import _connection
 from .jobs import LoadJobs
-
-_shared = {}  # settings -> Connection: one client per process for equal settings
-_shared_lock = threading.Lock()
-
-
-def _connection_for(config_file, overrides):
-    key = (config_file or "", tuple(overrides))
-    with _shared_lock:
-        connection = _shared.get(key)
-        if connection is None:
-            connection = _shared[key] = _connection.Connection(config_file, overrides)
-        return connection
 
 
 def _read_only(path):
@@ -63,7 +50,7 @@ class AlluviumFileSystem(AbstractFileSystem):
                 f"alluvium.coordinator.hostname={host}",
                 f"alluvium.coordinator.rpc.port={port}",
             ]
-        self._connection = _connection_for(config, overrides)
+        self._connection = _connection.connection_for(config, overrides)
         self._rest = rest
         self._client()  # connect now: a wrong address fails here, not at the first read
 
@@ -83,8 +70,7 @@ class AlluviumFileSystem(AbstractFileSystem):
             path = path[len("alluvium::") :]
         if "://" in path:  # a UFS URI, resolved by the client
             return path
-        path = "/" + path.strip("/")
-        return path
+        return "/" + path.strip("/")
 
     def unstrip_protocol(self, name):
         return name if "://" in name else "alluvium://" + name

@@ -129,7 +129,7 @@ class NativeClient {
     return bytes.Finish(read->bytes);
   }
 
-  // Many ranges in one call, read one after another without the GIL; the first error raises.
+  // Many ranges in one call, read side by side without the GIL; the first error raises.
   py::list ReadRanges(const std::vector<std::string>& paths, const std::vector<uint64_t>& starts,
                       const std::vector<int64_t>& ends) {
     if (paths.size() != starts.size() || paths.size() != ends.size()) {
