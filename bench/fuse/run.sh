@@ -6,9 +6,9 @@
 # directory on tmpfs, starts a local 3-worker cluster on it, loads it with `alluvium job load
 # --wait`, mounts the cache with `alluvium fuse mount` (defaults: the immutable rule, kernel
 # caching, 4 MiB kernel read-ahead, small files pushed after listings) and the UFS with
-# `rclone mount --vfs-cache-mode full --read-only`, reads everything once through both (checked byte for byte against the UFS; rclone's cache is
-# then warm), and alternates timed rounds of four fio cases on the three sides (tmpfs, Alluvium,
-# rclone; the order rotates each round):
+# `rclone mount --vfs-cache-mode full --read-only`, reads everything once through both (checked
+# byte for byte against the UFS; rclone's cache is then warm), and alternates timed rounds of
+# four fio cases on the three sides (tmpfs, Alluvium, rclone; the order rotates each round):
 #   seq1   sequential read of the 1 GiB file, 1 MiB blocks, 1 job. Target >= 0.7x tmpfs.
 #   seq4   the same file in 4 jobs, each reading its own quarter. Target >= 0.7x.
 #   rand   random 4 KiB reads of the 1 GiB file (fixed seed, fio's POSIX_FADV_RANDOM). >= 0.5x.
