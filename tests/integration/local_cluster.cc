@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -117,22 +118,26 @@ void LocalCluster::KeepLogsOfAFailedTest() const {
 }
 
 // The cluster's processes are built like the test: a sanitizer report in one of them (it halts
-// that process) fails the test that ran it, even if the test coped with the process dying.
+// that process) fails the test that ran it, even if the test coped with the process dying. The
+// failure quotes the report (its stacks), since the log dies with the temp dir.
 void LocalCluster::ExpectNoSanitizerReports() const {
   static constexpr std::string_view kReports[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                                                   "WARNING: ThreadSanitizer", "runtime error:"};
+  constexpr int kQuotedLines = 80;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_.path(), ec)) {
     if (entry.path().extension() != ".log") continue;
     std::ifstream in(entry.path());
     std::string line;
     for (int n = 0; std::getline(in, line); ++n) {
-      for (std::string_view report : kReports) {
-        if (line.find(report) != std::string::npos) {
-          ADD_FAILURE() << entry.path().filename().string() << ":" << n + 1 << ": " << line;
-          return;
-        }
-      }
+      const bool report =
+          std::any_of(std::begin(kReports), std::end(kReports),
+                      [&](std::string_view r) { return line.find(r) != std::string::npos; });
+      if (!report) continue;
+      std::string quoted = line;
+      for (int i = 0; i < kQuotedLines && std::getline(in, line); ++i) quoted += "\n" + line;
+      ADD_FAILURE() << entry.path().filename().string() << ":" << n + 1 << ": " << quoted;
+      return;
     }
   }
 }
