@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/config_doc.h"
+#include "common/secrets.h"
 
 namespace alluvium::cli {
 
@@ -19,9 +20,9 @@ void AddConfCommands(CLI::App& app, Context& context) {
               {.file = context.flags.config_file, .overrides = context.flags.overrides});
           if (!config.ok()) return Fail(config.status());
           for (const KeyInfo* key : AllKeys()) {
-            std::string value = config->GetString(*key);
-            if (IsSecret(*key) && !value.empty()) value = "******";
-            fmt::print("{}={}  ({})\n", key->name, value, config->SourceOf(*key));
+            // Secrets show as "******" (common/secrets.h): set, but not what.
+            fmt::print("{}={}  ({})\n", key->name, MaskedValue(key->name, config->GetString(*key)),
+                       config->SourceOf(*key));
           }
           return 0;
         };

@@ -230,10 +230,6 @@ std::span<const KeyInfo* const> AllKeys() {
   return kAll;
 }
 
-bool IsSecret(const KeyInfo& key) {
-  return &key == &keys::kUnderfsS3SecretKey || &key == &keys::kUnderfsS3SessionToken;
-}
-
 std::string EnvNameOf(std::string_view key) {
   std::string out;
   for (char c : key) {

@@ -88,9 +88,6 @@ extern const KeyInfo kClusterRunDir;
 // All keys, in the order they are documented.
 std::span<const KeyInfo* const> AllKeys();
 
-// Whether printing the key's value would leak a secret (`conf show` prints "******").
-bool IsSecret(const KeyInfo& key);
-
 // The key's environment variable: "alluvium.worker.rpc.port" -> "ALLUVIUM_WORKER_RPC_PORT".
 std::string EnvNameOf(std::string_view key);
 
