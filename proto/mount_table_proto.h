@@ -1,5 +1,6 @@
 // The mount table carried in ClusterInfo, back as a MountTable: one conversion for every reader
-// of ClusterInfo (clients route with it, workers take UFS settings from it).
+// of ClusterInfo (clients route with it). Its options have their secrets masked ("******"), so
+// nothing may take UFS settings from it: workers ask GetMountOptions.
 #pragma once
 
 #include "alluvium.pb.h"

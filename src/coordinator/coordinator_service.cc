@@ -1,6 +1,7 @@
 #include "coordinator/coordinator_service.h"
 
 #include "alluvium.grpc.pb.h"
+#include "common/secrets.h"
 #include "proto/grpc_status.h"
 
 namespace alluvium::coordinator {
@@ -49,8 +50,24 @@ class CoordinatorServiceImpl final : public rpc::CoordinatorService::Service {
       rpc::MountPoint* point = response->add_mounts();
       point->set_path(m.path);
       point->set_ufs_uri(m.ufs_uri);
-      point->mutable_options()->insert(m.options.begin(), m.options.end());
+      // Clients see which options are set, never a secret's value (GetMountOptions has those).
+      const std::map<std::string, std::string> masked = MaskSecrets(m.options);
+      point->mutable_options()->insert(masked.begin(), masked.end());
     }
+    return grpc::Status::OK;
+  }
+
+  // The only answer with secrets in it, for workers: once the cluster token lands, callers
+  // without it are refused here.
+  grpc::Status GetMountOptions(grpc::ServerContext*, const rpc::GetMountOptionsRequest* request,
+                               rpc::MountOptions* response) override {
+    if (request->ufs_root().find("://") == std::string::npos) {
+      return ToGrpc(InvalidArgument(
+          fmt::format("'{}' is not a UFS root (scheme://authority)", request->ufs_root())));
+    }
+    const std::map<std::string, std::string> properties =
+        deps_.mounts.Snapshot()->UfsPropertiesFor(request->ufs_root(), {});
+    response->mutable_properties()->insert(properties.begin(), properties.end());
     return grpc::Status::OK;
   }
 

@@ -1,5 +1,6 @@
-// The coordinator's gRPC surface for workers (register, heartbeat) and clients (cluster info,
-// mounts). Handlers run on gRPC's thread pool.
+// The coordinator's gRPC surface for workers (register, heartbeat, a mount's settings) and clients
+// (cluster info, mounts). Mount credentials go to workers only, by GetMountOptions; ClusterInfo
+// carries them masked. Handlers run on gRPC's thread pool.
 #pragma once
 
 #include <memory>

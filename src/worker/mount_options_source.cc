@@ -9,7 +9,6 @@
 #include "common/logging.h"
 #include "proto/channel.h"
 #include "proto/grpc_status.h"
-#include "proto/mount_table_proto.h"
 
 namespace alluvium::worker {
 
@@ -20,17 +19,19 @@ UfsOptionsSource MountOptionsSource(const std::string& coordinator_address,
   return [stub, base = std::move(base)](const std::string& root) -> Result<ufs::UfsOptions> {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    rpc::ClusterInfo info;
-    Status st = FromGrpc(stub->GetClusterInfo(&context, rpc::GetClusterInfoRequest(), &info));
-    auto table = st.ok() ? MountTableFromProto(info) : Result<mounts::MountTable>(st);
-    if (!table.ok()) {
+    rpc::GetMountOptionsRequest request;
+    request.set_ufs_root(root);
+    rpc::MountOptions mount;
+    const Status st = FromGrpc(stub->GetMountOptions(&context, request, &mount));
+    if (!st.ok()) {
       // Local files need no settings, and a worker must serve them while the coordinator is
       // away. Mount options are picked up at the next refresh.
-      ALLUVIUM_LOG(WARN, "no mount options for {} (using the configuration's): {}", root,
-                   table.status());
+      ALLUVIUM_LOG(WARN, "no mount options for {} (using the configuration's): {}", root, st);
       return ufs::UfsOptions{.properties = base};
     }
-    return ufs::UfsOptions{.properties = table->UfsPropertiesFor(root, base)};
+    std::map<std::string, std::string> properties = base;
+    for (const auto& [key, value] : mount.properties()) properties[key] = value;
+    return ufs::UfsOptions{.properties = std::move(properties)};
   };
 }
 

@@ -10,8 +10,9 @@
 
 namespace alluvium::worker {
 
-// Asks the coordinator at `coordinator_address` (GetClusterInfo) on every call. If it cannot be
-// reached, the configuration alone (and a warning).
+// Asks the coordinator at `coordinator_address` on every call, by GetMountOptions: only that
+// root's settings, the one answer with credentials in it (ClusterInfo has them masked). If it
+// cannot be reached, the configuration alone (and a warning).
 UfsOptionsSource MountOptionsSource(const std::string& coordinator_address,
                                     std::map<std::string, std::string> base);
 
