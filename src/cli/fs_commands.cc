@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "client/client.h"
+#include "common/secrets.h"
 #include "common/status_mapping.h"
 #include "common/units.h"
 
@@ -126,7 +127,9 @@ Status Mount(client::Client& client, const FsArgs& args) {
   std::map<std::string, std::string> options;
   for (const std::string& option : args.options) {
     const size_t eq = option.find('=');
-    if (eq == std::string::npos) return InvalidArgument("--option takes key=value: " + option);
+    if (eq == std::string::npos) {
+      return InvalidArgument("--option takes key=value: " + MaskedValue(option, option));
+    }
     options[option.substr(0, eq)] = option.substr(eq + 1);
   }
   ALLUVIUM_RETURN_IF_ERROR(client.Mount(args.path, args.second, options));
@@ -137,7 +140,15 @@ Status Mount(client::Client& client, const FsArgs& args) {
 Status Mounts(client::Client& client) {
   auto mounts = client.ListMounts();
   if (!mounts.ok()) return mounts.status();
-  for (const client::MountInfo& m : *mounts) fmt::print("{}  {}\n", m.path, m.ufs_uri);
+  // "/s3  s3://bucket  (s3a.accessKeyId=AKIA..., s3a.secretKey=******)": which options are
+  // set; the coordinator sends secrets masked, and FormatMasked masks them again regardless.
+  for (const client::MountInfo& m : *mounts) {
+    if (m.options.empty()) {
+      fmt::print("{}  {}\n", m.path, m.ufs_uri);
+    } else {
+      fmt::print("{}  {}  ({})\n", m.path, m.ufs_uri, FormatMasked(m.options));
+    }
+  }
   return OkStatus();
 }
 

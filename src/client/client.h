@@ -78,6 +78,8 @@ struct WorkerInfo {
 struct MountInfo {
   std::string path;
   std::string ufs_uri;
+  // The options given at mount, secret values as "******" (common/secrets.h): a client sees
+  // which credentials are set, never their values, which stay on the servers.
   std::map<std::string, std::string> options;
 };
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "common/secrets.h"
 #include "common/units.h"
 
 namespace alluvium {
@@ -30,6 +31,15 @@ Status ParseAssignment(std::string_view line, std::string_view& key, std::string
   value = Trim(line.substr(eq + 1));
   if (key.empty()) return InvalidArgument("empty key");
   return OkStatus();
+}
+
+// "-D key=value" naming a bad override in its error, a secret's value masked: messages reach
+// terminals and logs.
+std::string OverrideContext(std::string_view override) {
+  const size_t eq = override.find('=');
+  if (eq == std::string_view::npos) return fmt::format("-D {}", MaskedValue(override, override));
+  return fmt::format("-D {}={}", override.substr(0, eq),
+                     MaskedValue(Trim(override.substr(0, eq)), override.substr(eq + 1)));
 }
 
 }  // namespace
@@ -78,7 +88,8 @@ Status ValidateValue(const KeyInfo& key, std::string_view value) {
     }
   }
   if (st.ok()) return st;
-  return InvalidArgument(fmt::format("{}: bad value '{}': {}", key.name, value, st.message()));
+  return InvalidArgument(
+      fmt::format("{}: bad value '{}': {}", key.name, MaskedValue(key.name, value), st.message()));
 }
 
 Config Config::Defaults() {
@@ -132,7 +143,7 @@ Result<Config> Config::Load(const ConfigSources& sources) {
     std::string_view key, value;
     Status st = ParseAssignment(override, key, value);
     if (st.ok()) st = config.Set(key, value, "flag");
-    if (!st.ok()) return st.WithContext(fmt::format("-D {}", override));
+    if (!st.ok()) return st.WithContext(OverrideContext(override));
   }
   return config;
 }

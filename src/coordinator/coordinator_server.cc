@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/secrets.h"
 #include "common/sleep.h"
 #include "common/status_mapping.h"
 #include "coordinator/membership/worker_registry.h"
@@ -96,7 +97,8 @@ std::string ClusterInfoJson(WorkerRegistry& workers, MountManager& mounts) {
   }
   j["mounts"] = nlohmann::json::array();
   for (const mounts::Mount& m : mounts.Snapshot()->mounts()) {
-    j["mounts"].push_back({{"path", m.path}, {"ufsUri", m.ufs_uri}});
+    j["mounts"].push_back(
+        {{"path", m.path}, {"ufsUri", m.ufs_uri}, {"options", MaskSecrets(m.options)}});
   }
   return j.dump();
 }
@@ -190,7 +192,10 @@ void CoordinatorServer::Stop() {
   state_->jobs->EndWaits();         // progress requests waiting for a job's end answer now
   state_->rest->Stop();
   state_->jobs->Shutdown();
-  state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // Every coordinator call is short, so a brief grace: gRPC waits out the whole deadline while
+  // any client (a FUSE daemon, a Python process) holds an idle connection, and a shutdown must
+  // end within 2 s.
+  state_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
   ALLUVIUM_LOG(INFO, "coordinator stopped");
 }
 

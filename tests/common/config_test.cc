@@ -59,6 +59,22 @@ TEST(ConfigTest, RejectsUnknownKeysAndBadValuesWithTheirNames) {
             Code::kNotFound);
 }
 
+TEST(ConfigTest, ErrorsNameASecretKeyButNotItsValue) {
+  // A misspelt secret key is unknown, yet still a secret by its name.
+  auto unknown = Config::Load(
+      {.overrides = {"alluvium.underfs.s3.secret.kee=HUNTER2"}, .read_environment = false});
+  EXPECT_EQ(unknown.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("alluvium.underfs.s3.secret.kee=******"),
+            std::string::npos)
+      << unknown.status();
+  EXPECT_EQ(unknown.status().message().find("HUNTER2"), std::string::npos) << unknown.status();
+
+  auto plain =
+      Config::Load({.overrides = {"alluvium.worker.page.sise=1MB"}, .read_environment = false});
+  EXPECT_NE(plain.status().message().find("-D alluvium.worker.page.sise=1MB"), std::string::npos)
+      << plain.status();
+}
+
 TEST(ConfigTest, FileErrorsNameTheLine) {
   ScopedTempDir dir;
   const auto file = dir.path() / "bad.properties";

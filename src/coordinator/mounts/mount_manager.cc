@@ -4,6 +4,7 @@
 
 #include "common/logging.h"
 #include "common/paths.h"
+#include "common/secrets.h"
 
 namespace alluvium::coordinator {
 namespace {
@@ -19,7 +20,8 @@ Result<mounts::Mount> Decode(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || !j.contains("path") || !j["path"].is_string() ||
       !j.contains("ufs_uri") || !j["ufs_uri"].is_string()) {
-    return DataLoss(fmt::format("corrupt mount record '{}'", text));
+    // Not quoted: the record holds the mount's credentials.
+    return DataLoss(fmt::format("corrupt mount record ({} bytes)", text.size()));
   }
   mounts::Mount m;
   m.path = j["path"].get<std::string>();
@@ -39,12 +41,12 @@ Result<std::unique_ptr<MountManager>> MountManager::Open(KvStore& store, std::st
   auto manager = std::make_unique<MountManager>(store);
   auto table = std::make_shared<mounts::MountTable>();
   Status decode_status;
-  ALLUVIUM_RETURN_IF_ERROR(store.Scan(kPrefix, [&](std::string_view, std::string_view value) {
+  ALLUVIUM_RETURN_IF_ERROR(store.Scan(kPrefix, [&](std::string_view key, std::string_view value) {
     auto mount = Decode(value);
     if (mount.ok())
       decode_status = table->Add(std::move(*mount));
     else
-      decode_status = mount.status();
+      decode_status = mount.status().WithContext(key);
     return decode_status.ok();
   }));
   ALLUVIUM_RETURN_IF_ERROR(decode_status);
@@ -79,7 +81,8 @@ Status MountManager::Mount(mounts::Mount mount) {
   ALLUVIUM_ASSIGN_OR_RETURN(mounts::Resolved added, next->Resolve(mount.path));
   ALLUVIUM_RETURN_IF_ERROR(
       store_.Put(std::string(kPrefix) + added.mount->path, Encode(*added.mount)));
-  ALLUVIUM_LOG(INFO, "mounted {} at {}", added.mount->ufs_uri, added.mount->path);
+  ALLUVIUM_LOG(INFO, "mounted {} at {} with options ({})", added.mount->ufs_uri, added.mount->path,
+               FormatMasked(added.mount->options));
   table_ = std::move(next);
   return OkStatus();
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/decimal.h"
+#include "common/secrets.h"
 #include "common/units.h"
 
 namespace alluvium::ufs::s3 {
@@ -57,8 +58,10 @@ class Properties {
     return OkStatus();
   }
 
+  // Error messages reach clients and logs: a secret's value is masked (common/secrets.h).
   static Status Invalid(std::string_view key, std::string_view value, std::string_view expected) {
-    return InvalidArgument(fmt::format("{}='{}': expected {}", key, value, expected));
+    return InvalidArgument(
+        fmt::format("{}='{}': expected {}", key, MaskedValue(key, value), expected));
   }
 
  private:
