@@ -314,6 +314,17 @@ CommandResult LocalCluster::Cli(const std::string& args) const {
                     dir_.path() / "cli.stderr");
 }
 
+std::vector<fs::path> LocalCluster::LogFiles() const {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_.path(), ec)) {
+    if (entry.path().extension() == ".log" || entry.path().extension() == ".stderr")
+      out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 CommandResult RunCommand(const std::string& command, const fs::path& stderr_file) {
   CommandResult result;
   FILE* pipe = ::popen(fmt::format("{} 2>{}", command, stderr_file.string()).c_str(), "r");

@@ -89,6 +89,9 @@ class LocalCluster {
   // Runs `alluvium <args>` against this cluster and captures its output.
   CommandResult Cli(const std::string& args) const;
 
+  // Every process's log file (coordinator.log, worker-<i>.log), and the stderr of the last Cli.
+  std::vector<std::filesystem::path> LogFiles() const;
+
  private:
   void ExpectNoSanitizerReports() const;
   // Copies the processes' logs under $ALLUVIUM_TEST_LOGS when the running test has failed.
