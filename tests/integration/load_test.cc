@@ -9,6 +9,7 @@
 
 #include "integration/local_cluster.h"
 #include "testing/eventually.h"
+#include "testing/sanitizers.h"
 
 namespace alluvium::testing {
 namespace {
@@ -366,6 +367,82 @@ TEST_F(LoadTest, ResubmitRulesFollowAlluxio) {
   auto rerun = Submit({{"path", "/slow"}});
   ASSERT_EQ(rerun.status, 200);
   EXPECT_NE(json::parse(rerun.body)["jobId"], id) << "a finished job runs anew";
+}
+
+TEST_F(LoadTest, StopEndsAThrottledJobWithinTwoSecondsAndResubmitResumesFromItsCursor) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 4; ++i) {  // listed first: done, and committed, before the stop
+    const std::string name = fmt::format("/stop/a{}", i);
+    files[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), 100'000, 200 + i);
+  }
+  for (int i = 0; i < 8; ++i) {  // a minute of work at 1 MB/s, in flight when the stop comes
+    const std::string name = fmt::format("/stop/b{}", i);
+    files[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), 8 << 20, 300 + i);
+  }
+  ASSERT_EQ(
+      Submit({{"path", "/stop"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}}).status,
+      200);
+  ASSERT_TRUE(WaitProcessed("/stop", 4));
+
+  const auto asked = std::chrono::steady_clock::now();
+  ASSERT_EQ(cluster_->Http("POST", "/api/v1/master/stop_job/load", R"({"path": "/stop"})").status,
+            200);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Progress({{"path", "/stop"}}).value("mJobState", "") == "STOPPED";
+      },
+      ScaledDeadline(2s)))
+      << "still " << Progress({{"path", "/stop"}}).dump() << " after "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               asked)
+             .count()
+      << " ms";
+
+  // Durable: a restarted coordinator knows the job as STOPPED, with the committed files.
+  cluster_->KillCoordinator();
+  ASSERT_TRUE(cluster_->StartCoordinator().ok());
+  ASSERT_TRUE(cluster_->WaitForLiveWorkers(3, 30s).ok());
+  json stopped = Progress({{"path", "/stop"}});
+  EXPECT_EQ(stopped["mJobState"], "STOPPED") << stopped.dump();
+  EXPECT_EQ(stopped["mProcessedInodesCount"], 4u) << stopped.dump();
+
+  // Resumed after its cursor: the small files are not loaded again, so every byte is counted once.
+  ASSERT_EQ(Submit({{"path", "/stop"}}).status, 200);
+  json done = WaitEnded({{"path", "/stop"}});
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(done["mProcessedInodesCount"], 12u);
+  EXPECT_EQ(done["mLoadedByteCount"].get<uint64_t>(), TotalBytes(files)) << done.dump();
+  auto client = cluster_->NewClient();
+  ASSERT_TRUE(client.ok()) << client.status();
+  client_ = std::move(*client);
+  EXPECT_EQ(ReadBack(files), 0u);
+}
+
+TEST_F(LoadTest, CoordinatorShutdownMidThrottledJobIsPromptAndTheJobResumes) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = fmt::format("/down/f{}", i);
+    files[name] = WriteRandomFile(cluster_->ufs_root() / name.substr(1), 2 << 20, 400 + i);
+  }
+  ASSERT_EQ(
+      Submit({{"path", "/down"}, {"options", {{"bandwidth", "1MB"}, {"batchSize", 1}}}}).status,
+      200);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Progress({{"path", "/down"}}).value("mLoadedByteCount", 0) > 0;
+      },
+      30s));
+  const Status stopped = cluster_->StopCoordinator(ScaledDeadline(2s));
+  EXPECT_TRUE(stopped.ok()) << stopped;
+
+  ASSERT_TRUE(cluster_->StartCoordinator().ok());
+  json done = WaitEnded({{"path", "/down"}});  // resumes, still at 1 MB/s
+  EXPECT_EQ(done["mJobState"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(done["mProcessedInodesCount"], 4u);
+  auto client = cluster_->NewClient();
+  ASSERT_TRUE(client.ok()) << client.status();
+  client_ = std::move(*client);
+  EXPECT_EQ(ReadBack(files), 0u);
 }
 
 TEST_F(LoadTest, CliOutputHasAlluxiosLayout) {

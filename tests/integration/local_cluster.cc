@@ -157,6 +157,20 @@ void LocalCluster::KillCoordinator() {
   coordinator_pid_ = -1;
 }
 
+Status LocalCluster::StopCoordinator(std::chrono::milliseconds grace) {
+  if (coordinator_pid_ <= 0) return OkStatus();
+  ::kill(coordinator_pid_, SIGTERM);
+  const auto until = std::chrono::steady_clock::now() + grace;
+  while (cli::IsAlive(coordinator_pid_) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const bool in_time = !cli::IsAlive(coordinator_pid_);
+  KillCoordinator();
+  if (in_time) return OkStatus();
+  return DeadlineExceeded(
+      fmt::format("the coordinator had not exited {} ms after SIGTERM", grace.count()));
+}
+
 Status LocalCluster::StartWorker(int i) {
   const std::string name = fmt::format("worker-{}", i);
   const fs::path port_file = dir_.path() / name / "rpc.port";

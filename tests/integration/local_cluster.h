@@ -65,6 +65,8 @@ class LocalCluster {
   // (Re)starts worker i with its old data dir and waits until the coordinator routes to it.
   Status StartWorker(int i);
   void KillCoordinator();  // SIGKILL
+  // SIGTERM; kDeadlineExceeded (and SIGKILL) if the coordinator has not exited within `grace`.
+  Status StopCoordinator(std::chrono::milliseconds grace);
   Status StartCoordinator();
   // Waits until the coordinator sees exactly `live` live workers.
   Status WaitForLiveWorkers(size_t live, std::chrono::milliseconds deadline);

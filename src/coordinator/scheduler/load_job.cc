@@ -186,7 +186,8 @@ void LoadJob::Start(std::optional<ufs::FileStatus> target) {
     stop_requested_ = false;
     last_commit_ = Clock::now();
   }
-  no_worker_since_.reset();  // the driver's, which is not running yet
+  calls_ = std::stop_source();  // no thread of this job runs yet
+  no_worker_since_.reset();     // the driver's, which is not running yet
   no_worker_ = OkStatus();
   const size_t workers = std::max<size_t>(1, env_.placement.Current()->address_of.size());
   const size_t senders = std::clamp<size_t>(workers * env_.tuning.inflight_per_worker, 2, 32);
@@ -197,13 +198,20 @@ void LoadJob::Start(std::optional<ufs::FileStatus> target) {
 }
 
 void LoadJob::RequestStop() {
-  std::lock_guard lock(mu_);
-  stop_requested_ = true;
+  {
+    std::lock_guard lock(mu_);
+    stop_requested_ = true;
+  }
+  // Prompt, whatever the bandwidth: the calls in flight end now (the workers drop their items
+  // within a page, rate-limiter waits included), and the driver stops listing and verifying.
+  calls_.request_stop();
+  driver_.request_stop();
   changed_.notify_all();
 }
 
 void LoadJob::Shutdown() {
   if (driver_.joinable()) {
+    calls_.request_stop();
     driver_.request_stop();
     changed_.notify_all();
     driver_.join();
@@ -274,10 +282,16 @@ void LoadJob::Drive(std::stop_token stop) {
     user_stop = stop_requested_;
   }
   const bool ended = !(stop.stop_requested() && !user_stop);
+  // Whatever ended the passes, calls still in flight are not waited for: a job that failed (no
+  // live worker) would otherwise wait out their deadlines on workers that do not answer.
+  calls_.request_stop();
+  {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return in_flight_ == 0; });
+  }
   if (!ended) {
     // Shutdown: the committed record stays RUNNING, so the job resumes on restart, pins and all.
     std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return in_flight_ == 0; });
     CommitLocked(true);
     LoadJobRecord record = record_;
     lock.unlock();
@@ -507,18 +521,13 @@ Status LoadJob::LoadPass(std::stop_token stop) {
   // Drain: in-flight batches finish; retries come due and go out again.
   std::unique_lock lock(mu_);
   while (!stop.stop_requested()) {
-    if (stop_requested_) {
-      changed_.wait(lock, [&] { return in_flight_ == 0; });
-      break;
-    }
     if (in_flight_ == 0 && retries_.empty() && window_.empty()) break;
     const auto until = retries_.empty() ? Clock::now() + env_.tuning.commit_interval
                                         : std::min(retries_.begin()->first,
                                                    Clock::now() + env_.tuning.commit_interval);
     // Wakes as soon as the last batch is done (or the user stops), not at the next tick.
-    changed_.wait_until(lock, stop, until, [&] {
-      return stop_requested_ || (in_flight_ == 0 && retries_.empty() && window_.empty());
-    });
+    changed_.wait_until(lock, stop, until,
+                        [&] { return in_flight_ == 0 && retries_.empty() && window_.empty(); });
     CommitLocked(false);
     lock.unlock();
     DispatchDueRetries(stop);
@@ -555,14 +564,14 @@ void LoadJob::SendLoop(std::stop_token stop) {
       timeout = std::max(timeout, std::chrono::milliseconds(batch->bytes * 3000 / bandwidth));
     }
     segments_sent.Increment(call.items.size());
-    OnBatchDone(*batch, env_.workers.Load(batch->address, call, timeout));
+    OnBatchDone(*batch, env_.workers.Load(batch->address, call, timeout, calls_.get_token()));
   }
 }
 
 void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcomes) {
   std::lock_guard lock(mu_);
   --in_flight_;
-  if (!outcomes.ok()) {
+  if (!outcomes.ok() && !calls_.stop_requested()) {
     ALLUVIUM_LOG(WARN, "load job {}: worker {} failed a batch of {}: {}", job_id_, batch.address,
                  batch.items.size(), outcomes.status());
   }
@@ -586,7 +595,8 @@ void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcome
       FinishWorkLocked(*work, status);
       continue;
     }
-    if (stop_requested_) continue;  // left unfinished: the cursor stays before this file
+    // Left unfinished: the cursor stays before this file (a stop or shutdown cancelled it).
+    if (stop_requested_ || calls_.stop_requested()) continue;
     // The worker answered for the item itself: its cache cannot hold the job's share (final),
     // or its disk has no room now (wait for room there: the segment belongs on that worker).
     if (outcomes.ok() && status.code() == Code::kFailedPrecondition) {
@@ -712,13 +722,18 @@ void LoadJob::ReleasePins() {
     std::lock_guard lock(mu_);
     for (const auto& [address, bytes] : placed_bytes_) addresses.insert(address);
   }
+  // Side by side and briefly, so that a worker that does not answer cannot hold up the job's
+  // end (a stop ends within 2 s); such a worker lets go by itself once the job has been silent
+  // long enough (LoadExecutorOptions::pin_idle_timeout).
+  std::vector<std::jthread> calls;
   for (const std::string& address : addresses) {
-    auto released = env_.workers.EndLoad(address, job_id_, std::chrono::seconds(10));
-    if (!released.ok()) {
-      // The worker lets go by itself once the job has been silent long enough.
-      ALLUVIUM_LOG(WARN, "load job {}: worker {} did not release its pins: {}", job_id_, address,
-                   released.status());
-    }
+    calls.emplace_back([this, &address] {
+      auto released = env_.workers.EndLoad(address, job_id_, std::chrono::seconds(1));
+      if (!released.ok()) {
+        ALLUVIUM_LOG(WARN, "load job {}: worker {} did not release its pins: {}", job_id_, address,
+                     released.status());
+      }
+    });
   }
 }
 

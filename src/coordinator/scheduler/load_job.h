@@ -99,9 +99,12 @@ class LoadJob {
   // status if the caller has just read it (a submit checks that the target exists), so that
   // the listing starts without asking the UFS again.
   void Start(std::optional<ufs::FileStatus> target = {});
-  // The user's stop: ends as STOPPED after in-flight work drains. Resubmitting resumes it.
+  // The user's stop: cancels the work in flight (workers drop it within a page, whatever the
+  // job's bandwidth) and ends as STOPPED, durably, within about a second. Resubmitting resumes
+  // from the committed cursor.
   void RequestStop();
-  // Shutdown: stops the threads and leaves the job RUNNING in the store, to resume later.
+  // Shutdown: cancels the calls in flight, stops the threads and leaves the job RUNNING in the
+  // store, to resume later from its cursor.
   void Shutdown();
 
   LoadProgress Progress() const;
@@ -166,7 +169,10 @@ class LoadJob {
   size_t in_flight_ = 0;                               // batches queued or being sent; mu_
   std::chrono::steady_clock::time_point last_commit_;  // guarded by mu_
   bool stop_requested_ = false;                        // the user's stop; guarded by mu_
-  std::FILE* failed_list_ = nullptr;                   // guarded by mu_
+  // Requested by a stop or shutdown: cancels the job's worker calls in flight. Replaced only by
+  // Start, before any thread of the job runs.
+  std::stop_source calls_;
+  std::FILE* failed_list_ = nullptr;  // guarded by mu_
   // Segment-copy bytes placed on each worker address, and the workers that refused segments for
   // want of cache; both guarded by mu_.
   std::map<std::string, uint64_t> placed_bytes_;

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "common/sleep.h"
 #include "common/units.h"
 
 namespace alluvium::coordinator {
@@ -72,14 +73,15 @@ void LoadVerifier::Missing(const Check& check, std::string why) {
 }
 
 Result<std::vector<uint64_t>> LoadVerifier::Cached(const std::string& address,
-                                                   const std::vector<Check>& checks) {
+                                                   const std::vector<Check>& checks,
+                                                   std::stop_token stop) {
   std::vector<SegmentRef> refs;
   refs.reserve(checks.size());
   for (const Check& c : checks) refs.push_back(c.ref);
   Status last;
   for (int attempt = 0; attempt < params_.max_attempts; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(params_.retry_backoff * attempt);
-    auto cached = workers_.CachedBytes(address, refs, params_.timeout);
+    if (attempt > 0 && !SleepUnlessStopped(stop, params_.retry_backoff * attempt)) break;
+    auto cached = workers_.CachedBytes(address, refs, params_.timeout, stop);
     if (cached.ok()) return cached;
     last = cached.status();
   }
@@ -90,13 +92,13 @@ void LoadVerifier::Process(std::string address, std::stop_token stop) {
   std::vector<Check> checks = std::move(groups_[address]);
   groups_.erase(address);
   const std::string worker = params_.name ? params_.name(address) : address;
-  auto cached = Cached(address, checks);
+  auto cached = Cached(address, checks, stop);
   if (!cached.ok()) {
     const auto now = std::chrono::steady_clock::now();
     const auto since = unreachable_since_.try_emplace(address, now).first->second;
     if (now - since < params_.unreachable_wait && !stop.stop_requested()) {
       // Until it answers, or is declared lost and the ring names other owners.
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      SleepUnlessStopped(stop, std::chrono::seconds(1));
       for (const Check& c : checks) Route(c);
       return;
     }
@@ -115,7 +117,7 @@ void LoadVerifier::Process(std::string address, std::stop_token stop) {
 
   LoadCall call{.job_id = params_.job_id, .pin = !params_.options.allow_eviction};
   for (const Check& c : absent) call.items.push_back(c.ref);
-  auto loaded = workers_.Load(address, call, params_.timeout);
+  auto loaded = workers_.Load(address, call, params_.timeout, stop);
   if (!loaded.ok()) {
     for (const Check& c : absent) {
       Missing(c, fmt::format("{}: segment {} not cached, and reloading it failed: {}", worker,
@@ -139,7 +141,7 @@ void LoadVerifier::Process(std::string address, std::stop_token stop) {
   if (reloaded.empty()) return;
   // Cached now, and it stays so while the job's pins hold; a worker that lost it again at once
   // (deleted behind its back, restarted) is reported rather than chased.
-  auto again = Cached(address, reloaded);
+  auto again = Cached(address, reloaded, stop);
   for (size_t i = 0; i < reloaded.size(); ++i) {
     const uint64_t have = again.ok() ? (*again)[i] : 0;
     if (have >= reloaded[i].ref.length) continue;

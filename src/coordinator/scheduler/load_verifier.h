@@ -63,9 +63,10 @@ class LoadVerifier {
   // Checks (and reloads) what groups_ holds for one worker. `address` by value: callers pass a
   // key of groups_, which this erases.
   void Process(std::string address, std::stop_token stop);
-  // CachedBytes with retries; the error after the last attempt.
-  Result<std::vector<uint64_t>> Cached(const std::string& address,
-                                       const std::vector<Check>& checks);
+  // CachedBytes with retries; the error after the last attempt, or the cancelled call's once
+  // `stop` is requested.
+  Result<std::vector<uint64_t>> Cached(const std::string& address, const std::vector<Check>& checks,
+                                       std::stop_token stop);
   void Missing(const Check& check, std::string why);
 
   Placement& placement_;

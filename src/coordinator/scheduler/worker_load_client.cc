@@ -59,7 +59,8 @@ WorkerLoadClient::~WorkerLoadClient() = default;
 
 Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& address,
                                                         const LoadCall& call,
-                                                        std::chrono::milliseconds timeout) {
+                                                        std::chrono::milliseconds timeout,
+                                                        std::stop_token cancel) {
   rpc::LoadRequest request;
   request.set_job_id(call.job_id);
   request.set_metadata_only(call.metadata_only);
@@ -71,6 +72,8 @@ Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& addre
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout);
   Stubs::Tracked tracked(*stubs_, address, context);
+  // Before the call starts too: gRPC then cancels it as soon as it does.
+  const std::stop_callback on_cancel(cancel, [&context] { context.TryCancel(); });
   ALLUVIUM_RETURN_IF_ERROR(FromGrpc(stubs_->For(address).Load(&context, request, &response)));
   if (response.results_size() != request.items_size()) {
     return InternalError(fmt::format("worker {} answered {} results for {} items", address,
@@ -98,13 +101,16 @@ void WorkerLoadClient::CancelCalls(const std::string& address) {
 
 Result<std::vector<uint64_t>> WorkerLoadClient::CachedBytes(const std::string& address,
                                                             const std::vector<SegmentRef>& items,
-                                                            std::chrono::milliseconds timeout) {
+                                                            std::chrono::milliseconds timeout,
+                                                            std::stop_token cancel) {
   rpc::CheckCachedRequest request;
   for (const SegmentRef& item : items) ToProto(item, request.add_items());
   rpc::CheckCachedResponse response;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout);
   Stubs::Tracked tracked(*stubs_, address, context);
+  // Before the call starts too: gRPC then cancels it as soon as it does.
+  const std::stop_callback on_cancel(cancel, [&context] { context.TryCancel(); });
   ALLUVIUM_RETURN_IF_ERROR(
       FromGrpc(stubs_->For(address).CheckCached(&context, request, &response)));
   if (response.cached_bytes_size() != request.items_size()) {

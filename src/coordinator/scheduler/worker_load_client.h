@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -41,13 +42,16 @@ class WorkerLoadClient {
   ~WorkerLoadClient();
 
   // One outcome per item, in order; a non-OK Result means the call itself failed (worker down,
-  // deadline), and no item is known to be done.
+  // deadline, `cancel` requested: kCancelled at once, and the worker drops the items it still
+  // works on within a page), and no item is known to be done.
   Result<std::vector<ItemOutcome>> Load(const std::string& address, const LoadCall& call,
-                                        std::chrono::milliseconds timeout);
+                                        std::chrono::milliseconds timeout,
+                                        std::stop_token cancel = {});
   // Bytes of each item's segment cached on the worker, in order.
   Result<std::vector<uint64_t>> CachedBytes(const std::string& address,
                                             const std::vector<SegmentRef>& items,
-                                            std::chrono::milliseconds timeout);
+                                            std::chrono::milliseconds timeout,
+                                            std::stop_token cancel = {});
   // The job has ended: the worker releases its pins. Returns the bytes they held.
   Result<uint64_t> EndLoad(const std::string& address, const std::string& job_id,
                            std::chrono::milliseconds timeout);
