@@ -9,7 +9,7 @@
 // - A record that loads, stored again (ToJson) and loaded, gives the same stored form.
 #include <nlohmann/json.hpp>
 
-#include "coordinator/scheduler/load_job.h"
+#include "coordinator/jobs/load_job_record.h"
 #include "fuzz_check.h"
 
 namespace {

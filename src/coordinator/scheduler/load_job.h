@@ -28,8 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
+#include "coordinator/jobs/load_job_record.h"
 #include "coordinator/jobs/load_progress.h"
 #include "coordinator/scheduler/entry_source.h"
 #include "coordinator/scheduler/placement.h"
@@ -57,19 +56,6 @@ struct LoadJobTuning {
   // How long verification keeps asking a worker that does not answer: long enough for the
   // coordinator to declare it lost (twice its worker timeout).
   std::chrono::milliseconds worker_lost_wait{std::chrono::seconds(30)};
-};
-
-// The durable part of a job: what was asked and how far it got.
-struct LoadJobRecord {
-  std::string key;         // identity: the target UFS URI ("index:" + URI for index files)
-  std::string target_uri;  // the UFS URI to load, or of the index file
-  bool index_file = false;
-  LoadProgress progress;  // committed counters (files up to the cursor); its total_known
-                          // says bytes_total is the dataset's (stored as "countDone")
-  std::string cursor;     // last URI, in listing order, up to which every file is done
-
-  nlohmann::json ToJson() const;
-  static Result<LoadJobRecord> FromJson(const nlohmann::json& j);
 };
 
 struct LoadJobEnv {

@@ -1,4 +1,4 @@
-#include "coordinator/scheduler/load_job.h"
+#include "coordinator/jobs/load_job_record.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
