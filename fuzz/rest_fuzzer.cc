@@ -21,9 +21,9 @@
 #include "coordinator/mounts/mount_manager.h"
 #include "coordinator/rest/load_api.h"
 #include "coordinator/rest/rest_server.h"
+#include "coordinator/scheduler/grpc_worker_load_client.h"
 #include "coordinator/scheduler/job_manager.h"
 #include "coordinator/scheduler/placement.h"
-#include "coordinator/scheduler/worker_load_client.h"
 #include "coordinator/store/kv_store.h"
 #include "fuzz_check.h"
 
@@ -39,7 +39,7 @@ struct Coordinator {
   std::unique_ptr<MountManager> mounts;
   WorkerRegistry registry{std::chrono::seconds(30)};
   Placement placement{registry, RingSettings{}};
-  WorkerLoadClient load_client;
+  GrpcWorkerLoadClient load_client;
   std::unique_ptr<JobManager> jobs;
   RestServer rest;
 

@@ -17,9 +17,9 @@
 #include "coordinator/mounts/mount_manager.h"
 #include "coordinator/rest/load_api.h"
 #include "coordinator/rest/rest_server.h"
+#include "coordinator/scheduler/grpc_worker_load_client.h"
 #include "coordinator/scheduler/job_manager.h"
 #include "coordinator/scheduler/placement.h"
-#include "coordinator/scheduler/worker_load_client.h"
 #include "coordinator/store/kv_store.h"
 #include "ring/ring.h"
 #include "ufs/ufs.h"
@@ -131,7 +131,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       }));
   s->workers->Restore(known_workers);
   KvStore& store = *s->store;
-  s->load_client = std::make_unique<WorkerLoadClient>();
+  s->load_client = std::make_unique<GrpcWorkerLoadClient>();
   WorkerLoadClient& load_client = *s->load_client;
   s->workers->SetListener([&store, &load_client](const WorkerRecord& w, bool joined) {
     Status st = joined ? store.Put("worker/" + w.id, w.address) : store.Delete("worker/" + w.id);

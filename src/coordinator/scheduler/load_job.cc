@@ -247,22 +247,16 @@ void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
     std::lock_guard lock(mu_);
     auto file = std::make_unique<FileState>();
     file->status = status;
-    const uint64_t segment_size = std::max<uint64_t>(placement->segment_size, 1);
-    const uint64_t segments = o.metadata_only || status.length == 0
-                                  ? 1
-                                  : (status.length + segment_size - 1) / segment_size;
-    for (uint64_t s = 0; s < segments; ++s) {
-      const uint64_t offset = s * segment_size;
-      const uint64_t length =
-          o.metadata_only ? 0
-                          : std::min(segment_size, status.length - std::min(offset, status.length));
+    const std::vector<SegmentRef> segments =
+        SegmentsOf(status, placement->segment_size, o.metadata_only);
+    for (uint64_t s = 0; s < segments.size(); ++s) {
       for (size_t r = 0; r < o.replicas; ++r) {
         auto work = std::make_unique<Work>();
         work->file = file.get();
-        work->segment = {.status = status, .offset = offset, .length = length};
+        work->segment = segments[s];
         work->segment_index = s;
         work->replica = r;
-        file->bytes += length;
+        file->bytes += segments[s].length;
         works.push_back(std::move(work));
       }
     }

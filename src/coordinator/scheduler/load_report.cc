@@ -21,7 +21,6 @@ Status WriteLoadReport(EntrySource& source, const PlacementSnapshot& placement,
                        WorkerLoadClient& workers, const LoadReportParams& params,
                        const std::function<void(const nlohmann::json&)>& line,
                        std::stop_token stop) {
-  const uint64_t segment_size = std::max<uint64_t>(placement.segment_size, 1);
   auto name = [&](const std::string& address) {
     return params.name ? params.name(address) : address;
   };
@@ -40,11 +39,14 @@ Status WriteLoadReport(EntrySource& source, const PlacementSnapshot& placement,
       if (entry->is_directory) continue;
       FileLine& file = chunk.emplace_back();
       file.status = *entry;
-      for (uint64_t offset = 0, s = 0; offset < entry->length; offset += segment_size, ++s) {
-        const SegmentRef ref{*entry, offset, std::min(segment_size, entry->length - offset)};
+      // An empty file has no segment to own or ask about.
+      const std::vector<SegmentRef> segments =
+          entry->length == 0 ? std::vector<SegmentRef>{}
+                             : SegmentsOf(*entry, placement.segment_size, /*metadata_only=*/false);
+      for (uint64_t s = 0; s < segments.size(); ++s) {
         file.owners.push_back(placement.WorkersFor(*entry, s, params.replicas));
         for (const std::string& address : file.owners.back()) {
-          asks[address].first.push_back(ref);
+          asks[address].first.push_back(segments[s]);
           asks[address].second.push_back(chunk.size() - 1);
         }
       }

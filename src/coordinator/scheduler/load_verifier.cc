@@ -35,15 +35,12 @@ Status LoadVerifier::Pass(EntrySource& source, std::stop_token stop) {
     ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source.Next());
     if (!entry) break;
     if (o.metadata_only || entry->is_directory || entry->length == 0) continue;
-    const uint64_t segment_size = std::max<uint64_t>(placement_.Current()->segment_size, 1);
-    const uint64_t segments = (entry->length + segment_size - 1) / segment_size;
-    for (uint64_t s = 0; s < segments; ++s) {
-      const uint64_t offset = s * segment_size;
+    const std::vector<SegmentRef> segments =
+        SegmentsOf(*entry, placement_.Current()->segment_size, /*metadata_only=*/false);
+    for (uint64_t s = 0; s < segments.size(); ++s) {
       for (size_t r = 0; r < o.replicas; ++r) {
         ++outcome_.segments_checked;
-        Route({.ref = {*entry, offset, std::min(segment_size, entry->length - offset)},
-               .segment = s,
-               .replica = r});
+        Route({.ref = segments[s], .segment = s, .replica = r});
       }
     }
     for (auto it = groups_.begin(); it != groups_.end();) {

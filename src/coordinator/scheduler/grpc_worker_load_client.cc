@@ -1,4 +1,7 @@
-#include "coordinator/scheduler/worker_load_client.h"
+#include "coordinator/scheduler/grpc_worker_load_client.h"
+
+#include <map>
+#include <mutex>
 
 #include <grpcpp/grpcpp.h>
 
@@ -18,7 +21,7 @@ void ToProto(const SegmentRef& in, rpc::LoadItem* out) {
 
 }  // namespace
 
-struct WorkerLoadClient::Stubs {
+struct GrpcWorkerLoadClient::Stubs {
   std::mutex mu;
   std::map<std::string, std::unique_ptr<rpc::WorkerService::Stub>> by_address;  // guarded by mu
   std::multimap<std::string, grpc::ClientContext*> in_flight;                   // guarded by mu
@@ -53,14 +56,14 @@ struct WorkerLoadClient::Stubs {
   }
 };
 
-WorkerLoadClient::WorkerLoadClient() : stubs_(std::make_unique<Stubs>()) {}
+GrpcWorkerLoadClient::GrpcWorkerLoadClient() : stubs_(std::make_unique<Stubs>()) {}
 
-WorkerLoadClient::~WorkerLoadClient() = default;
+GrpcWorkerLoadClient::~GrpcWorkerLoadClient() = default;
 
-Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& address,
-                                                        const LoadCall& call,
-                                                        std::chrono::milliseconds timeout,
-                                                        std::stop_token cancel) {
+Result<std::vector<ItemOutcome>> GrpcWorkerLoadClient::Load(const std::string& address,
+                                                            const LoadCall& call,
+                                                            std::chrono::milliseconds timeout,
+                                                            std::stop_token cancel) {
   rpc::LoadRequest request;
   request.set_job_id(call.job_id);
   request.set_metadata_only(call.metadata_only);
@@ -93,16 +96,15 @@ Result<std::vector<ItemOutcome>> WorkerLoadClient::Load(const std::string& addre
   return out;
 }
 
-void WorkerLoadClient::CancelCalls(const std::string& address) {
+void GrpcWorkerLoadClient::CancelCalls(const std::string& address) {
   std::lock_guard lock(stubs_->mu);
   auto [begin, end] = stubs_->in_flight.equal_range(address);
   for (auto it = begin; it != end; ++it) it->second->TryCancel();  // thread-safe in gRPC
 }
 
-Result<std::vector<uint64_t>> WorkerLoadClient::CachedBytes(const std::string& address,
-                                                            const std::vector<SegmentRef>& items,
-                                                            std::chrono::milliseconds timeout,
-                                                            std::stop_token cancel) {
+Result<std::vector<uint64_t>> GrpcWorkerLoadClient::CachedBytes(
+    const std::string& address, const std::vector<SegmentRef>& items,
+    std::chrono::milliseconds timeout, std::stop_token cancel) {
   rpc::CheckCachedRequest request;
   for (const SegmentRef& item : items) ToProto(item, request.add_items());
   rpc::CheckCachedResponse response;
@@ -120,8 +122,9 @@ Result<std::vector<uint64_t>> WorkerLoadClient::CachedBytes(const std::string& a
   return std::vector<uint64_t>(response.cached_bytes().begin(), response.cached_bytes().end());
 }
 
-Result<uint64_t> WorkerLoadClient::EndLoad(const std::string& address, const std::string& job_id,
-                                           std::chrono::milliseconds timeout) {
+Result<uint64_t> GrpcWorkerLoadClient::EndLoad(const std::string& address,
+                                               const std::string& job_id,
+                                               std::chrono::milliseconds timeout) {
   rpc::EndLoadRequest request;
   request.set_job_id(job_id);
   rpc::EndLoadResponse response;
