@@ -136,6 +136,22 @@ const KeyInfo kUserCacheFilterConfigCheckInterval{
     "alluvium.user.client.cache.filter.config.check.interval", KeyType::kDuration, "1min",
     "How often a worker re-reads the cache filter file; a bad file then keeps the last good rules."};
 
+const KeyInfo kSecurityTlsEnabled{"alluvium.security.tls.enabled", KeyType::kBool, "false",
+    "TLS on every gRPC and REST connection of the cluster (servers and clients alike)."};
+const KeyInfo kSecurityTlsCertFile{"alluvium.security.tls.cert.file", KeyType::kString, "",
+    "PEM certificate (chain) this process presents: servers always, clients under mutual TLS."};
+const KeyInfo kSecurityTlsKeyFile{"alluvium.security.tls.key.file", KeyType::kString, "",
+    "PEM private key of alluvium.security.tls.cert.file."};
+const KeyInfo kSecurityTlsCaFile{"alluvium.security.tls.ca.file", KeyType::kString, "",
+    "PEM CA bundle the peers' certificates must chain to. Empty: the system's trust store "
+    "(clients only; servers need one for mutual TLS)."};
+const KeyInfo kSecurityTlsClientAuth{"alluvium.security.tls.client.auth", KeyType::kBool,
+    "false", "Mutual TLS: servers refuse clients without a certificate signed by the CA."};
+const KeyInfo kSecurityTokenFile{"alluvium.security.token.file", KeyType::kString, "",
+    "File holding the cluster token. Set: workers, clients and REST callers must present it "
+    "(gRPC metadata x-alluvium-token, HTTP 'Authorization: Bearer'), or get UNAUTHENTICATED / "
+    "401 with nothing done."};
+
 const KeyInfo kJobRetentionTime{"alluvium.job.retention.time", KeyType::kDuration, "7d",
     "Finished and stopped jobs are forgotten this long after they end."};
 const KeyInfo kJobMaxActive{"alluvium.job.max.active", KeyType::kInt, "100",
@@ -226,6 +242,12 @@ std::span<const KeyInfo* const> AllKeys() {
       &kJobLoadListingAhead,
       &kClusterWorkers,
       &kClusterRunDir,
+      &kSecurityTlsEnabled,
+      &kSecurityTlsCertFile,
+      &kSecurityTlsKeyFile,
+      &kSecurityTlsCaFile,
+      &kSecurityTlsClientAuth,
+      &kSecurityTokenFile,
   };
   return kAll;
 }

@@ -69,6 +69,12 @@ extern const KeyInfo kUserReadAheadWindow;
 extern const KeyInfo kUserReadAheadPartSize;
 extern const KeyInfo kUserMallocTrimThreshold;
 extern const KeyInfo kUserRpcTimeout;
+extern const KeyInfo kSecurityTlsEnabled;
+extern const KeyInfo kSecurityTlsCertFile;
+extern const KeyInfo kSecurityTlsKeyFile;
+extern const KeyInfo kSecurityTlsCaFile;
+extern const KeyInfo kSecurityTlsClientAuth;
+extern const KeyInfo kSecurityTokenFile;
 extern const KeyInfo kUserCacheFilterConfigFile;
 extern const KeyInfo kUserCacheFilterConfigCheckInterval;
 
