@@ -1,8 +1,6 @@
 #include "coordinator/scheduler/load_job.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cstdio>
 #include <random>
 
 #include "common/clock.h"
@@ -22,13 +20,6 @@ metrics::Counter& segments_sent = metrics::NewCounter(
     "alluvium_coordinator_load_segments_total", "Segment copies sent to workers by load jobs.");
 metrics::Counter& segment_retries = metrics::NewCounter("alluvium_coordinator_load_retries_total",
                                                         "Segment copies retried by load jobs.");
-
-std::string Sanitize(std::string_view text) {
-  std::string out;
-  for (char c : text)
-    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
-  return out.substr(0, 120);
-}
 
 }  // namespace
 
@@ -66,7 +57,8 @@ LoadJob::LoadJob(LoadJobRecord record, LoadJobEnv env)
     : env_(std::move(env)),
       job_id_(record.progress.job_id),
       resumed_(!record.cursor.empty() || record.progress.files_scanned > 0),
-      record_(std::move(record)) {
+      record_(std::move(record)),
+      failed_list_(env_.tuning.failed_list_dir, record_.progress.path, job_id_) {
   if (record_.index_file && resumed_) {
     // Index jobs restart from the top; workers skip the pages they already hold.
     LoadProgress fresh;
@@ -83,10 +75,7 @@ LoadJob::LoadJob(LoadJobRecord record, LoadJobEnv env)
   }
 }
 
-LoadJob::~LoadJob() {
-  Shutdown();
-  if (failed_list_ != nullptr) std::fclose(failed_list_);
-}
+LoadJob::~LoadJob() { Shutdown(); }
 
 void LoadJob::Start(std::optional<ufs::FileStatus> target) {
   target_hint_ = std::move(target);  // the driver, which reads it, is not running yet
@@ -201,6 +190,7 @@ void LoadJob::Drive(std::stop_token stop) {
     std::unique_lock lock(mu_);
     changed_.wait(lock, [&] { return in_flight_ == 0; });
   }
+  WriteFailedList();  // before the record that names the list is committed
   if (!ended) {
     // Shutdown: the committed record stays RUNNING, so the job resumes on restart, pins and all.
     std::unique_lock lock(mu_);
@@ -405,6 +395,7 @@ Status LoadJob::LoadPass(std::stop_token stop) {
     ALLUVIUM_ASSIGN_OR_RETURN(std::optional<ufs::FileStatus> entry, source->Next());
     if (!entry) break;
     AddFile(*entry, stop);
+    WriteFailedList();  // the index file's lines that name nothing
     // Keep workers busy: when no batch is queued, send what is pending now.
     bool idle;
     {
@@ -471,12 +462,16 @@ void LoadJob::SendLoop(std::stop_token stop) {
     }
     segments_sent.Increment(call.items.size());
     OnBatchDone(*batch, env_.workers.Load(batch->address, call, timeout, calls_.get_token()));
+    // Still in flight until its failures are in the list: the job's end waits for that.
+    WriteFailedList();
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    changed_.notify_all();
   }
 }
 
 void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcomes) {
   std::lock_guard lock(mu_);
-  --in_flight_;
   if (!outcomes.ok() && !calls_.stop_requested()) {
     ALLUVIUM_LOG(WARN, "load job {}: worker {} failed a batch of {}: {}", job_id_, batch.address,
                  batch.items.size(), outcomes.status());
@@ -650,18 +645,24 @@ void LoadJob::RecordFailureLocked(const std::string& path, const std::string& re
   live_.failed_files.push_back({path, reason});
   failures_.try_emplace(path, reason);
   ALLUVIUM_LOG(DEBUG, "load job {}: {} failed: {}", job_id_, path, reason);
-  if (failed_list_ == nullptr && !env_.tuning.failed_list_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(env_.tuning.failed_list_dir, ec);
-    const auto file =
-        env_.tuning.failed_list_dir / fmt::format("{}_{}.txt", Sanitize(live_.path), job_id_);
-    failed_list_ = std::fopen(file.c_str(), "a");
-    if (failed_list_ != nullptr) live_.failed_files_saved_to = file.string();
+  if (failed_list_.enabled()) failed_unwritten_.push_back(path);
+}
+
+void LoadJob::WriteFailedList() {
+  std::vector<std::string> paths;
+  {
+    std::lock_guard lock(mu_);
+    paths.swap(failed_unwritten_);
   }
-  if (failed_list_ != nullptr) {
-    std::fprintf(failed_list_, "%s\n", path.c_str());
-    std::fflush(failed_list_);
+  if (paths.empty()) return;
+  const Status written = failed_list_.Append(paths);
+  if (!written.ok()) {
+    ALLUVIUM_LOG(WARN, "load job {}: {} failed files left out of the failed-file list: {}", job_id_,
+                 paths.size(), written);
+    return;
   }
+  std::lock_guard lock(mu_);
+  live_.failed_files_saved_to = failed_list_.path().string();
 }
 
 void LoadJob::CommitLocked(bool force) {

@@ -31,6 +31,7 @@
 #include "coordinator/jobs/load_job_record.h"
 #include "coordinator/jobs/load_progress.h"
 #include "coordinator/scheduler/entry_source.h"
+#include "coordinator/scheduler/failed_file_list.h"
 #include "coordinator/scheduler/placement.h"
 #include "coordinator/scheduler/worker_load_client.h"
 
@@ -124,6 +125,9 @@ class LoadJob {
   void FinishWorkLocked(Work& work, const Status& final_status);
   void CommitLocked(bool force);
   void RecordFailureLocked(const std::string& path, const std::string& reason);
+  // Appends the failures recorded since the last call to the failed-file list; called with no
+  // lock held, so the job never waits for that file under mu_.
+  void WriteFailedList();
   // The worker's id, or its address when the registry does not know it.
   std::string WorkerName(const std::string& address) const;
   // "worker-1: 412.0 MiB of this job exceed its 300.0 MiB cache", with the bytes placed so far.
@@ -158,7 +162,9 @@ class LoadJob {
   // Requested by a stop or shutdown: cancels the job's worker calls in flight. Replaced only by
   // Start, before any thread of the job runs.
   std::stop_source calls_;
-  std::FILE* failed_list_ = nullptr;  // guarded by mu_
+  FailedFileSink failed_list_;
+  // Failed paths recorded under mu_, for WriteFailedList to append outside it; guarded by mu_.
+  std::vector<std::string> failed_unwritten_;
   // Segment-copy bytes placed on each worker address, and the workers that refused segments for
   // want of cache; both guarded by mu_.
   std::map<std::string, uint64_t> placed_bytes_;
