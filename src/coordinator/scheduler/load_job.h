@@ -11,6 +11,12 @@
 // coordinator restart the job resumes after the cursor; workers skip pages they already hold,
 // so files finished past the cursor are not read from the UFS again.
 //
+// The parts: the driver (load_job.cc), placing and sending (load_job_send.cc), what workers'
+// answers do (load_job_outcomes.cc, with the retry policy in load_retry.h); beside them the
+// record codec (jobs/load_job_record.h), the failed-file list (failed_file_list.h), the
+// verifier (load_verifier.h) and the segment split (segments.h). Workers are reached through
+// the WorkerLoadClient interface, so tests drive a job with a fake.
+//
 // Thread-safety: all public methods may be called from any thread.
 #pragma once
 
@@ -32,6 +38,7 @@
 #include "coordinator/jobs/load_progress.h"
 #include "coordinator/scheduler/entry_source.h"
 #include "coordinator/scheduler/failed_file_list.h"
+#include "coordinator/scheduler/load_source.h"
 #include "coordinator/scheduler/placement.h"
 #include "coordinator/scheduler/worker_load_client.h"
 
@@ -105,22 +112,29 @@ class LoadJob {
   struct Work;
   struct Batch;
 
+  // load_job.cc: the driver.
   void Drive(std::stop_token stop);
-  void SendLoop(std::stop_token stop);
-  void MarkTotalKnownLocked(uint64_t bytes_total);
   Status LoadPass(std::stop_token stop);
   Status VerifyPass(std::stop_token stop);
-  Result<std::unique_ptr<EntrySource>> OpenSource(const std::string& start_after,
-                                                  bool count_bad_lines,
-                                                  std::optional<ufs::FileStatus> target = {});
+  // Where the job's files come from; `count_bad_lines`: an index line that names nothing counts
+  // as a failed file (in the load, not in verification).
+  LoadSourceSpec SourceSpec(bool count_bad_lines);
   // The load's listing from the cursor, read ahead (see ListingPrefetcher).
   Result<std::unique_ptr<EntrySource>> OpenPrefetchedSource();
-
   void AddFile(const ufs::FileStatus& status, std::stop_token stop);
+  void MarkTotalKnownLocked(uint64_t bytes_total);
+  // The job has ended: every worker it loaded on releases its pins.
+  void ReleasePins();
+  void Finish(JobState state, std::string reason);
+
+  // load_job_send.cc: placing and sending.
   void Place(std::unique_ptr<Work> work, std::stop_token stop);
   void Flush(const std::string& address, std::stop_token stop);
   void FlushAll(std::stop_token stop);
   void DispatchDueRetries(std::stop_token stop);
+  void SendLoop(std::stop_token stop);
+
+  // load_job_outcomes.cc: what the answers do.
   void OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcomes);
   void FinishWorkLocked(Work& work, const Status& final_status);
   void CommitLocked(bool force);
@@ -140,9 +154,6 @@ class LoadJob {
                           const Status& refusal);
   // The job's end reason for failed files: the count, and each worker that did not fit.
   std::string FailureReasonLocked() const;
-  // The job has ended: every worker it loaded on releases its pins.
-  void ReleasePins();
-  void Finish(JobState state, std::string reason);
 
   const LoadJobEnv env_;
   const std::string job_id_;
