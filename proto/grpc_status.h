@@ -12,6 +12,7 @@ inline grpc::Status ToGrpc(const Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
 }
 
+// A code that is none (a newer peer) is kUnknown (StatusFromWire).
 Status FromGrpc(const grpc::Status& s);
 
 }  // namespace alluvium

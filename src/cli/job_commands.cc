@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/rest_client.h"
+#include "cli/rest_error.h"
 #include "common/status_mapping.h"
 #include "common/units.h"
 
@@ -141,8 +142,7 @@ Result<json> ProgressJson(const RestClient& rest, const JobArgs& a,
   if (wait_for_end.count() > 0) body["waitMs"] = wait_for_end.count();
   ALLUVIUM_ASSIGN_OR_RETURN(std::string text, Body(body));
   ALLUVIUM_ASSIGN_OR_RETURN(RestReply reply, rest.Post("/api/v1/master/progress_job/load", text));
-  if (reply.status == 404) return NotFound(ErrorMessageOf(reply));
-  if (reply.status != 200) return InvalidArgument(ErrorMessageOf(reply));
+  if (reply.status != 200) return StatusOfErrorReply(reply.status, reply.body);
   json j = json::parse(reply.body, nullptr, false);
   if (j.is_discarded()) return InternalError("coordinator sent malformed progress");
   ALLUVIUM_RETURN_IF_ERROR(CheckProgress(j));
@@ -163,7 +163,7 @@ int PrintReport(const RestClient& rest, const JobArgs& a) {
   }
   if (reply->status != 200) {
     std::fprintf(stderr, "Failed to get progress for load job %s: %s\n", Shown(a).c_str(),
-                 ErrorMessageOf(*reply).c_str());
+                 StatusOfErrorReply(reply->status, reply->body).ToString().c_str());
     return kExitFailed;
   }
   std::fputs(reply->body.c_str(), stdout);
@@ -273,7 +273,7 @@ int Submit(const RestClient& rest, const JobArgs& a) {
     std::printf("Load already running for path '%s' \n", Shown(a).c_str());
   } else if (reply->status != 200) {
     std::fprintf(stderr, "Failed to submit load job %s: %s\n", Shown(a).c_str(),
-                 ErrorMessageOf(*reply).c_str());
+                 StatusOfErrorReply(reply->status, reply->body).ToString().c_str());
     const json j = json::parse(reply->body, nullptr, false);
     if (j.is_object() && j.contains("workers")) PrintShares(j);
     return kExitFailed;
@@ -304,7 +304,7 @@ int Stop(const RestClient& rest, const JobArgs& a) {
   }
   if (reply->status != 200) {
     std::fprintf(stderr, "Failed to stop load job %s: %s\n", Shown(a).c_str(),
-                 ErrorMessageOf(*reply).c_str());
+                 StatusOfErrorReply(reply->status, reply->body).ToString().c_str());
     return kExitFailed;
   }
   std::printf("Load '%s' is successfully stopped.\n", Shown(a).c_str());
@@ -372,7 +372,7 @@ int RunReport(const Context& context, const JobArgs& a) {
     std::fprintf(stderr, "Load for path '%s' cannot be found.\n", Shown(a).c_str());
     return kExitNoSuchJob;
   }
-  if (reply->status != 200) return Fail(InvalidArgument(ErrorMessageOf(*reply)));
+  if (reply->status != 200) return Fail(StatusOfErrorReply(reply->status, reply->body));
   std::FILE* out = stdout;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, &std::fclose);
   if (!a.output.empty()) {
@@ -410,7 +410,7 @@ int RunList(const Context& context, const JobArgs& a) {
   RestClient rest(*config);
   auto reply = rest.Get("/api/v1/master/list_job?job-type=LOAD&job-state=" + a.state);
   if (!reply.ok()) return Fail(reply.status());
-  if (reply->status != 200) return Fail(InvalidArgument(ErrorMessageOf(*reply)));
+  if (reply->status != 200) return Fail(StatusOfErrorReply(reply->status, reply->body));
   json j = json::parse(reply->body, nullptr, false);
   if (!j.is_object() || !j.contains("jobs") || !j["jobs"].is_array()) {
     return Fail(InternalError("malformed job list from the coordinator"));

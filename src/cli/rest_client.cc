@@ -1,7 +1,6 @@
 #include "cli/rest_client.h"
 
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 
 namespace alluvium::cli {
 namespace {
@@ -51,14 +50,6 @@ Result<RestReply> RestClient::Post(const std::string& path, const std::string& j
 Result<RestReply> RestClient::Get(const std::string& path) const {
   httplib::Client client = NewClient(host_, port_, timeout_);
   return Reply(client.Get(path.c_str()), base_, timeout_);
-}
-
-std::string ErrorMessageOf(const RestReply& reply) {
-  auto j = nlohmann::json::parse(reply.body, nullptr, false);
-  if (j.is_object() && j.contains("message") && j["message"].is_string()) {
-    return j["message"].get<std::string>();
-  }
-  return fmt::format("HTTP {}: {}", reply.status, reply.body);
 }
 
 }  // namespace alluvium::cli

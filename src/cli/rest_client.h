@@ -32,7 +32,4 @@ class RestClient {
   std::string base_;
 };
 
-// The "message" of a JSON error body, or the body itself.
-std::string ErrorMessageOf(const RestReply& reply);
-
 }  // namespace alluvium::cli

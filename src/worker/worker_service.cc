@@ -3,6 +3,7 @@
 #include "alluvium.grpc.pb.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/status_mapping.h"
 #include "proto/file_status_proto.h"
 #include "proto/grpc_status.h"
 #include "proto/read_chunk_wire.h"
@@ -151,7 +152,7 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
     response->mutable_results()->Reserve(static_cast<int>(results.size()));
     for (const ItemResult& r : results) {
       rpc::LoadItemResult* out = response->add_results();
-      out->set_code(static_cast<uint32_t>(r.status.code()));
+      out->set_code(CodeToWire(r.status.code()));
       if (!r.status.ok()) out->set_message(r.status.message());
       out->set_bytes_loaded(r.bytes_loaded);
       out->set_bytes_skipped(r.bytes_skipped);

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "common/status_mapping.h"
-
 namespace alluvium {
 namespace {
 
@@ -29,17 +27,6 @@ TEST(StatusTest, WithContextKeepsTheCode) {
   EXPECT_EQ(st.message(), "reading /a: x");
   EXPECT_EQ(st.ToString(), "NOT_FOUND: reading /a: x");
   EXPECT_TRUE(OkStatus().WithContext("ignored").ok());
-}
-
-TEST(StatusMappingTest, CodesMapToHttpAndErrno) {
-  EXPECT_EQ(HttpStatusOf(Code::kInvalidArgument), 400);
-  EXPECT_EQ(HttpStatusOf(Code::kNotFound), 404);
-  EXPECT_EQ(HttpStatusOf(Code::kAlreadyExists), 409);
-  EXPECT_EQ(HttpStatusOf(Code::kResourceExhausted), 429);
-  EXPECT_EQ(HttpStatusOf(Code::kInternal), 500);
-  EXPECT_EQ(FromErrno(ENOENT, "open").code(), Code::kNotFound);
-  EXPECT_EQ(FromErrno(ENOSPC, "write").code(), Code::kResourceExhausted);
-  EXPECT_EQ(FromErrno(EACCES, "open").code(), Code::kPermissionDenied);
 }
 
 }  // namespace

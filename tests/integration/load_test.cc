@@ -475,7 +475,9 @@ TEST_F(LoadTest, CliOutputHasAlluxiosLayout) {
   EXPECT_NE(stop.output.find("Cannot find load job for path /cli"), std::string::npos);
   auto bad = cluster_->Cli("job load /cli --replicas 0");
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.errors.find("Failed to submit load job /cli"), std::string::npos) << bad.errors;
+  EXPECT_NE(bad.errors.find("Failed to submit load job /cli: INVALID_ARGUMENT: "),
+            std::string::npos)
+      << bad.errors;  // the server's own code
   EXPECT_EQ(cluster_->Cli("job load").exit_code, 2);
   EXPECT_EQ(cluster_->Cli("job load /a --submit --stop").exit_code, 2);
   auto list = cluster_->Cli("job list --state succeeded");

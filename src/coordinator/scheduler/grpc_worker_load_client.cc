@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "alluvium.grpc.pb.h"
+#include "common/status_mapping.h"
 #include "proto/channel.h"
 #include "proto/file_status_proto.h"
 #include "proto/grpc_status.h"
@@ -86,11 +87,7 @@ Result<std::vector<ItemOutcome>> GrpcWorkerLoadClient::Load(const std::string& a
   out.reserve(response.results_size());
   for (const rpc::LoadItemResult& r : response.results()) {
     ItemOutcome outcome{.bytes_loaded = r.bytes_loaded(), .bytes_skipped = r.bytes_skipped()};
-    if (r.code() != 0) {
-      const uint32_t code =
-          std::min<uint32_t>(r.code(), static_cast<uint32_t>(Code::kUnauthenticated));
-      outcome.status = Status(static_cast<Code>(code), r.message());
-    }
+    outcome.status = StatusFromWire(r.code(), r.message());
     out.push_back(std::move(outcome));
   }
   return out;

@@ -9,6 +9,7 @@
 #include "common/decimal.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/status_mapping.h"
 #include "ufs/s3/sigv4.h"
 
 namespace alluvium::ufs::s3 {
@@ -43,24 +44,7 @@ Status ErrorFor(const HttpResponse& response, std::string_view method, std::stri
   }
   std::string message = fmt::format("{} {}: {} {}", method, what, response.status, error.code);
   if (!error.message.empty()) message += ": " + error.message;
-  switch (response.status) {
-    case 400:
-      return InvalidArgument(std::move(message));
-    case 401:
-    case 403:
-      return PermissionDenied(std::move(message));
-    case 404:
-      return NotFound(std::move(message));
-    case 409:
-      return FailedPrecondition(std::move(message));
-    case 412:
-      return Aborted(std::move(message));
-    case 416:
-      return OutOfRange(std::move(message));
-    default:
-      return response.status >= 500 || response.status == 429 ? Unavailable(std::move(message))
-                                                              : UnknownError(std::move(message));
-  }
+  return FromS3(response.status, error.code, std::move(message));
 }
 
 // "bytes 0-9/443" -> 10 (the length of the part sent).
