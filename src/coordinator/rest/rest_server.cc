@@ -1,12 +1,10 @@
 #include "coordinator/rest/rest_server.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <climits>
 #include <limits>
 #include <list>
 #include <mutex>
@@ -20,6 +18,8 @@
 
 #include "common/logging.h"
 #include "common/status_mapping.h"
+#include "coordinator/rest/tls_transport.h"
+#include "coordinator/rest/transport.h"
 
 namespace alluvium::coordinator {
 namespace {
@@ -28,7 +28,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using Clock = TransportClock;
 
 constexpr size_t kMaxBodyBytes = 1 << 20;     // job requests are small; refuse anything bigger
 constexpr size_t kMaxHeaderBytes = 16 << 10;  // request line and headers
@@ -40,11 +40,6 @@ constexpr size_t kMaxConnections = 256;
 // trickles bytes (slowloris) or declares more body than it sends is answered 408 and dropped.
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 constexpr auto kWriteTimeout = std::chrono::seconds(10);  // for the client to take an answer
-// Before closing, what the client still sends is read and dropped for this long (or this many
-// bytes): closing with unread bytes resets the connection and can destroy the answer before the
-// client reads it (say a 413 while the client is still sending the body).
-constexpr auto kLingerTime = std::chrono::seconds(2);
-constexpr size_t kLingerBytes = 16 << 20;
 constexpr size_t kReadChunk = 64 << 10;
 
 int HexValue(char c) {
@@ -72,79 +67,56 @@ std::string PercentDecode(std::string_view in) {
 }
 
 HttpResponse ErrorResponse(const Status& status, int http_status = 0) {
-  return {http_status != 0 ? http_status : HttpStatusOf(status.code()), "application/json",
-          RestServer::ErrorJson(status)};
+  HttpResponse r{http_status != 0 ? http_status : HttpStatusOf(status.code()), "application/json",
+                 RestServer::ErrorJson(status)};
+  if (r.status == 401) r.www_authenticate = "Bearer";  // RFC 6750: the scheme to retry with
+  return r;
 }
 
-// Socket I/O with deadlines: poll() and then a non-blocking recv/send, so that a silent or slow
-// peer holds a connection thread until the deadline at most. (A socket receive timeout does not
-// work here: Asio's blocking reads retry EAGAIN by polling without a timeout.)
-
-// False when `deadline` passes first; true when ready (or failed: the next call says how).
-bool WaitFor(int fd, short events, Clock::time_point deadline) {
-  while (true) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
-    if (r > 0 || (r < 0 && errno != EINTR)) return true;
+// The token of an "Authorization: Bearer <token>" header (scheme in any case); none for a
+// missing header or another scheme.
+std::optional<std::string> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() < kScheme.size() ||
+      !beast::iequals(beast::string_view(authorization.data(), kScheme.size()),
+                      beast::string_view(kScheme.data(), kScheme.size()))) {
+    return std::nullopt;
   }
+  authorization.remove_prefix(kScheme.size());
+  const size_t begin = authorization.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return std::string();
+  const size_t end = authorization.find_last_not_of(" \t");
+  return std::string(authorization.substr(begin, end - begin + 1));
+}
+
+bool Authorized(const HttpRequest& request, std::string_view token) {
+  return TokenMatches(request.bearer_token.value_or(""), token);
 }
 
 // Appends what has arrived to `buffer`; 0 when the peer has closed. kDeadlineExceeded when
 // nothing arrives by `deadline`, another error when the connection failed.
-Result<size_t> ReadSome(int fd, beast::flat_buffer& buffer, Clock::time_point deadline) {
-  while (true) {
-    if (!WaitFor(fd, POLLIN, deadline)) {
-      return DeadlineExceeded(fmt::format("request not received within {} s",
-                                          std::chrono::seconds(kRequestTimeout).count()));
-    }
-    const auto space = buffer.prepare(kReadChunk);
-    const ssize_t n = ::recv(fd, space.data(), space.size(), MSG_DONTWAIT);
-    if (n >= 0) {
-      buffer.commit(static_cast<size_t>(n));
-      return static_cast<size_t>(n);
-    }
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      return FromErrno(errno, "receive request");
-    }
+Result<size_t> ReadSome(Transport& transport, beast::flat_buffer& buffer,
+                        Clock::time_point deadline) {
+  const auto space = buffer.prepare(kReadChunk);
+  Result<size_t> n = transport.ReadSome(space.data(), space.size(), deadline);
+  if (n.ok()) {
+    buffer.commit(*n);
+  } else if (n.status().code() == Code::kDeadlineExceeded) {
+    return DeadlineExceeded(fmt::format("request not received within {} s",
+                                        std::chrono::seconds(kRequestTimeout).count()));
   }
-}
-
-Status WriteAll(int fd, std::string_view data, Clock::time_point deadline) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      return FromErrno(errno, "send response");
-    } else if (!WaitFor(fd, POLLOUT, deadline)) {
-      return DeadlineExceeded("the client did not take the response in time");
-    }
-  }
-  return OkStatus();
-}
-
-// Half-closes, then reads and drops what the peer still sends (see kLingerTime).
-void Linger(int fd) {
-  ::shutdown(fd, SHUT_WR);
-  const auto deadline = Clock::now() + kLingerTime;
-  char sink[kReadChunk];
-  for (size_t dropped = 0; dropped < kLingerBytes && WaitFor(fd, POLLIN, deadline);) {
-    const ssize_t n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
-    if (n > 0) dropped += static_cast<size_t>(n);
-  }
+  return n;
 }
 
 // Reads and drops `length` bytes of body, some of them maybe already in `buffer`.
-Status Drain(int fd, beast::flat_buffer& buffer, uint64_t length, Clock::time_point deadline) {
+Status Drain(Transport& transport, beast::flat_buffer& buffer, uint64_t length,
+             Clock::time_point deadline) {
   while (true) {
     const size_t take = static_cast<size_t>(std::min<uint64_t>(length, buffer.size()));
     buffer.consume(take);
     length -= take;
     if (length == 0) return OkStatus();
-    ALLUVIUM_ASSIGN_OR_RETURN(size_t n, ReadSome(fd, buffer, deadline));
+    ALLUVIUM_ASSIGN_OR_RETURN(size_t n, ReadSome(transport, buffer, deadline));
     if (n == 0) return Unavailable("the client closed the connection in the body");
   }
 }
@@ -196,8 +168,10 @@ Incoming Stopped(const Status& status, bool received) {
 }
 
 // Reads one request by `deadline`. The header is parsed first, so that the size of the body is
-// known before any of it is read.
-Incoming ReadRequest(int fd, beast::flat_buffer& buffer, Clock::time_point deadline) {
+// known before any of it is read, and a caller without the cluster's `token` is known before
+// any of its body is read.
+Incoming ReadRequest(Transport& transport, beast::flat_buffer& buffer, Clock::time_point deadline,
+                     std::string_view token) {
   http::request_parser<http::empty_body> header;
   header.header_limit(kMaxHeaderBytes);
   // Checked below, where a drainable body is told from others. (Not boost::none: Beast 1.74
@@ -213,7 +187,7 @@ Incoming ReadRequest(int fd, beast::flat_buffer& buffer, Clock::time_point deadl
       if (ec && ec != http::error::need_more) return RefuseMalformed(ec, consumed == 0);
       if (header.is_header_done()) break;
     }
-    Result<size_t> n = ReadSome(fd, buffer, deadline);
+    Result<size_t> n = ReadSome(transport, buffer, deadline);
     if (!n.ok() || *n == 0) {
       return Stopped(n.ok() ? OkStatus() : n.status(), buffer.size() > 0 || header.got_some());
     }
@@ -230,6 +204,17 @@ Incoming ReadRequest(int fd, beast::flat_buffer& buffer, Clock::time_point deadl
   if (question != std::string_view::npos) {
     in.request.query = ParseQuery(target.substr(question + 1));
   }
+  if (const auto authorization = req.find(http::field::authorization); authorization != req.end()) {
+    const auto value = authorization->value();
+    in.request.bearer_token = BearerToken(std::string_view(value.data(), value.size()));
+  }
+  if (!Authorized(in.request, token)) {
+    // Dispatch refuses it. Its body is neither read nor kept: the connection ends after the
+    // answer (Close() drops what the client still sends).
+    in.keep_alive = false;
+    in.kind = Incoming::Kind::kRequest;
+    return in;
+  }
   if (header.is_done()) {  // no body
     in.kind = Incoming::Kind::kRequest;
     return in;
@@ -240,12 +225,12 @@ Incoming ReadRequest(int fd, beast::flat_buffer& buffer, Clock::time_point deadl
     Incoming refused = RefuseMalformed(http::error::body_limit);
     // A client waiting for "100 Continue" will not send the body: nothing to drain.
     refused.keep_alive = in.keep_alive && !expect_continue && *length <= kMaxDrainBytes &&
-                         Drain(fd, buffer, *length, deadline).ok();
+                         Drain(transport, buffer, *length, deadline).ok();
     refused.head = in.head;
     return refused;
   }
   if (expect_continue) {
-    if (!WriteAll(fd, "HTTP/1.1 100 Continue\r\n\r\n", deadline).ok()) return Incoming{};
+    if (!transport.WriteAll("HTTP/1.1 100 Continue\r\n\r\n", deadline).ok()) return Incoming{};
   }
   http::request_parser<http::string_body> body(std::move(header));
   body.body_limit(kMaxBodyBytes);  // for chunked bodies; a Content-Length was checked above
@@ -256,7 +241,7 @@ Incoming ReadRequest(int fd, beast::flat_buffer& buffer, Clock::time_point deadl
       if (ec && ec != http::error::need_more) return RefuseMalformed(ec);
       if (body.is_done()) break;
     }
-    Result<size_t> n = ReadSome(fd, buffer, deadline);
+    Result<size_t> n = ReadSome(transport, buffer, deadline);
     if (!n.ok() || *n == 0) return Stopped(n.ok() ? OkStatus() : n.status(), true);
   }
   in.request.body = std::move(body.get().body());
@@ -264,11 +249,15 @@ Incoming ReadRequest(int fd, beast::flat_buffer& buffer, Clock::time_point deadl
   return in;
 }
 
-Status WriteResponse(int fd, const HttpResponse& response, bool keep_alive, bool head) {
+Status WriteResponse(Transport& transport, const HttpResponse& response, bool keep_alive,
+                     bool head) {
   http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
   res.set(http::field::server, "alluvium");
   res.set(http::field::content_type, response.content_type);
   if (!response.allow.empty()) res.set(http::field::allow, response.allow);
+  if (!response.www_authenticate.empty()) {
+    res.set(http::field::www_authenticate, response.www_authenticate);
+  }
   res.keep_alive(keep_alive);
   res.body() = response.body;
   res.prepare_payload();
@@ -276,7 +265,7 @@ Status WriteResponse(int fd, const HttpResponse& response, bool keep_alive, bool
   out << res;
   std::string bytes = std::move(out).str();
   if (head) bytes.resize(bytes.find("\r\n\r\n") + 4);  // HEAD: the header of the answer only
-  return WriteAll(fd, bytes, Clock::now() + kWriteTimeout);
+  return transport.WriteAll(bytes, Clock::now() + kWriteTimeout);
 }
 
 }  // namespace
@@ -303,6 +292,10 @@ struct RestServer::Impl {
     explicit Connection(tcp::socket s) : socket(std::move(s)) {}
   };
 
+  explicit Impl(SecuritySettings s) : security(std::move(s)) {}
+
+  const SecuritySettings security;
+  std::unique_ptr<TlsServerContext> tls;                         // set by Start() when security.tls
   std::map<std::string, std::map<std::string, Handler>> routes;  // path -> method -> handler
   net::io_context io{1};
   tcp::acceptor acceptor{io};
@@ -313,10 +306,12 @@ struct RestServer::Impl {
 
   void AcceptLoop(const RestServer& server);
   void Serve(const RestServer& server, Connection& connection);
+  void ServeRequests(const RestServer& server, Transport& transport);
   void ReapFinishedLocked();
 };
 
-RestServer::RestServer() : impl_(std::make_unique<Impl>()) {}
+RestServer::RestServer(SecuritySettings security)
+    : impl_(std::make_unique<Impl>(std::move(security))) {}
 
 RestServer::~RestServer() { Stop(); }
 
@@ -346,6 +341,12 @@ void RestServer::Post(const std::string& path,
 }
 
 HttpResponse RestServer::Dispatch(const HttpRequest& request) const {
+  // First, so that a caller without the token learns nothing, not even which paths exist.
+  if (!Authorized(request, impl_->security.token)) {
+    const Status refusal = TokenRefusal(request.bearer_token.has_value());
+    ALLUVIUM_LOG(DEBUG, "REST {} {} -> {}", request.method, request.path, refusal);
+    return ErrorResponse(refusal);
+  }
   auto path = impl_->routes.find(request.path);
   if (path == impl_->routes.end()) {
     return ErrorResponse(NotFound(fmt::format("no endpoint {} {}", request.method, request.path)));
@@ -381,24 +382,38 @@ void RestServer::Impl::ReapFinishedLocked() {
 
 void RestServer::Impl::Serve(const RestServer& server, Connection& connection) {
   const int fd = connection.socket.native_handle();
+  if (tls == nullptr) {
+    ServeRequests(server, *NewPlainTransport(fd));
+  } else if (Result<std::unique_ptr<Transport>> transport =
+                 tls->Accept(fd, Clock::now() + kRequestTimeout);
+             transport.ok()) {
+    ServeRequests(server, **transport);
+  } else {
+    // A client's problem (plain HTTP to this port, no or a wrong certificate, a scanner), not
+    // the server's: it sees the handshake fail.
+    ALLUVIUM_LOG(DEBUG, "REST connection closed: {}", transport.status());
+  }
+  beast::error_code ignored;
+  connection.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  connection.done = true;
+}
+
+void RestServer::Impl::ServeRequests(const RestServer& server, Transport& transport) {
   beast::flat_buffer buffer;  // received bytes not parsed yet (pipelined requests)
   while (!stopping) {
-    Incoming in = ReadRequest(fd, buffer, Clock::now() + kRequestTimeout);
+    Incoming in = ReadRequest(transport, buffer, Clock::now() + kRequestTimeout, security.token);
     if (in.kind == Incoming::Kind::kNothing) break;
     if (in.kind == Incoming::Kind::kRefusal) {
       ALLUVIUM_LOG(DEBUG, "REST request refused: {} {}", in.refusal.status, in.refusal.body);
     }
     const HttpResponse response =
         in.kind == Incoming::Kind::kRequest ? server.Dispatch(in.request) : in.refusal;
-    if (!WriteResponse(fd, response, in.keep_alive, in.head).ok()) break;
+    if (!WriteResponse(transport, response, in.keep_alive, in.head).ok()) break;
     if (!in.keep_alive) {
-      Linger(fd);
+      transport.Close();
       break;
     }
   }
-  beast::error_code ignored;
-  connection.socket.shutdown(tcp::socket::shutdown_both, ignored);
-  connection.done = true;
 }
 
 void RestServer::Impl::AcceptLoop(const RestServer& server) {
@@ -414,6 +429,8 @@ void RestServer::Impl::AcceptLoop(const RestServer& server) {
     std::lock_guard lock(mu);
     ReapFinishedLocked();
     if (connections.size() >= kMaxConnections) {
+      // Over TLS a plain answer would be noise to the client: it sees the connection close.
+      if (tls != nullptr) continue;
       http::response<http::string_body> res{http::status::service_unavailable, 11};
       res.set(http::field::content_type, "application/json");
       res.body() = ErrorJson(Unavailable("too many connections; retry later"));
@@ -427,6 +444,9 @@ void RestServer::Impl::AcceptLoop(const RestServer& server) {
 }
 
 Result<int> RestServer::Start(const std::string& host, int port) {
+  if (impl_->security.tls) {
+    ALLUVIUM_ASSIGN_OR_RETURN(impl_->tls, TlsServerContext::Create(impl_->security.tls_settings));
+  }
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);
   if (ec) return InvalidArgument(fmt::format("bad bind address '{}'", host));

@@ -10,13 +10,22 @@
 // 10 s to receive a whole request and 10 s to take an answer, a bounded number of concurrent
 // connections (more get 503). Owns its threads: the acceptor and one per connection, all joined
 // by Stop().
+//
+// Security (common/security.h), fixed at construction: with TLS every connection is TLS
+// (tls_transport.h; one that does not complete the handshake within the 10 s is closed, and a
+// plain-HTTP request to the port gets no answer). With a cluster token every request, /metrics
+// and unknown paths included, must carry "Authorization: Bearer <token>"; without it or with a
+// wrong one the answer is 401 UNAUTHENTICATED with "WWW-Authenticate: Bearer", no handler runs,
+// its body is not read, and the connection closes.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/security.h"
 #include "common/status.h"
 
 namespace alluvium::coordinator {
@@ -26,20 +35,22 @@ struct HttpRequest {
   std::string path;                          // without the query string
   std::map<std::string, std::string> query;  // decoded query parameters
   std::string body;
+  std::optional<std::string> bearer_token;  // of "Authorization: Bearer <token>"; none without
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::string allow;  // for 405: the methods the path accepts, e.g. "GET, POST"
+  std::string allow;             // for 405: the methods the path accepts, e.g. "GET, POST"
+  std::string www_authenticate;  // for 401: the scheme the server takes, "Bearer"
 };
 
 class RestServer {
  public:
   using Handler = std::function<Result<HttpResponse>(const HttpRequest&)>;
 
-  RestServer();
+  explicit RestServer(SecuritySettings security = {});
   ~RestServer();
 
   // Exact path match; a known path with another method answers 405 with an Allow header.
@@ -48,13 +59,15 @@ class RestServer {
   void Get(const std::string& path, std::function<Result<std::string>(const HttpRequest&)> h);
   void Post(const std::string& path, std::function<Result<std::string>(const HttpRequest&)> h);
 
-  // Binds host:port (0 = any free port) and serves. Returns the bound port.
+  // Binds host:port (0 = any free port) and serves. Returns the bound port. With TLS,
+  // kInvalidArgument when the certificate, key or CA is not usable.
   Result<int> Start(const std::string& host, int port);
   void Stop();  // idempotent: stops accepting, closes connections, joins every thread
 
   // {"error": "<CODE>", "message": "..."}.
   static std::string ErrorJson(const Status& status);
-  // Routes a request as the server would (for tests and fuzzing, without sockets).
+  // Routes a request as the server would, the token checked first (for tests and fuzzing,
+  // without sockets).
   HttpResponse Dispatch(const HttpRequest& request) const;
 
   struct Impl;
