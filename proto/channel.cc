@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "proto/cluster_security.h"
+
 namespace alluvium::rpc {
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
@@ -21,7 +23,8 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
     args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, options.stream_window_bytes);
   }
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, ChannelCredentials(options.security), args, TokenInterceptors(options.security));
 }
 
 }  // namespace alluvium::rpc

@@ -10,6 +10,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/security.h"
+
 namespace alluvium::rpc {
 
 struct ChannelOptions {
@@ -20,11 +22,13 @@ struct ChannelOptions {
   // gRPC's bandwidth-delay probing off. 0: gRPC's default, which grows the window as it probes;
   // on loopback it grew large enough that received messages no longer fit in warm memory.
   int stream_window_bytes = 0;
+  // TLS and the cluster token (proto/cluster_security.h); none by default.
+  SecuritySettings security;
 };
 
-// An insecure channel with its own connections (never shared with other channels: a new channel
-// would otherwise inherit a connection to a process that has just died) and a bounded reconnect
-// backoff.
+// A channel (TLS and token as options.security says) with its own connections (never shared with
+// other channels: a new channel would otherwise inherit a connection to a process that has just
+// died) and a bounded reconnect backoff.
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
                                           const ChannelOptions& options = {});
 

@@ -131,7 +131,7 @@ ClientFlags ParseClientFlags(int argc, char** argv) {
 std::unique_ptr<client::Client> ConnectOrDie(const ClientFlags& f) {
   auto config = Config::Load({.file = f.config_file, .overrides = f.overrides});
   Check(config.status(), "config");
-  auto c = client::Client::Connect(client::ClientOptions::FromConfig(*config));
+  auto c = client::Client::Connect(*config);
   Check(c.status(), "connect");
   return std::move(*c);
 }

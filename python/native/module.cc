@@ -96,8 +96,8 @@ class NativeClient {
                                config->GetInt(keys::kCoordinatorRpcPort));
     rest_ = fmt::format("{}:{}", config->GetString(keys::kCoordinatorHostname),
                         config->GetInt(keys::kCoordinatorWebPort));
-    Result<std::unique_ptr<client::Client>> connected = WithoutGil(
-        [&] { return client::Client::Connect(client::ClientOptions::FromConfig(*config)); });
+    Result<std::unique_ptr<client::Client>> connected =
+        WithoutGil([&] { return client::Client::Connect(*config); });
     ThrowIfError(connected.status());
     client_ = std::move(*connected);
     namespace_ = std::make_unique<client::Namespace>(*client_);

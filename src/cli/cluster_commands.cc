@@ -82,7 +82,7 @@ int PrintStatus(const Config& config, const ClusterArgs& args) {
   for (const auto& [name, pid] : processes) {
     fmt::print("{:<12} pid {:<8} {}\n", name, pid, IsAlive(pid) ? "running" : "NOT RUNNING");
   }
-  auto client = client::Client::Connect(client::ClientOptions::FromConfig(config));
+  auto client = client::Client::Connect(config);
   if (!client.ok()) {
     fmt::print("Coordinator: unreachable ({})\n", client.status().message());
     return 1;
@@ -140,7 +140,7 @@ int Start(const Context& context, const Config& config, const ClusterArgs& args)
         return 1;
       }
     }
-    auto client = client::Client::Connect(client::ClientOptions::FromConfig(config));
+    auto client = client::Client::Connect(config);
     if (client.ok()) {
       auto list = (*client)->ListWorkers();
       live = list.ok()
@@ -163,7 +163,7 @@ int Start(const Context& context, const Config& config, const ClusterArgs& args)
 }
 
 int Metrics(const Config& config, const ClusterArgs& args) {
-  auto client = client::Client::Connect(client::ClientOptions::FromConfig(config));
+  auto client = client::Client::Connect(config);
   if (!client.ok()) {
     return Fail(client.status().WithContext("cannot reach the coordinator (is it running?)"));
   }

@@ -32,7 +32,7 @@ template <typename Body>
 int WithClient(const Context& context, Body&& body) {
   auto config = context.LoadConfig();
   if (!config.ok()) return Fail(config.status());
-  auto client = client::Client::Connect(client::ClientOptions::FromConfig(*config));
+  auto client = client::Client::Connect(*config);
   if (!client.ok()) {
     return Fail(
         client.status().WithContext("cannot reach the coordinator (is it running? "

@@ -96,10 +96,11 @@ int MountForeground(const Config& config, const FuseArgs& args) {
   if (Status st = fuse::CheckCanMount(*mountpoint); !st.ok()) return Fail(st);
   // Before the client starts gRPC's threads, so stop signals reach only FUSE's.
   fuse::FuseMount::BlockStopSignals();
-  const client::ClientOptions client_options = client::ClientOptions::FromConfig(config);
+  const Result<client::ClientOptions> client_options = client::ClientOptions::FromConfig(config);
+  if (!client_options.ok()) return Fail(client_options.status());
   // No cache filter file: the rules are the default (everything immutable) and cannot change.
-  options->no_open = !options->direct_io && client_options.cache_filter.file.empty();
-  auto client = client::Client::Connect(client_options);
+  options->no_open = !options->direct_io && client_options->cache_filter.file.empty();
+  auto client = client::Client::Connect(*client_options);
   if (!client.ok()) {
     return Fail(client.status().WithContext("cannot reach the coordinator (is it running?)"));
   }

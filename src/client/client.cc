@@ -49,14 +49,16 @@ FileInfo ToFileInfo(const rpc::FileStatus& s, std::string path) {
 // being page faults on memory the larger window cycled through.
 constexpr int kStreamWindowBytes = 8 << 20;
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
+                                          const SecuritySettings& security) {
   return rpc::NewChannel(address, {.max_receive_message_bytes = kMaxMessageBytes,
-                                   .stream_window_bytes = kStreamWindowBytes});
+                                   .stream_window_bytes = kStreamWindowBytes,
+                                   .security = security});
 }
 
 }  // namespace
 
-ClientOptions ClientOptions::FromConfig(const Config& config) {
+Result<ClientOptions> ClientOptions::FromConfig(const Config& config) {
   ClientOptions o;
   o.coordinator_address = fmt::format("{}:{}", config.GetString(keys::kCoordinatorHostname),
                                       config.GetInt(keys::kCoordinatorRpcPort));
@@ -71,6 +73,8 @@ ClientOptions ClientOptions::FromConfig(const Config& config) {
   o.read_ahead_window = config.GetSize(keys::kUserReadAheadWindow);
   o.read_ahead_part_size = config.GetSize(keys::kUserReadAheadPartSize);
   o.malloc_trim_threshold = config.GetSize(keys::kUserMallocTrimThreshold);
+  ALLUVIUM_ASSIGN_OR_RETURN(o.security, SecuritySettings::FromConfig(config, /*server=*/false));
+  o.cluster_id = config.GetString(keys::kClusterId);
   return o;
 }
 
@@ -136,6 +140,11 @@ struct Client::Impl {
       }
       return st.WithContext(fmt::format("coordinator {}", options.coordinator_address));
     }
+    if (!options.cluster_id.empty() && info.cluster_id() != options.cluster_id) {
+      return FailedPrecondition(fmt::format("the coordinator at {} is cluster {}, not {} ({})",
+                                            options.coordinator_address, info.cluster_id(),
+                                            options.cluster_id, keys::kClusterId.name));
+    }
     ALLUVIUM_ASSIGN_OR_RETURN(auto fresh, BuildClusterView(info));
     std::lock_guard lock(mu);
     view = fresh;
@@ -148,7 +157,7 @@ struct Client::Impl {
     std::lock_guard lock(mu);
     WorkerConnection& c = workers[address];
     if (!c.channel) {
-      c.channel = NewChannel(address);
+      c.channel = NewChannel(address, options.security);
       c.stub = rpc::WorkerService::NewStub(c.channel);
       c.read = std::make_unique<grpc::internal::RpcMethod>(
           kReadMethod, grpc::internal::RpcMethod::SERVER_STREAMING, c.channel);
@@ -496,12 +505,18 @@ Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Client::~Client() = default;
 
+Result<std::unique_ptr<Client>> Client::Connect(const Config& config) {
+  ALLUVIUM_ASSIGN_OR_RETURN(ClientOptions options, ClientOptions::FromConfig(config));
+  return Connect(options);
+}
+
 Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   auto impl = std::make_unique<Impl>();
   ALLUVIUM_RETURN_IF_ERROR(options.Validate());
   TuneMallocForStreaming(options.malloc_trim_threshold);
   impl->options = options;
-  impl->coordinator = rpc::CoordinatorService::NewStub(NewChannel(options.coordinator_address));
+  impl->coordinator =
+      rpc::CoordinatorService::NewStub(NewChannel(options.coordinator_address, options.security));
   ALLUVIUM_ASSIGN_OR_RETURN(impl->filter, CacheFilter::Open(options.cache_filter));
   impl->metadata = std::make_unique<MetadataCache>(*impl->filter, options.metadata_cache_entries,
                                                    options.metadata_cache_expiration);

@@ -20,6 +20,7 @@
 
 #include "common/cache_filter.h"
 #include "common/config.h"
+#include "common/security.h"
 #include "common/status.h"
 
 namespace alluvium::client {
@@ -50,8 +51,13 @@ struct ClientOptions {
   // first client (client/malloc_tuning.h): received messages then reuse warm pages instead of
   // faulting in fresh ones. 0 leaves malloc alone.
   uint64_t malloc_trim_threshold = 128 << 20;
+  SecuritySettings security;  // TLS and the cluster token of every channel
+  // Non-empty: the coordinator must be of this cluster (alluvium.cluster.id), or Connect and
+  // every later refresh of the cluster view fail, naming both.
+  std::string cluster_id;
 
-  static ClientOptions FromConfig(const Config& config);
+  // kInvalidArgument when the security files cannot be read (see SecuritySettings).
+  static Result<ClientOptions> FromConfig(const Config& config);
   // kInvalidArgument for settings a client cannot run with.
   Status Validate() const;
 };
@@ -111,6 +117,8 @@ class Client {
   // Fails with kUnavailable if the coordinator cannot be reached, kInvalidArgument if the cache
   // filter rules file cannot be used.
   static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+  // Connect with ClientOptions::FromConfig(config).
+  static Result<std::unique_ptr<Client>> Connect(const Config& config);
   ~Client();
 
   // `path` is a cache path ("/data/x") or a UFS URI under a mount ("file:///srv/x").

@@ -174,6 +174,11 @@ const KeyInfo kJobLoadInflightPerWorker{"alluvium.job.load.inflight.per.worker",
 
 const KeyInfo kClusterWorkers{"alluvium.cluster.workers", KeyType::kInt, "3",
     "Workers started by `alluvium cluster start`."};
+const KeyInfo kClusterId{"alluvium.cluster.id", KeyType::kString, "",
+    "The cluster's identity. Empty: the coordinator makes one at its first start and keeps it; "
+    "a worker keeps the id of the first cluster it joins. Set: a coordinator whose data dir "
+    "holds another refuses to start, and workers and clients refuse another cluster's "
+    "coordinator. `alluvium cluster start` sets one per run dir."};
 const KeyInfo kClusterRunDir{"alluvium.cluster.run.dir", KeyType::kString, "~/.alluvium/cluster",
     "Where `alluvium cluster` keeps PIDs, logs and process state."};
 // clang-format on
@@ -242,6 +247,7 @@ std::span<const KeyInfo* const> AllKeys() {
       &kJobLoadListingAhead,
       &kClusterWorkers,
       &kClusterRunDir,
+      &kClusterId,
       &kSecurityTlsEnabled,
       &kSecurityTlsCertFile,
       &kSecurityTlsKeyFile,

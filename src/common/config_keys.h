@@ -69,6 +69,7 @@ extern const KeyInfo kUserReadAheadWindow;
 extern const KeyInfo kUserReadAheadPartSize;
 extern const KeyInfo kUserMallocTrimThreshold;
 extern const KeyInfo kUserRpcTimeout;
+extern const KeyInfo kClusterId;
 extern const KeyInfo kSecurityTlsEnabled;
 extern const KeyInfo kSecurityTlsCertFile;
 extern const KeyInfo kSecurityTlsKeyFile;

@@ -1,6 +1,7 @@
 #include "coordinator/coordinator_server.h"
 
 #include <algorithm>
+#include <random>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -21,6 +22,7 @@
 #include "coordinator/scheduler/job_manager.h"
 #include "coordinator/scheduler/placement.h"
 #include "coordinator/store/kv_store.h"
+#include "proto/cluster_security.h"
 #include "ring/ring.h"
 #include "ufs/ufs.h"
 
@@ -51,11 +53,42 @@ Result<CoordinatorOptions> CoordinatorOptions::FromConfig(const Config& config) 
         fmt::format("{} must be a power of two of at least 64KB", keys::kUserSegmentSize.name));
   }
   o.jobs = JobManagerOptions::FromConfig(config, o.data_dir);
+  ALLUVIUM_ASSIGN_OR_RETURN(o.security, SecuritySettings::FromConfig(config, /*server=*/true));
+  o.cluster_id = config.GetString(keys::kClusterId);
   return o;
 }
 
+namespace {
+
+// The cluster's identity: the one kept in the store since the first start, else `configured`, else
+// a new one; kept before anything is served. A configured id that differs from the stored one is
+// another cluster's configuration pointed at this data dir: refused.
+Result<std::string> ClusterIdentity(KvStore& store, const std::string& configured) {
+  constexpr std::string_view kKey = "cluster/id";
+  Result<std::string> stored = store.Get(kKey);
+  if (stored.ok()) {
+    if (!configured.empty() && configured != *stored) {
+      return FailedPrecondition(
+          fmt::format("{} is {}, but this coordinator's data dir belongs to cluster {}",
+                      keys::kClusterId.name, configured, *stored));
+    }
+    return stored;
+  }
+  if (stored.status().code() != Code::kNotFound) return stored.status();
+  std::string id = configured;
+  if (id.empty()) {
+    std::random_device random;
+    id = fmt::format("cluster-{:08x}{:08x}", random(), random());
+  }
+  ALLUVIUM_RETURN_IF_ERROR(store.Put(kKey, id));
+  return id;
+}
+
+}  // namespace
+
 struct CoordinatorServer::State {
   CoordinatorOptions options;
+  std::string cluster_id;
   int rpc_port = 0;
   int web_port = 0;
   std::unique_ptr<KvStore> store;
@@ -131,7 +164,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       }));
   s->workers->Restore(known_workers);
   KvStore& store = *s->store;
-  s->load_client = std::make_unique<GrpcWorkerLoadClient>();
+  s->load_client = std::make_unique<GrpcWorkerLoadClient>(options.security);
   WorkerLoadClient& load_client = *s->load_client;
   s->workers->SetListener([&store, &load_client](const WorkerRecord& w, bool joined) {
     Status st = joined ? store.Put("worker/" + w.id, w.address) : store.Delete("worker/" + w.id);
@@ -139,11 +172,16 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     // Its batches go to the next workers of the ring now, not after their deadline.
     if (!joined) load_client.CancelCalls(w.address);
   });
-  s->service = NewCoordinatorService({*s->workers, *s->mounts, options.ring});
+  ALLUVIUM_ASSIGN_OR_RETURN(s->cluster_id, ClusterIdentity(*s->store, options.cluster_id));
+  s->service = NewCoordinatorService({.workers = *s->workers,
+                                      .mounts = *s->mounts,
+                                      .ring = options.ring,
+                                      .cluster_id = s->cluster_id,
+                                      .token = options.security.token});
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(fmt::format("{}:{}", options.bind_host, options.rpc_port),
-                           grpc::InsecureServerCredentials(), &s->rpc_port);
+                           rpc::ServerCredentials(options.security), &s->rpc_port);
   builder.RegisterService(s->service.get());
   s->server = builder.BuildAndStart();
   if (s->server == nullptr || s->rpc_port == 0) {
@@ -180,8 +218,10 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       WriteFileAtomically(options.data_dir / "rpc.port", std::to_string(s->rpc_port) + "\n"));
   ALLUVIUM_RETURN_IF_ERROR(
       WriteFileAtomically(options.data_dir / "web.port", std::to_string(s->web_port) + "\n"));
-  ALLUVIUM_LOG(INFO, "coordinator serving gRPC on {}:{}, REST on {}:{}", options.bind_host,
-               s->rpc_port, options.bind_host, s->web_port);
+  ALLUVIUM_LOG(INFO, "coordinator of cluster {} serving gRPC on {}:{}, REST on {}:{}{}{}",
+               s->cluster_id, options.bind_host, s->rpc_port, options.bind_host, s->web_port,
+               options.security.tls ? ", TLS" : "",
+               options.security.token.empty() ? "" : ", cluster token required");
   return std::make_unique<CoordinatorServer>(std::move(s));
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "common/security.h"
 #include "common/status.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/scheduler/job_manager.h"
@@ -24,6 +25,10 @@ struct CoordinatorOptions {
   std::string extra_mounts;  // "/path=uri,..."
   RingSettings ring;
   JobManagerOptions jobs;
+  SecuritySettings security;  // TLS and the cluster token, for gRPC and REST
+  // The cluster's identity if configured (alluvium.cluster.id); empty: the stored one, or a new
+  // one made at the first start.
+  std::string cluster_id;
 
   static Result<CoordinatorOptions> FromConfig(const Config& config);
 };

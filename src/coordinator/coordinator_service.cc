@@ -2,6 +2,7 @@
 
 #include "alluvium.grpc.pb.h"
 #include "common/secrets.h"
+#include "proto/cluster_security.h"
 #include "proto/grpc_status.h"
 
 namespace alluvium::coordinator {
@@ -15,24 +16,35 @@ class CoordinatorServiceImpl final : public rpc::CoordinatorService::Service {
  public:
   explicit CoordinatorServiceImpl(CoordinatorServiceDeps deps) : deps_(std::move(deps)) {}
 
-  grpc::Status RegisterWorker(grpc::ServerContext*, const rpc::RegisterWorkerRequest* request,
-                              rpc::RegisterWorkerResponse*) override {
+  grpc::Status RegisterWorker(grpc::ServerContext* context,
+                              const rpc::RegisterWorkerRequest* request,
+                              rpc::RegisterWorkerResponse* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     if (request->worker_id().empty() || request->address().empty()) {
       return ToGrpc(InvalidArgument("worker_id and address are required"));
     }
+    if (!request->cluster_id().empty() && request->cluster_id() != deps_.cluster_id) {
+      return ToGrpc(FailedPrecondition(fmt::format(
+          "worker {} belongs to cluster {}, and this coordinator is cluster {}: it is not let in "
+          "(start it with its own cluster's coordinator, or give it an empty data dir)",
+          request->worker_id(), request->cluster_id(), deps_.cluster_id)));
+    }
     deps_.workers.Register(request->worker_id(), request->address(), FromProto(request->stats()));
+    response->set_cluster_id(deps_.cluster_id);
     return grpc::Status::OK;
   }
 
-  grpc::Status Heartbeat(grpc::ServerContext*, const rpc::HeartbeatRequest* request,
+  grpc::Status Heartbeat(grpc::ServerContext* context, const rpc::HeartbeatRequest* request,
                          rpc::HeartbeatResponse* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     response->set_registered(
         deps_.workers.Heartbeat(request->worker_id(), FromProto(request->stats())));
     return grpc::Status::OK;
   }
 
-  grpc::Status GetClusterInfo(grpc::ServerContext*, const rpc::GetClusterInfoRequest*,
+  grpc::Status GetClusterInfo(grpc::ServerContext* context, const rpc::GetClusterInfoRequest*,
                               rpc::ClusterInfo* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     for (const WorkerRecord& w : deps_.workers.Snapshot()) {
       rpc::WorkerInfo* info = response->add_workers();
       info->set_id(w.id);
@@ -43,6 +55,7 @@ class CoordinatorServiceImpl final : public rpc::CoordinatorService::Service {
       info->mutable_stats()->set_used_bytes(w.stats.used_bytes);
       info->mutable_stats()->set_pages(w.stats.pages);
     }
+    response->set_cluster_id(deps_.cluster_id);
     response->mutable_ring()->set_policy(deps_.ring.policy);
     response->mutable_ring()->set_virtual_nodes(deps_.ring.virtual_nodes);
     response->mutable_ring()->set_segment_size(deps_.ring.segment_size);
@@ -57,10 +70,12 @@ class CoordinatorServiceImpl final : public rpc::CoordinatorService::Service {
     return grpc::Status::OK;
   }
 
-  // The only answer with secrets in it, for workers: once the cluster token lands, callers
-  // without it are refused here.
-  grpc::Status GetMountOptions(grpc::ServerContext*, const rpc::GetMountOptionsRequest* request,
+  // The only answer with secrets in it, for workers; with a cluster token, callers without it
+  // are refused like everywhere else.
+  grpc::Status GetMountOptions(grpc::ServerContext* context,
+                               const rpc::GetMountOptionsRequest* request,
                                rpc::MountOptions* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     if (request->ufs_root().find("://") == std::string::npos) {
       return ToGrpc(InvalidArgument(
           fmt::format("'{}' is not a UFS root (scheme://authority)", request->ufs_root())));
@@ -71,15 +86,17 @@ class CoordinatorServiceImpl final : public rpc::CoordinatorService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Mount(grpc::ServerContext*, const rpc::MountRequest* request,
+  grpc::Status Mount(grpc::ServerContext* context, const rpc::MountRequest* request,
                      rpc::MountResponse*) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     mounts::Mount m{.path = request->mount().path(), .ufs_uri = request->mount().ufs_uri()};
     m.options.insert(request->mount().options().begin(), request->mount().options().end());
     return ToGrpc(deps_.mounts.Mount(std::move(m)));
   }
 
-  grpc::Status Unmount(grpc::ServerContext*, const rpc::UnmountRequest* request,
+  grpc::Status Unmount(grpc::ServerContext* context, const rpc::UnmountRequest* request,
                        rpc::UnmountResponse*) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     return ToGrpc(deps_.mounts.Unmount(request->path()));
   }
 

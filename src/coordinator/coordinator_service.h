@@ -24,6 +24,8 @@ struct CoordinatorServiceDeps {
   WorkerRegistry& workers;
   MountManager& mounts;
   RingSettings ring;
+  std::string cluster_id;  // refuses workers of another cluster
+  std::string token;       // every call must carry it; empty: none required
 };
 
 std::unique_ptr<grpc::Service> NewCoordinatorService(CoordinatorServiceDeps deps);

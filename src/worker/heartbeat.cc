@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "alluvium.grpc.pb.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/sleep.h"
 #include "proto/channel.h"
@@ -26,9 +27,10 @@ std::chrono::milliseconds MaxRetryWait(std::chrono::milliseconds interval) {
 class Heartbeat::Stub {
  public:
   // Reconnects as often as it retries (see Run), so a restarted coordinator hears from it in time.
-  Stub(const std::string& address, std::chrono::milliseconds max_reconnect_backoff)
-      : stub_(rpc::CoordinatorService::NewStub(
-            rpc::NewChannel(address, {.max_reconnect_backoff = max_reconnect_backoff}))) {}
+  Stub(const std::string& address, std::chrono::milliseconds max_reconnect_backoff,
+       const SecuritySettings& security)
+      : stub_(rpc::CoordinatorService::NewStub(rpc::NewChannel(
+            address, {.max_reconnect_backoff = max_reconnect_backoff, .security = security}))) {}
   rpc::CoordinatorService::Stub& operator*() { return *stub_; }
   rpc::CoordinatorService::Stub* operator->() { return stub_.get(); }
 
@@ -56,12 +58,13 @@ std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::millisecon
 }  // namespace
 
 Heartbeat::Heartbeat(HeartbeatOptions options, const pagestore::PageStore& store)
-    : options_(std::move(options)), store_(store) {}
+    : options_(std::move(options)), store_(store), cluster_id_(options_.cluster_id) {}
 
 Heartbeat::~Heartbeat() { Stop(); }
 
 void Heartbeat::Start() {
-  stub_ = std::make_unique<Stub>(options_.coordinator_address, MaxRetryWait(options_.interval));
+  stub_ = std::make_unique<Stub>(options_.coordinator_address, MaxRetryWait(options_.interval),
+                                 options_.security);
   thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
 }
 
@@ -76,6 +79,21 @@ bool Heartbeat::registered() const {
   return registered_;
 }
 
+Status Heartbeat::KeepClusterId(const std::string& answered) {
+  if (answered.empty() || answered == cluster_id_) return OkStatus();
+  if (!cluster_id_.empty()) {
+    // A coordinator that let in a worker of another cluster: the check belongs to it, but the
+    // worker does not trust it either.
+    return FailedPrecondition(
+        fmt::format("coordinator is cluster {}, this worker belongs to {}", answered, cluster_id_));
+  }
+  if (!options_.cluster_id_file.empty()) {
+    ALLUVIUM_RETURN_IF_ERROR(WriteFileAtomically(options_.cluster_id_file, answered + "\n"));
+  }
+  cluster_id_ = answered;
+  return OkStatus();
+}
+
 void Heartbeat::Run(std::stop_token stop) {
   const auto rpc_timeout = std::max(options_.interval * 2, std::chrono::milliseconds(2000));
   std::chrono::milliseconds backoff = options_.interval;
@@ -86,13 +104,16 @@ void Heartbeat::Run(std::stop_token stop) {
       rpc::RegisterWorkerRequest request;
       request.set_worker_id(options_.worker_id);
       request.set_address(options_.worker_address);
+      request.set_cluster_id(cluster_id_);
       FillStats(store_, request.mutable_stats());
       rpc::RegisterWorkerResponse response;
       st = FromGrpc(
           (*stub_)->RegisterWorker(ContextWithDeadline(rpc_timeout).get(), request, &response));
+      if (st.ok()) st = KeepClusterId(response.cluster_id());
       if (st.ok()) {
-        ALLUVIUM_LOG(INFO, "registered with coordinator {} as {} at {}",
-                     options_.coordinator_address, options_.worker_id, options_.worker_address);
+        ALLUVIUM_LOG(INFO, "registered with coordinator {} of cluster {} as {} at {}",
+                     options_.coordinator_address, cluster_id_, options_.worker_id,
+                     options_.worker_address);
         was_registered = true;
       }
     } else {
@@ -114,6 +135,11 @@ void Heartbeat::Run(std::stop_token stop) {
     }
     if (st.ok()) {
       backoff = options_.interval;
+    } else if (st.code() == Code::kFailedPrecondition || st.code() == Code::kUnauthenticated) {
+      // Reachable, and refusing this worker: say so where the operator looks.
+      ALLUVIUM_LOG(ERROR, "coordinator {} refuses this worker: {}", options_.coordinator_address,
+                   st);
+      backoff = MaxRetryWait(options_.interval);
     } else {
       ALLUVIUM_LOG(DEBUG, "coordinator unreachable: {}", st);
       backoff = std::min(backoff * 2, MaxRetryWait(options_.interval));

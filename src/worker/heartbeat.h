@@ -1,15 +1,19 @@
 // Keeps the worker in the coordinator's membership: registers, then heartbeats every interval,
 // and registers again whenever the coordinator says it does not know the worker (it restarted).
 // A coordinator that is down is retried forever with capped backoff; the worker keeps serving.
+// A coordinator of another cluster, or one that refuses the worker's token, is retried too, with
+// the refusal logged as an error: the worker stays out of its ring.
 // Owns one thread, started by Start() and joined by Stop() or the destructor.
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/security.h"
 #include "pagestore/page_store.h"
 
 namespace alluvium::worker {
@@ -19,6 +23,11 @@ struct HeartbeatOptions {
   std::string worker_id;
   std::string worker_address;  // host:port clients use
   std::chrono::milliseconds interval{1000};
+  SecuritySettings security;  // TLS and the cluster token of the channel to the coordinator
+  // The cluster this worker belongs to; empty: the first one it registers with, whose id is then
+  // written to cluster_id_file, so that the worker never joins another cluster's coordinator.
+  std::string cluster_id;
+  std::filesystem::path cluster_id_file;
 };
 
 class Heartbeat {
@@ -35,12 +44,16 @@ class Heartbeat {
  private:
   class Stub;
   void Run(std::stop_token stop);
+  // Adopts the cluster id a coordinator answered when the worker had none (and writes it down);
+  // kFailedPrecondition if it differs from the worker's.
+  Status KeepClusterId(const std::string& answered);
 
   const HeartbeatOptions options_;
   const pagestore::PageStore& store_;
   std::unique_ptr<Stub> stub_;
   mutable std::mutex mu_;
   bool registered_ = false;  // guarded by mu_
+  std::string cluster_id_;   // Run's thread only: the cluster it belongs to, once known
   std::jthread thread_;      // last: joined before the members it uses die
 };
 

@@ -13,9 +13,10 @@
 namespace alluvium::worker {
 
 UfsOptionsSource MountOptionsSource(const std::string& coordinator_address,
-                                    std::map<std::string, std::string> base) {
-  std::shared_ptr<rpc::CoordinatorService::Stub> stub =
-      rpc::CoordinatorService::NewStub(rpc::NewChannel(coordinator_address));
+                                    std::map<std::string, std::string> base,
+                                    const SecuritySettings& security) {
+  std::shared_ptr<rpc::CoordinatorService::Stub> stub = rpc::CoordinatorService::NewStub(
+      rpc::NewChannel(coordinator_address, {.security = security}));
   return [stub, base = std::move(base)](const std::string& root) -> Result<ufs::UfsOptions> {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

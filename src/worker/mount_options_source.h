@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "common/security.h"
 #include "worker/ufs_registry.h"
 
 namespace alluvium::worker {
@@ -14,6 +15,7 @@ namespace alluvium::worker {
 // root's settings, the one answer with credentials in it (ClusterInfo has them masked). If it
 // cannot be reached, the configuration alone (and a warning).
 UfsOptionsSource MountOptionsSource(const std::string& coordinator_address,
-                                    std::map<std::string, std::string> base);
+                                    std::map<std::string, std::string> base,
+                                    const SecuritySettings& security = {});
 
 }  // namespace alluvium::worker

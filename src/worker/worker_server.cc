@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "common/status_mapping.h"
 #include "metastore/meta_store.h"
+#include "proto/cluster_security.h"
 #include "worker/heartbeat.h"
 #include "worker/mount_options_source.h"
 #include "worker/read_through.h"
@@ -51,6 +52,8 @@ Result<WorkerOptions> WorkerOptions::FromConfig(const Config& config) {
   o.cache_filter.file = config.GetPath(keys::kUserCacheFilterConfigFile);
   o.cache_filter.check_interval = config.GetDuration(keys::kUserCacheFilterConfigCheckInterval);
   o.ufs_properties = config.ValuesWithPrefix("alluvium.underfs.");
+  ALLUVIUM_ASSIGN_OR_RETURN(o.security, SecuritySettings::FromConfig(config, /*server=*/true));
+  o.cluster_id = config.GetString(keys::kClusterId);
   o.page_store.page_size = config.GetSize(keys::kWorkerPageSize);
   o.page_store.capacity_bytes = config.GetSize(keys::kWorkerPageStoreSize);
   o.page_store.dirs = SplitDirs(config.GetString(keys::kWorkerPageStoreDirs));
@@ -75,6 +78,21 @@ Result<WorkerOptions> WorkerOptions::FromConfig(const Config& config) {
     return st.WithContext(std::string(keys::kWorkerUfsReadThreads.name));
   }
   return o;
+}
+
+// The cluster the worker belongs to: the one its data dir records (it joined it before), which
+// must be the configured one if both are set; "" when neither says.
+Result<std::string> WorkerClusterId(const std::filesystem::path& data_dir,
+                                    const std::string& configured) {
+  std::ifstream in(data_dir / "cluster.id");
+  std::string recorded;
+  if (in) std::getline(in, recorded);
+  if (!configured.empty() && !recorded.empty() && configured != recorded) {
+    return FailedPrecondition(
+        fmt::format("{} is {}, but this worker's data dir ({}) belongs to cluster {}",
+                    keys::kClusterId.name, configured, data_dir.string(), recorded));
+  }
+  return configured.empty() ? recorded : configured;
 }
 
 Result<std::string> LoadOrCreateWorkerId(const std::filesystem::path& data_dir) {
@@ -126,8 +144,10 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
   ALLUVIUM_ASSIGN_OR_RETURN(s->store, pagestore::PageStore::Open(options.page_store));
   ALLUVIUM_ASSIGN_OR_RETURN(s->meta,
                             metastore::MetaStore::OpenOrReset(options.data_dir / "metastore"));
+  ALLUVIUM_ASSIGN_OR_RETURN(const std::string cluster_id,
+                            WorkerClusterId(options.data_dir, options.cluster_id));
   s->ufs = std::make_unique<UfsRegistry>(
-      MountOptionsSource(options.coordinator_address, options.ufs_properties));
+      MountOptionsSource(options.coordinator_address, options.ufs_properties, options.security));
   s->statuses = std::make_unique<StatusCache>(*s->meta, *s->ufs, *s->filter);
   s->reads = std::make_unique<ReadThrough>(*s->store, *s->ufs);
   s->loads = std::make_unique<LoadExecutor>(options.load, *s->store, *s->ufs, *s->meta);
@@ -151,11 +171,12 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
        .loads = *s->loads,
        .filter = *s->filter,
        .worker_id = s->id,
-       .short_circuit_socket = s->short_circuit ? s->short_circuit->path() : std::string()});
+       .short_circuit_socket = s->short_circuit ? s->short_circuit->path() : std::string(),
+       .token = options.security.token});
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(fmt::format("{}:{}", options.bind_host, options.rpc_port),
-                           grpc::InsecureServerCredentials(), &s->port);
+                           rpc::ServerCredentials(options.security), &s->port);
   builder.RegisterService(s->service.get());
   builder.SetMaxSendMessageSize(64 << 20);
   s->server = builder.BuildAndStart();
@@ -170,7 +191,10 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
       HeartbeatOptions{.coordinator_address = options.coordinator_address,
                        .worker_id = s->id,
                        .worker_address = fmt::format("{}:{}", options.advertised_host, s->port),
-                       .interval = options.heartbeat_interval},
+                       .interval = options.heartbeat_interval,
+                       .security = options.security,
+                       .cluster_id = cluster_id,
+                       .cluster_id_file = options.data_dir / "cluster.id"},
       *s->store);
   s->heartbeat->Start();
   ALLUVIUM_LOG(INFO, "worker {} serving on {}:{} (page store {} pages, {} bytes)", s->id,

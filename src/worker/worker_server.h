@@ -12,6 +12,7 @@
 
 #include "common/cache_filter.h"
 #include "common/config.h"
+#include "common/security.h"
 #include "common/status.h"
 #include "pagestore/page_store.h"
 #include "worker/load_executor.h"
@@ -32,6 +33,10 @@ struct WorkerOptions {
   LoadExecutorOptions load;
   // alluvium.underfs.* settings; a mount's options override them for its root.
   std::map<std::string, std::string> ufs_properties;
+  SecuritySettings security;  // TLS and the cluster token, served and presented
+  // The cluster this worker belongs to (alluvium.cluster.id); empty: the one recorded in
+  // <data_dir>/cluster.id, or the first it joins.
+  std::string cluster_id;
 
   static Result<WorkerOptions> FromConfig(const Config& config);
 };

@@ -4,6 +4,7 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_mapping.h"
+#include "proto/cluster_security.h"
 #include "proto/file_status_proto.h"
 #include "proto/grpc_status.h"
 #include "proto/read_chunk_wire.h"
@@ -68,6 +69,7 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
 
   grpc::Status StreamedRead(grpc::ServerContext* context,
                             grpc::ServerSplitStreamer<rpc::ReadRequest, grpc::ByteBuffer>* stream) {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     rpc::ReadRequest request;
     if (!stream->Read(&request)) {
       return ToGrpc(InvalidArgument("Read: the request did not arrive"));
@@ -135,6 +137,7 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
 
   grpc::Status Load(grpc::ServerContext* context, const rpc::LoadRequest* request,
                     rpc::LoadResponse* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     LoadBatch batch;
     {
       auto items = ItemsFromProto(request->items(), deps_.store.page_size());
@@ -160,8 +163,9 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status CheckCached(grpc::ServerContext*, const rpc::CheckCachedRequest* request,
+  grpc::Status CheckCached(grpc::ServerContext* context, const rpc::CheckCachedRequest* request,
                            rpc::CheckCachedResponse* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     auto items = ItemsFromProto(request->items(), deps_.store.page_size());
     if (!items.ok()) return ToGrpc(items.status());
     const std::vector<uint64_t> cached = deps_.loads.CachedBytes(*items);
@@ -177,14 +181,16 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status EndLoad(grpc::ServerContext*, const rpc::EndLoadRequest* request,
+  grpc::Status EndLoad(grpc::ServerContext* context, const rpc::EndLoadRequest* request,
                        rpc::EndLoadResponse* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     response->set_unpinned_bytes(deps_.loads.EndJob(request->job_id()));
     return grpc::Status::OK;
   }
 
-  grpc::Status GetStatus(grpc::ServerContext*, const rpc::GetStatusRequest* request,
+  grpc::Status GetStatus(grpc::ServerContext* context, const rpc::GetStatusRequest* request,
                          rpc::FileStatus* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     auto status = deps_.statuses.Get(request->uri());
     if (!status.ok()) return ToGrpc(status.status());
     ToProto(*status, response);
@@ -193,6 +199,7 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
 
   grpc::Status ListStatus(grpc::ServerContext* context, const rpc::ListStatusRequest* request,
                           grpc::ServerWriter<rpc::ListStatusResponse>* writer) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     auto fs = deps_.ufs.For(request->uri());
     if (!fs.ok()) return ToGrpc(fs.status());
     auto it = (*fs)->List(request->uri(), {.recursive = request->recursive()});
@@ -214,15 +221,17 @@ class WorkerServiceImpl final : public rpc::WorkerService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Describe(grpc::ServerContext*, const rpc::DescribeRequest*,
+  grpc::Status Describe(grpc::ServerContext* context, const rpc::DescribeRequest*,
                         rpc::WorkerDescription* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     response->set_id(deps_.worker_id);
     response->set_short_circuit_socket(deps_.short_circuit_socket);
     return grpc::Status::OK;
   }
 
-  grpc::Status GetMetrics(grpc::ServerContext*, const rpc::GetMetricsRequest*,
+  grpc::Status GetMetrics(grpc::ServerContext* context, const rpc::GetMetricsRequest*,
                           rpc::GetMetricsResponse* response) override {
+    if (auto denied = rpc::Authenticate(*context, deps_.token); !denied.ok()) return denied;
     response->set_prometheus_text(metrics::RenderPrometheus());
     return grpc::Status::OK;
   }

@@ -28,6 +28,7 @@ struct WorkerServiceDeps {
   CacheFilter& filter;  // the data rules of reads
   std::string worker_id;
   std::string short_circuit_socket;  // empty: no short-circuit service
+  std::string token;                 // every call must carry it; empty: none required
 };
 
 // The gRPC service object; register it with a grpc::ServerBuilder.

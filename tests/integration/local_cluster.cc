@@ -171,10 +171,13 @@ Status LocalCluster::StopCoordinator(std::chrono::milliseconds grace) {
       fmt::format("the coordinator had not exited {} ms after SIGTERM", grace.count()));
 }
 
-Status LocalCluster::StartWorker(int i) {
+std::filesystem::path LocalCluster::worker_log(int i) const {
+  return dir_.path() / fmt::format("worker-{}.log", i);
+}
+
+Status LocalCluster::SpawnWorker(int i) {
   const std::string name = fmt::format("worker-{}", i);
-  const fs::path port_file = dir_.path() / name / "rpc.port";
-  fs::remove(port_file);
+  fs::remove(dir_.path() / name / "rpc.port");
   std::vector<std::string> args = {ALLUVIUM_BINARY, "--config", conf_file_.string(), "-D",
                                    "alluvium.worker.data.dir=" + (dir_.path() / name).string()};
   if (auto it = options_.worker_conf.find(i); it != options_.worker_conf.end()) {
@@ -184,9 +187,15 @@ Status LocalCluster::StartWorker(int i) {
     }
   }
   args.push_back("worker");
-  ALLUVIUM_ASSIGN_OR_RETURN(
-      worker_pids_.at(i),
-      cli::SpawnDaemon(args, dir_.path() / (name + ".log"), /*die_with_parent=*/true));
+  ALLUVIUM_ASSIGN_OR_RETURN(worker_pids_.at(i),
+                            cli::SpawnDaemon(args, worker_log(i), /*die_with_parent=*/true));
+  return OkStatus();
+}
+
+Status LocalCluster::StartWorker(int i) {
+  const std::string name = fmt::format("worker-{}", i);
+  const fs::path port_file = dir_.path() / name / "rpc.port";
+  ALLUVIUM_RETURN_IF_ERROR(SpawnWorker(i));
   // Ready once the coordinator lists the worker live at the port it just bound.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < until) {
@@ -227,8 +236,10 @@ client::ClientOptions LocalCluster::ClientOptions(bool short_circuit) const {
   // The cluster's site file, as a user's client would read it (cache filter rules among it).
   auto config = Config::Load({.file = conf_file_.string(), .read_environment = false});
   EXPECT_TRUE(config.ok()) << config.status();
-  client::ClientOptions options =
-      config.ok() ? client::ClientOptions::FromConfig(*config) : client::ClientOptions{};
+  Result<client::ClientOptions> from_config =
+      config.ok() ? client::ClientOptions::FromConfig(*config) : config.status();
+  EXPECT_TRUE(from_config.ok()) << from_config.status();
+  client::ClientOptions options = from_config.ok() ? *from_config : client::ClientOptions{};
   options.short_circuit = short_circuit;
   options.coordinator_address = fmt::format("127.0.0.1:{}", rpc_port_);
   options.rpc_timeout = std::chrono::seconds(20);
@@ -305,8 +316,8 @@ LocalCluster::HttpReply LocalCluster::Http(const std::string& method, const std:
   }
   const std::string request = fmt::format(
       "{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-      "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-      method, target, body.size(), body);
+      "{}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+      method, target, authorization, body.size(), body);
   for (size_t sent = 0; sent < request.size();) {
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) break;

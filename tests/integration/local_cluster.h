@@ -64,6 +64,9 @@ class LocalCluster {
   void SignalWorker(int i, int signal);
   // (Re)starts worker i with its old data dir and waits until the coordinator routes to it.
   Status StartWorker(int i);
+  // Starts worker i's process and returns at once (for a worker the coordinator may refuse).
+  Status SpawnWorker(int i);
+  std::filesystem::path worker_log(int i) const;
   void KillCoordinator();  // SIGKILL
   // SIGTERM; kDeadlineExceeded (and SIGKILL) if the coordinator has not exited within `grace`.
   Status StopCoordinator(std::chrono::milliseconds grace);

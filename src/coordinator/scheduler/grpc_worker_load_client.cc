@@ -23,6 +23,7 @@ void ToProto(const SegmentRef& in, rpc::LoadItem* out) {
 }  // namespace
 
 struct GrpcWorkerLoadClient::Stubs {
+  const SecuritySettings security;
   std::mutex mu;
   std::map<std::string, std::unique_ptr<rpc::WorkerService::Stub>> by_address;  // guarded by mu
   std::multimap<std::string, grpc::ClientContext*> in_flight;                   // guarded by mu
@@ -51,13 +52,14 @@ struct GrpcWorkerLoadClient::Stubs {
     std::lock_guard lock(mu);
     auto& stub = by_address[address];
     if (!stub) {
-      stub = rpc::WorkerService::NewStub(rpc::NewChannel(address));
+      stub = rpc::WorkerService::NewStub(rpc::NewChannel(address, {.security = security}));
     }
     return *stub;
   }
 };
 
-GrpcWorkerLoadClient::GrpcWorkerLoadClient() : stubs_(std::make_unique<Stubs>()) {}
+GrpcWorkerLoadClient::GrpcWorkerLoadClient(SecuritySettings security)
+    : stubs_(std::make_unique<Stubs>(std::move(security))) {}
 
 GrpcWorkerLoadClient::~GrpcWorkerLoadClient() = default;
 

@@ -4,13 +4,15 @@
 
 #include <memory>
 
+#include "common/security.h"
 #include "coordinator/scheduler/worker_load_client.h"
 
 namespace alluvium::coordinator {
 
 class GrpcWorkerLoadClient final : public WorkerLoadClient {
  public:
-  GrpcWorkerLoadClient();
+  // `security`: the cluster's TLS and token, for the channels to workers.
+  explicit GrpcWorkerLoadClient(SecuritySettings security = {});
   ~GrpcWorkerLoadClient() override;
 
   Result<std::vector<ItemOutcome>> Load(const std::string& address, const LoadCall& call,
