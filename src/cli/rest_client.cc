@@ -95,15 +95,21 @@ RestClient::RestClient(const Config& config)
                         port_)) {}
 
 Result<RestReply> RestClient::Post(const std::string& path, const std::string& json_body) const {
-  ALLUVIUM_RETURN_IF_ERROR(security_.status());
-  ALLUVIUM_ASSIGN_OR_RETURN(auto client, NewClient(host_, port_, *security_, timeout_));
-  return Reply(client->Post(path.c_str(), json_body, "application/json"), base_, timeout_);
+  return Send("POST", path, json_body);
 }
 
-Result<RestReply> RestClient::Get(const std::string& path) const {
+Result<RestReply> RestClient::Get(const std::string& path) const { return Send("GET", path, ""); }
+
+Result<RestReply> RestClient::Send(const std::string& method, const std::string& path,
+                                   const std::string& json_body) const {
   ALLUVIUM_RETURN_IF_ERROR(security_.status());
   ALLUVIUM_ASSIGN_OR_RETURN(auto client, NewClient(host_, port_, *security_, timeout_));
-  return Reply(client->Get(path.c_str()), base_, timeout_);
+  httplib::Request request;
+  request.method = method;
+  request.path = path;
+  request.body = json_body;
+  if (!json_body.empty()) request.set_header("Content-Type", "application/json");
+  return Reply(client->send(request), base_, timeout_);
 }
 
 }  // namespace alluvium::cli

@@ -30,6 +30,9 @@ class RestClient {
   // request). Any HTTP status is a reply: a 401 says the token is missing or wrong.
   Result<RestReply> Post(const std::string& path, const std::string& json_body) const;
   Result<RestReply> Get(const std::string& path) const;
+  // Any method, with a JSON body if not empty (progress_job takes one on GET).
+  Result<RestReply> Send(const std::string& method, const std::string& path,
+                         const std::string& json_body) const;
   const std::string& base() const { return base_; }
   std::chrono::milliseconds timeout() const { return timeout_; }
 

@@ -194,7 +194,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       s->jobs, JobManager::Open(*s->store, *s->mounts, *s->workers, *s->placement, *s->load_client,
                                 options.jobs));
 
-  s->rest = std::make_unique<RestServer>();
+  s->rest = std::make_unique<RestServer>(options.security);
   AddLoadRoutes(*s->rest, *s->jobs);
   WorkerRegistry& workers = *s->workers;
   MountManager& mounts = *s->mounts;

@@ -21,6 +21,8 @@
 #include "testing/eventually.h"
 
 #include "cli/process.h"
+#include "cli/rest_client.h"
+#include "common/security.h"
 
 namespace alluvium::testing {
 
@@ -305,6 +307,20 @@ fs::path LocalCluster::worker_dir(int i) const { return dir_.path() / fmt::forma
 LocalCluster::HttpReply LocalCluster::Http(const std::string& method, const std::string& target,
                                            const std::string& body) const {
   HttpReply reply;
+  auto config = Config::Load({.file = conf_file_.string(), .read_environment = false});
+  Result<SecuritySettings> security =
+      config.ok() ? SecuritySettings::FromConfig(*config, /*server=*/false) : config.status();
+  EXPECT_TRUE(security.ok()) << security.status();
+  if (security.ok() && security->tls) {
+    Result<cli::RestReply> sent = cli::RestClient(*config).Send(method, target, body);
+    if (sent.ok()) reply = {sent->status, sent->body};
+    return reply;
+  }
+  // Plain HTTP by hand, so that tests control every byte of the request.
+  const std::string authorization =
+      security.ok() && !security->token.empty()
+          ? fmt::format("Authorization: Bearer {}\r\n", security->token)
+          : "";
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -75,7 +75,8 @@ class LocalCluster {
   Status WaitForLiveWorkers(size_t live, std::chrono::milliseconds deadline);
 
   // One HTTP/1.1 request to the coordinator's REST API (a body is sent with any method,
-  // GET included, as Alluxio's curl examples do).
+  // GET included, as Alluxio's curl examples do), with the cluster's token if it has one, and
+  // over TLS (as `alluvium job` speaks it) if its configuration turns TLS on. Status 0: no answer.
   struct HttpReply {
     int status = 0;
     std::string body;
