@@ -1,5 +1,6 @@
-// LoadJob's internal types, shared by its two parts: load_job.cc (the driver: listing, placing,
-// sending) and load_job_outcomes.cc (what the workers' answers do). Not for other code.
+// LoadJob's internal types, shared by its parts: load_job.cc (the driver), load_job_send.cc
+// (placing and sending) and load_job_outcomes.cc (what the workers' answers do). Not for other
+// code. Guarded by the job's mutex, except where LoadJob's members say otherwise.
 #pragma once
 
 #include <chrono>
