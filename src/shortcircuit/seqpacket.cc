@@ -28,7 +28,7 @@ Result<sockaddr_un> AddressOf(const std::string& path) {
 
 }  // namespace
 
-Result<ScopedFd> Listen(const std::string& path, int backlog) {
+Result<ScopedFd> Listen(const std::string& path, int backlog, mode_t mode) {
   ALLUVIUM_ASSIGN_OR_RETURN(sockaddr_un address, AddressOf(path));
   ScopedFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return FromErrno(errno, "socket");
@@ -38,7 +38,7 @@ Result<ScopedFd> Listen(const std::string& path, int backlog) {
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
     return FromErrno(errno, fmt::format("bind {}", path));
   }
-  if (::chmod(path.c_str(), 0666) != 0 || ::listen(fd.get(), backlog) != 0) {
+  if (::chmod(path.c_str(), mode) != 0 || ::listen(fd.get(), backlog) != 0) {
     return FromErrno(errno, fmt::format("listen {}", path));
   }
   return fd;

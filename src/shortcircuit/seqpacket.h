@@ -7,15 +7,16 @@
 #include <span>
 #include <string>
 
+#include <sys/types.h>
+
 #include "common/scoped_fd.h"
 #include "common/status.h"
 
 namespace alluvium::shortcircuit {
 
-// A listening socket at `path` (an existing socket file there is replaced), mode 0666: any local
-// user may connect, as any may reach the worker's gRPC port. kInvalidArgument if the path is
-// longer than a socket address holds.
-Result<ScopedFd> Listen(const std::string& path, int backlog);
+// A listening socket at `path` (an existing socket file there is replaced) with file mode `mode`
+// (who may connect). kInvalidArgument if the path is longer than a socket address holds.
+Result<ScopedFd> Listen(const std::string& path, int backlog, mode_t mode);
 // kUnavailable if nothing listens at `path` (not on this host, or the worker is down).
 Result<ScopedFd> Connect(const std::string& path);
 

@@ -28,8 +28,9 @@ metrics::Counter& pages_located =
 Result<std::unique_ptr<ShortCircuitServer>> ShortCircuitServer::Listen(const std::string& path,
                                                                        std::string worker_id,
                                                                        pagestore::PageStore& store,
-                                                                       CacheFilter& filter) {
-  ALLUVIUM_ASSIGN_OR_RETURN(ScopedFd listener, sc::Listen(path, 64));
+                                                                       CacheFilter& filter,
+                                                                       bool owner_only) {
+  ALLUVIUM_ASSIGN_OR_RETURN(ScopedFd listener, sc::Listen(path, 64, owner_only ? 0600 : 0666));
   return std::make_unique<ShortCircuitServer>(std::move(listener), path, std::move(worker_id),
                                               store, filter);
 }

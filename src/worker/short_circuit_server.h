@@ -25,11 +25,14 @@ class ShortCircuitServer {
  public:
   // Binds the socket at `path` (no thread yet). Pages of files whose data rule in `filter` is
   // not immutable are never handed out: reads of those go through the worker, which applies
-  // the rule.
+  // the rule. Who may connect: any local user, as any may reach the worker's gRPC port; with
+  // `owner_only` (the cluster has a token, which the socket does not check), only the worker's
+  // own user, and other users' processes read through gRPC, where the token is checked.
   static Result<std::unique_ptr<ShortCircuitServer>> Listen(const std::string& path,
                                                             std::string worker_id,
                                                             pagestore::PageStore& store,
-                                                            CacheFilter& filter);
+                                                            CacheFilter& filter,
+                                                            bool owner_only = false);
   ShortCircuitServer(ScopedFd listener, std::string path, std::string worker_id,
                      pagestore::PageStore& store, CacheFilter& filter);
   ~ShortCircuitServer() { Stop(); }

@@ -154,8 +154,8 @@ Result<std::unique_ptr<WorkerServer>> WorkerServer::Start(const WorkerOptions& o
   s->loads->Start();
   if (!options.short_circuit_socket.empty()) {
     // Reads still work without it (through gRPC), so a socket that cannot be made only warns.
-    auto sc =
-        ShortCircuitServer::Listen(options.short_circuit_socket, s->id, *s->store, *s->filter);
+    auto sc = ShortCircuitServer::Listen(options.short_circuit_socket, s->id, *s->store, *s->filter,
+                                         /*owner_only=*/!options.security.token.empty());
     if (sc.ok()) {
       s->short_circuit = std::move(*sc);
       s->short_circuit->Start();

@@ -1,6 +1,8 @@
 // The cluster's gRPC security end to end: a cluster token every process must present, TLS (and
 // mutual TLS) on every connection, and the cluster identity that keeps a worker of another
 // cluster out of the ring. Real processes on 127.0.0.1, a certificate made per run.
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include <google/protobuf/descriptor.h>
@@ -91,6 +93,11 @@ TEST_F(ClusterTokenTest, ClientsWithTheTokenReadAndEveryCallWithoutItIsRefused) 
   client::ClientOptions none = cluster_->ClientOptions();
   none.security.token.clear();
   EXPECT_EQ(client::Client::Connect(none).status().code(), Code::kUnauthenticated);
+
+  // The short-circuit socket does not check the token: only the workers' own user may use it.
+  struct stat socket_stat {};
+  ASSERT_EQ(::stat((cluster_->worker_dir(0) / "short-circuit.sock").c_str(), &socket_stat), 0);
+  EXPECT_EQ(socket_stat.st_mode & 0777, 0600u);
 
   // Every RPC of both services, the workers' reads and loads included, asks for it first.
   const auto coordinator = rpc::NewChannel(cluster_->ClientOptions().coordinator_address);
