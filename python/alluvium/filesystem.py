@@ -187,7 +187,8 @@ class AlluviumFileSystem(AbstractFileSystem):
     # --- load jobs (the REST API)
 
     def _jobs(self):
-        return LoadJobs(self._rest or self._client().rest)
+        client = self._client()
+        return LoadJobs(self._rest or client.rest, security=client.rest_security)
 
     def load(self, path, wait=True, timeout=None, **options):
         """Loads `path` into the cache, as `alluvium job load`. Options: replicas, batch_size,

@@ -2,6 +2,7 @@
 Alluxio's (POST /api/v1/master/{submit,progress,stop}_job/load with a JSON body)."""
 
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -32,11 +33,23 @@ class LoadError(RuntimeError):
 
 
 class LoadJobs:
-    """Submits, follows and stops the load jobs of one coordinator (`host:port` of its REST API)."""
+    """Submits, follows and stops the load jobs of one coordinator (`host:port` of its REST API).
 
-    def __init__(self, address, timeout=60.0):
+    security: the cluster's alluvium.security.* settings as the native client reads them
+    ({"tls", "ca_pem", "cert_file", "key_file", "token"}): HTTPS checked against the CA (the
+    system's trust store without one) and the host name, a client certificate under mutual TLS,
+    and the token as "Authorization: Bearer". None: plain HTTP, no token."""
+
+    def __init__(self, address, timeout=60.0, security=None):
         self.address = address
         self.timeout = timeout
+        security = security or {}
+        self._token = security.get("token") or ""
+        self._tls = None
+        if security.get("tls"):
+            self._tls = ssl.create_default_context(cadata=security.get("ca_pem") or None)
+            if security.get("cert_file"):
+                self._tls.load_cert_chain(security["cert_file"], security.get("key_file") or None)
 
     def submit(self, path, **options):
         """Submits a load of `path` (a cache path or a UFS URI under a mount). Returns the
@@ -92,14 +105,19 @@ class LoadJobs:
                 return report
 
     def _post(self, endpoint, body, timeout=None):
+        headers = {"Content-Type": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
         request = urllib.request.Request(
-            f"http://{self.address}/api/v1/master/{endpoint}",
+            f"{'https' if self._tls else 'http'}://{self.address}/api/v1/master/{endpoint}",
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            headers=headers,
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as reply:
+            with urllib.request.urlopen(
+                request, timeout=timeout or self.timeout, context=self._tls
+            ) as reply:
                 return reply.status, _json(reply.read())
         except urllib.error.HTTPError as e:
             return e.code, _json(e.read())

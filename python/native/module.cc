@@ -23,6 +23,7 @@
 #include "client/client.h"
 #include "client/namespace.h"
 #include "common/config.h"
+#include "common/security.h"
 #include "status_errors.h"
 
 namespace py = pybind11;
@@ -101,6 +102,14 @@ class NativeClient {
     ThrowIfError(connected.status());
     client_ = std::move(*connected);
     namespace_ = std::make_unique<client::Namespace>(*client_);
+    Result<SecuritySettings> security = SecuritySettings::FromConfig(*config, /*server=*/false);
+    ThrowIfError(security.status());
+    security_ = *std::move(security);
+    if (!security_.tls_settings.cert_pem.empty()) {
+      // Python's ssl loads a client certificate from files only: the paths, not the PEM text.
+      cert_file_ = config->GetPath(keys::kSecurityTlsCertFile);
+      key_file_ = config->GetPath(keys::kSecurityTlsKeyFile);
+    }
   }
 
   py::dict Stat(const std::string& path) {
@@ -187,6 +196,17 @@ class NativeClient {
   }
   const std::string& coordinator() const { return coordinator_; }
   const std::string& rest() const { return rest_; }
+  // How load jobs talk to the REST API (alluvium.jobs.LoadJobs): {"tls", "ca_pem", "cert_file",
+  // "key_file", "token"}.
+  py::dict rest_security() const {
+    py::dict out;
+    out["tls"] = security_.tls;
+    out["ca_pem"] = security_.tls_settings.ca_pem;
+    out["cert_file"] = cert_file_;
+    out["key_file"] = key_file_;
+    out["token"] = security_.token;
+    return out;
+  }
 
  private:
   // A file's status; raises IsADirectoryError for a directory. Callable without the GIL.
@@ -207,6 +227,9 @@ class NativeClient {
 
   std::string coordinator_;
   std::string rest_;
+  SecuritySettings security_;
+  std::string cert_file_;  // under mutual TLS
+  std::string key_file_;
   std::unique_ptr<client::Client> client_;
   std::unique_ptr<client::Namespace> namespace_;
 };
@@ -232,5 +255,6 @@ PYBIND11_MODULE(_native, m) {
       .def("drop_metadata_cache", &NativeClient::DropMetadataCache,
            py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("coordinator", &NativeClient::coordinator)
-      .def_property_readonly("rest", &NativeClient::rest);
+      .def_property_readonly("rest", &NativeClient::rest)
+      .def_property_readonly("rest_security", &NativeClient::rest_security);
 }

@@ -49,7 +49,7 @@ def eventually(check, timeout=30.0, what="condition"):
 
 
 class Cluster:
-    def __init__(self, root, workers, files):
+    def __init__(self, root, workers, files, conf=()):
         self.root = pathlib.Path(root)
         self.ufs = self.root / "ufs"
         self.run_dir = self.root / "run"
@@ -67,6 +67,7 @@ class Cluster:
                     f"alluvium.coordinator.rpc.port={rpc}",
                     f"alluvium.coordinator.web.port={web}",
                     "alluvium.worker.page.store.size=512MB",
+                    *conf,  # "key=value" lines, e.g. the alluvium.security.* settings
                     "",
                 ]
             )
@@ -129,13 +130,13 @@ def sha(data):
 
 
 @contextlib.contextmanager
-def started_cluster(workers, files):
-    """A cluster in a temp dir, stopped (by its PIDs) and removed however the test ends, a
-    failed start included."""
-    root = tempfile.mkdtemp(prefix="alluvium-python-")
+def started_cluster(workers, files, conf=(), root=None):
+    """A cluster in a temp dir (or `root`, made beforehand), stopped (by its PIDs) and removed
+    however the test ends, a failed start included."""
+    root = root or tempfile.mkdtemp(prefix="alluvium-python-")
     c = None
     try:
-        c = Cluster(root, workers=workers, files=files)
+        c = Cluster(root, workers=workers, files=files, conf=conf)
         yield c
     finally:
         if c is None:  # the start failed part way: stop what it started
