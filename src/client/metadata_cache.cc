@@ -24,7 +24,7 @@ const Value* MetadataCache::FindFresh(LruMap<std::string, Value>& map, const std
 std::optional<FileInfo> MetadataCache::Get(std::string_view uri) {
   const CacheRule rule = filter_.ForMetadata(uri);  // rules may be regexes: not under mu_
   const std::string key(uri);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Entry* entry = FindFresh(entries_, key, rule);
   if (entry == nullptr) return std::nullopt;
   return entry->info;
@@ -35,7 +35,7 @@ std::optional<std::vector<FileInfo>> MetadataCache::GetListing(std::string_view 
   const std::string key(uri);
   std::shared_ptr<const std::vector<std::string>> uris;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Listing* listing = FindFresh(listings_, key, rule);
     if (listing == nullptr) return std::nullopt;
     uris = listing->uris;
@@ -46,7 +46,7 @@ std::optional<std::vector<FileInfo>> MetadataCache::GetListing(std::string_view 
   for (const std::string& child : *uris) rules.push_back(filter_.ForMetadata(child));
   std::vector<FileInfo> entries;
   entries.reserve(uris->size());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (size_t i = 0; i < uris->size(); ++i) {
     // Statuses age (and are evicted) on their own: the listing is as good as its oldest.
     const Entry* entry = FindFresh(entries_, (*uris)[i], rules[i]);
@@ -71,7 +71,7 @@ void MetadataCache::PutListing(std::string_view uri, const std::vector<FileInfo>
   uris->reserve(entries.size());
   for (const FileInfo& info : entries) uris->push_back(info.uri);
   Listing listing{.uris = std::move(uris), .cached_at = clock_()};
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   listings_.Put(std::string(uri), std::move(listing));
 }
 
@@ -80,24 +80,24 @@ void MetadataCache::Put(const FileInfo& info) {
     return;
   }
   const auto now = clock_();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_.Put(info.uri, Entry{.info = info, .cached_at = now});
 }
 
 void MetadataCache::Forget(std::string_view uri) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Its parent's listing holds its status: a listing without it is listed again.
   entries_.Erase(std::string(uri));
 }
 
 void MetadataCache::Clear() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_.Clear();
   listings_.Clear();
 }
 
 size_t MetadataCache::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return entries_.size();
 }
 

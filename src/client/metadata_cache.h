@@ -15,7 +15,6 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +23,7 @@
 #include "client/client.h"
 #include "common/cache_filter.h"
 #include "common/lru_map.h"
+#include "common/mutex.h"
 
 namespace alluvium::client {
 
@@ -84,9 +84,9 @@ class MetadataCache {
   const size_t max_entries_;
   const std::chrono::milliseconds expiration_;
   const Clock clock_;
-  mutable std::mutex mu_;
-  LruMap<std::string, Entry> entries_;     // guarded by mu_
-  LruMap<std::string, Listing> listings_;  // guarded by mu_; by directory URI
+  mutable Mutex mu_;
+  LruMap<std::string, Entry> entries_ GUARDED_BY(mu_);
+  LruMap<std::string, Listing> listings_ GUARDED_BY(mu_);  // by directory URI
 };
 
 }  // namespace alluvium::client

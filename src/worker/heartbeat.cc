@@ -75,7 +75,7 @@ void Heartbeat::Stop() {
 }
 
 bool Heartbeat::registered() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return registered_;
 }
 
@@ -130,7 +130,7 @@ void Heartbeat::Run(std::stop_token stop) {
       }
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       registered_ = was_registered && st.ok();
     }
     if (st.ok()) {

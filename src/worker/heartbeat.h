@@ -9,10 +9,10 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/security.h"
 #include "pagestore/page_store.h"
 
@@ -51,10 +51,10 @@ class Heartbeat {
   const HeartbeatOptions options_;
   const pagestore::PageStore& store_;
   std::unique_ptr<Stub> stub_;
-  mutable std::mutex mu_;
-  bool registered_ = false;  // guarded by mu_
-  std::string cluster_id_;   // Run's thread only: the cluster it belongs to, once known
-  std::jthread thread_;      // last: joined before the members it uses die
+  mutable Mutex mu_;
+  bool registered_ GUARDED_BY(mu_) = false;
+  std::string cluster_id_;  // Run's thread only: the cluster it belongs to, once known
+  std::jthread thread_;     // last: joined before the members it uses die
 };
 
 }  // namespace alluvium::worker

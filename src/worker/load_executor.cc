@@ -63,10 +63,10 @@ LoadExecutor::LoadExecutor(const LoadExecutorOptions& options, pagestore::PageSt
       pins_(store, options.pin_idle_timeout) {}
 
 void LoadExecutor::Start() {
-  std::lock_guard guard(stop_mu_);
+  MutexLock guard(stop_mu_);
   if (!threads_.empty() || stopping_.stop_requested()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     accepting_ = true;
   }
   threads_.reserve(static_cast<size_t>(options_.threads));
@@ -76,9 +76,9 @@ void LoadExecutor::Start() {
 }
 
 void LoadExecutor::Stop() {
-  std::lock_guard guard(stop_mu_);
+  MutexLock guard(stop_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     accepting_ = false;
   }
   stopping_.request_stop();  // items in progress end at their next page
@@ -86,7 +86,7 @@ void LoadExecutor::Stop() {
   threads_.clear();  // joins
   std::deque<Task> left;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     left.swap(queue_);
   }
   for (const Task& task : left) {
@@ -112,7 +112,7 @@ std::vector<ItemResult> LoadExecutor::Run(const LoadBatch& batch, std::stop_toke
   bool accepting = false;
   size_t queued = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     accepting = accepting_;
     if (accepting) {
       queued = std::min(
@@ -166,9 +166,13 @@ void LoadExecutor::Work(std::stop_token stop) {
   while (true) {
     Task task;
     {
-      std::unique_lock lock(mu_);
+      UniqueMutexLock lock(mu_);
       // On stop, still drains the queue: those items end at once as cancelled.
-      if (!ready_.wait(lock, stop, [&] { return !queue_.empty(); })) return;
+      if (!ready_.wait(lock, stop, [&] {
+            mu_.AssertHeld();  // the wait holds it around its predicate
+            return !queue_.empty();
+          }))
+        return;
       task = queue_.front();
       queue_.pop_front();
     }

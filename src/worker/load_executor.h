@@ -11,12 +11,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "pagestore/page_store.h"
 #include "ufs/ufs.h"
@@ -135,11 +135,11 @@ class LoadExecutor {
   LoadPins pins_;
   std::stop_source stopping_;  // requested by Stop: cancels every batch in progress
 
-  std::mutex stop_mu_;  // serialises Start and Stop
-  std::mutex mu_;
+  Mutex stop_mu_;  // serialises Start and Stop
+  Mutex mu_;
   std::condition_variable_any ready_;
-  bool accepting_ = false;             // guarded by mu_
-  std::deque<Task> queue_;             // guarded by mu_
+  bool accepting_ GUARDED_BY(mu_) = false;
+  std::deque<Task> queue_ GUARDED_BY(mu_);
   std::vector<std::jthread> threads_;  // last: joined before the members they use die
 };
 

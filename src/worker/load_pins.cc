@@ -19,7 +19,7 @@ pagestore::PinGroup LoadPins::For(const std::string& job_id) {
   std::vector<std::pair<std::string, pagestore::PinGroup>> expired;
   pagestore::PinGroup group;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto it = jobs_.begin(); it != jobs_.end();) {
       if (it->first != job_id && now - it->second.last_used > idle_timeout_) {
         expired.emplace_back(it->first, it->second.group);
@@ -46,7 +46,7 @@ pagestore::PinGroup LoadPins::For(const std::string& job_id) {
 uint64_t LoadPins::Release(const std::string& job_id) {
   pagestore::PinGroup group;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = jobs_.find(job_id);
     if (it == jobs_.end()) return 0;
     group = it->second.group;
@@ -58,7 +58,7 @@ uint64_t LoadPins::Release(const std::string& job_id) {
 }
 
 bool LoadPins::Live(pagestore::PinGroup group) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [job, state] : jobs_) {
     if (state.group == group) return true;
   }
@@ -70,7 +70,7 @@ std::optional<LoadPins::Reservation> LoadPins::Reserve(pagestore::PinGroup group
   // Read under our lock: a page moves from reserved to pinned by its Put and then Used, so read
   // apart from `reserved` it could be missed by both (admitting what does not fit); read
   // together, a page between the two is at worst counted twice for a moment.
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t pinned = store_.PinnedBytes(group);
   uint64_t& reserved = reserved_[group];
   if (pinned + reserved + bytes > capacity) {
@@ -85,7 +85,7 @@ std::optional<LoadPins::Reservation> LoadPins::Reserve(pagestore::PinGroup group
 }
 
 void LoadPins::Unreserve(pagestore::PinGroup group, uint64_t bytes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = reserved_.find(group);
   if (it == reserved_.end()) return;
   it->second -= std::min(it->second, bytes);

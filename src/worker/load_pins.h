@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "common/mutex.h"
 #include "pagestore/page_store.h"
 
 namespace alluvium::worker {
@@ -70,12 +70,12 @@ class LoadPins {
   const std::chrono::milliseconds idle_timeout_;
   const Clock clock_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   void Unreserve(pagestore::PinGroup group, uint64_t bytes);
 
-  std::map<std::string, Job> jobs_;                   // guarded by mu_
-  std::map<pagestore::PinGroup, uint64_t> reserved_;  // guarded by mu_
-  pagestore::PinGroup next_group_ = 1;                // guarded by mu_
+  std::map<std::string, Job> jobs_ GUARDED_BY(mu_);
+  std::map<pagestore::PinGroup, uint64_t> reserved_ GUARDED_BY(mu_);
+  pagestore::PinGroup next_group_ GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace alluvium::worker

@@ -19,7 +19,7 @@ RateLimiter::RateLimiter(uint64_t bytes_per_sec, uint64_t min_burst)
       refilled_at_(Clock::now()) {}
 
 bool RateLimiter::Acquire(uint64_t bytes, std::stop_token stop) {
-  std::unique_lock lock(mu_);
+  UniqueMutexLock lock(mu_);
   if (rate_ == 0 || bytes == 0) return true;
   const Clock::time_point now = Clock::now();
   const double rate = static_cast<double>(rate_);
@@ -40,7 +40,7 @@ bool RateLimiter::Acquire(uint64_t bytes, std::stop_token stop) {
 }
 
 void RateLimiter::SetRate(uint64_t bytes_per_sec) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (bytes_per_sec == rate_) return;
   const Clock::time_point now = Clock::now();
   if (rate_ != 0) {  // settle what accrued at the old rate
@@ -54,13 +54,13 @@ void RateLimiter::SetRate(uint64_t bytes_per_sec) {
 }
 
 uint64_t RateLimiter::rate() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return rate_;
 }
 
 std::shared_ptr<RateLimiter> RateLimiterRegistry::For(std::string_view job_id,
                                                       uint64_t bytes_per_sec) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto now = RateLimiter::Clock::now();
   if (now - swept_at_ >= idle_ttl_ / 2) DropIdleLocked(now);
   auto it = by_job_.find(std::string(job_id));
@@ -78,7 +78,7 @@ std::shared_ptr<RateLimiter> RateLimiterRegistry::For(std::string_view job_id,
 }
 
 size_t RateLimiterRegistry::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return by_job_.size();
 }
 

@@ -8,11 +8,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "common/mutex.h"
 
 namespace alluvium::worker {
 
@@ -39,12 +40,12 @@ class RateLimiter {
 
  private:
   const uint64_t min_burst_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable_any wake_;  // only stop requests wake it; waits end at their deadline
-  uint64_t rate_;                     // guarded by mu_; bytes/s, 0 unlimited
-  double burst_;                      // guarded by mu_
-  double tokens_;                     // guarded by mu_; negative: debt of earlier callers
-  Clock::time_point refilled_at_;     // guarded by mu_
+  uint64_t rate_ GUARDED_BY(mu_);     // bytes/s, 0 unlimited
+  double burst_ GUARDED_BY(mu_);
+  double tokens_ GUARDED_BY(mu_);  // negative: debt of earlier callers
+  Clock::time_point refilled_at_ GUARDED_BY(mu_);
 };
 
 // One RateLimiter per load job. Entries nobody holds and nobody asked for within `idle_ttl` are
@@ -67,13 +68,13 @@ class RateLimiterRegistry {
     std::shared_ptr<RateLimiter> limiter;
     RateLimiter::Clock::time_point last_used;
   };
-  void DropIdleLocked(RateLimiter::Clock::time_point now);
+  void DropIdleLocked(RateLimiter::Clock::time_point now) REQUIRES(mu_);
 
   const uint64_t min_burst_;
   const std::chrono::milliseconds idle_ttl_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> by_job_;  // guarded by mu_
-  RateLimiter::Clock::time_point swept_at_{};      // guarded by mu_
+  mutable Mutex mu_;
+  std::unordered_map<std::string, Entry> by_job_ GUARDED_BY(mu_);
+  RateLimiter::Clock::time_point swept_at_ GUARDED_BY(mu_){};
 };
 
 }  // namespace alluvium::worker

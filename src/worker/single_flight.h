@@ -4,8 +4,9 @@
 #pragma once
 
 #include <future>
-#include <mutex>
 #include <unordered_map>
+
+#include "common/mutex.h"
 
 namespace alluvium::worker {
 
@@ -19,7 +20,7 @@ class SingleFlight {
     std::promise<Value> promise;
     std::shared_future<Value> running;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto it = calls_.find(key);
       if (it != calls_.end()) {
         running = it->second;
@@ -31,7 +32,7 @@ class SingleFlight {
 
     Value value = work();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       calls_.erase(key);
     }
     promise.set_value(value);
@@ -39,8 +40,8 @@ class SingleFlight {
   }
 
  private:
-  std::mutex mu_;
-  std::unordered_map<Key, std::shared_future<Value>, Hash> calls_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<Key, std::shared_future<Value>, Hash> calls_ GUARDED_BY(mu_);
 };
 
 }  // namespace alluvium::worker

@@ -13,7 +13,7 @@ Result<std::shared_ptr<ufs::FileSystem>> UfsRegistry::For(std::string_view uri) 
   const auto now = std::chrono::steady_clock::now();
   std::shared_ptr<ufs::FileSystem> current;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = by_root_.find(root); it != by_root_.end()) {
       if (it->second.installed || now - it->second.checked < refresh_) return it->second.fs;
       current = it->second.fs;
@@ -28,14 +28,14 @@ Result<std::shared_ptr<ufs::FileSystem>> UfsRegistry::For(std::string_view uri) 
     if (!fetched.ok()) {
       if (current == nullptr) return fetched.status();
       ALLUVIUM_LOG(WARN, "keeping the settings of {}: {}", root, fetched.status());
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       by_root_[root].checked = now;
       return current;
     }
     options = std::move(*fetched);
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = by_root_.find(root);
     if (it != by_root_.end() &&
         (it->second.installed || it->second.properties == options.properties)) {
@@ -46,7 +46,7 @@ Result<std::shared_ptr<ufs::FileSystem>> UfsRegistry::For(std::string_view uri) 
   ALLUVIUM_ASSIGN_OR_RETURN(std::unique_ptr<ufs::FileSystem> opened,
                             ufs::OpenFileSystem(parsed, options));
   std::shared_ptr<ufs::FileSystem> fs = std::move(opened);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Entry& entry = by_root_[root];
   if (entry.installed) return entry.fs;
   if (current != nullptr) ALLUVIUM_LOG(INFO, "settings of {} changed: reopened it", root);
@@ -55,7 +55,7 @@ Result<std::shared_ptr<ufs::FileSystem>> UfsRegistry::For(std::string_view uri) 
 }
 
 void UfsRegistry::Install(std::string root, std::shared_ptr<ufs::FileSystem> fs) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   by_root_.insert_or_assign(std::move(root), Entry{.fs = std::move(fs), .installed = true});
 }
 

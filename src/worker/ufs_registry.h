@@ -9,10 +9,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "ufs/ufs.h"
 #include "ufs/ufs_factory.h"
@@ -45,8 +45,8 @@ class UfsRegistry {
 
   const UfsOptionsSource source_;
   const std::chrono::milliseconds refresh_;
-  std::mutex mu_;
-  std::map<std::string, Entry> by_root_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, Entry> by_root_ GUARDED_BY(mu_);
 };
 
 }  // namespace alluvium::worker

@@ -24,7 +24,7 @@ void WorkerRegistry::SetListener(Listener listener) { listener_ = std::move(list
 void WorkerRegistry::Deliver() {
   std::vector<std::pair<WorkerRecord, bool>> events;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     events.swap(events_);
   }
   if (!listener_) return;
@@ -32,7 +32,7 @@ void WorkerRegistry::Deliver() {
 }
 
 void WorkerRegistry::Restore(const std::map<std::string, std::string>& addresses) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, address] : addresses) {
     expected_.push_back(id);
     WorkerRecord& w = workers_[id];
@@ -46,7 +46,7 @@ void WorkerRegistry::Restore(const std::map<std::string, std::string>& addresses
 }
 
 bool WorkerRegistry::Settled() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (clock_() - started_ > timeout_) return true;
   for (const std::string& id : expected_) {
     auto it = workers_.find(id);
@@ -63,7 +63,7 @@ void WorkerRegistry::Register(const std::string& id, const std::string& address,
 
 void WorkerRegistry::RecordRegistration(const std::string& id, const std::string& address,
                                         const WorkerStats& stats) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [it, joined] = workers_.try_emplace(id);
   WorkerRecord& w = it->second;
   const bool changed = joined || !w.live || w.address != address;
@@ -88,7 +88,7 @@ bool WorkerRegistry::Heartbeat(const std::string& id, const WorkerStats& stats) 
 }
 
 bool WorkerRegistry::RecordHeartbeat(const std::string& id, const WorkerStats& stats) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = workers_.find(id);
   if (it == workers_.end()) return false;
   WorkerRecord& w = it->second;
@@ -125,7 +125,7 @@ void WorkerRegistry::SweepLocked() {
 
 void WorkerRegistry::Sweep() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     SweepLocked();
   }
   Deliver();
@@ -134,7 +134,7 @@ void WorkerRegistry::Sweep() {
 std::vector<WorkerRecord> WorkerRegistry::Snapshot() {
   std::vector<WorkerRecord> out;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     SweepLocked();
     out.reserve(workers_.size());
     for (const auto& [id, w] : workers_) out.push_back(w);
@@ -144,7 +144,7 @@ std::vector<WorkerRecord> WorkerRegistry::Snapshot() {
 }
 
 std::vector<std::string> WorkerRegistry::LiveIds() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SweepLocked();
   std::vector<std::string> out;
   for (const auto& [id, w] : workers_) {
@@ -154,7 +154,7 @@ std::vector<std::string> WorkerRegistry::LiveIds() {
 }
 
 uint64_t WorkerRegistry::version() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SweepLocked();
   return version_;
 }

@@ -7,9 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace alluvium::coordinator {
 
@@ -61,20 +62,20 @@ class WorkerRegistry {
   void SetListener(Listener listener);
 
  private:
-  void SweepLocked();  // marks workers past the timeout lost; requires mu_
+  void SweepLocked() REQUIRES(mu_);  // marks workers past the timeout lost
   void RecordRegistration(const std::string& id, const std::string& address,
                           const WorkerStats& stats);
   bool RecordHeartbeat(const std::string& id, const WorkerStats& stats);
 
   const std::chrono::milliseconds timeout_;
   const Clock clock_;
-  std::mutex mu_;
-  std::map<std::string, WorkerRecord> workers_;  // guarded by mu_
-  uint64_t version_ = 0;                         // guarded by mu_
-  std::vector<std::string> expected_;            // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, WorkerRecord> workers_ GUARDED_BY(mu_);
+  uint64_t version_ GUARDED_BY(mu_) = 0;
+  std::vector<std::string> expected_ GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point started_;
-  Listener listener_;                                  // set before use
-  std::vector<std::pair<WorkerRecord, bool>> events_;  // guarded by mu_; delivered unlocked
+  Listener listener_;                                                  // set before use
+  std::vector<std::pair<WorkerRecord, bool>> events_ GUARDED_BY(mu_);  // delivered unlocked
   void Deliver();
 };
 

@@ -36,7 +36,7 @@ Status FailedFileSink::Append(const std::vector<std::string>& paths) {
   if (!enabled() || paths.empty()) return OkStatus();
   std::string text;
   for (const std::string& p : paths) text += p + '\n';
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!fd_.valid()) {
     std::error_code ec;
     std::filesystem::create_directories(path_.parent_path(), ec);

@@ -10,11 +10,11 @@
 #pragma once
 
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/scoped_fd.h"
 #include "common/status.h"
 
@@ -36,8 +36,8 @@ class FailedFileSink {
 
  private:
   const std::filesystem::path path_;
-  std::mutex mu_;
-  ScopedFd fd_;  // guarded by mu_; opened by the first Append
+  Mutex mu_;
+  ScopedFd fd_ GUARDED_BY(mu_);  // opened by the first Append
 };
 
 }  // namespace alluvium::coordinator

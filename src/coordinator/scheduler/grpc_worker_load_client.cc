@@ -23,6 +23,8 @@ void ToProto(const SegmentRef& in, rpc::LoadItem* out) {
 }  // namespace
 
 struct GrpcWorkerLoadClient::Stubs {
+  explicit Stubs(SecuritySettings s) : security(std::move(s)) {}
+
   const SecuritySettings security;
   std::mutex mu;
   std::map<std::string, std::unique_ptr<rpc::WorkerService::Stub>> by_address;  // guarded by mu

@@ -107,7 +107,7 @@ LoadJobEnv JobManager::EnvFor() {
                         [this] {
                           // Taking mu_ orders this after a waiter's check of the job's state,
                           // so the wakeup cannot fall between its check and its wait.
-                          { std::lock_guard lock(mu_); }
+                          { MutexLock lock(mu_); }
                           job_ended_.notify_all();
                         },
                     .tuning = options_.tuning};
@@ -174,7 +174,7 @@ Result<SubmitOutcome> JobManager::Submit(const std::string& path, bool index_fil
   }
 
   std::unique_ptr<LoadJob> replaced;  // destroyed outside the lock
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = jobs_.find(key);
   if (it != jobs_.end() && IsActive(it->second->state())) {
     return SubmitOutcome{it->second->Progress().job_id, SubmitOutcome::Kind::kAlreadyRunning};
@@ -264,7 +264,7 @@ Status JobManager::Report(const std::string& path, bool index_file,
   LoadJobRecord record;
   std::map<std::string, std::string> failures;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = jobs_.find(identity.first);
     if (it == jobs_.end())
       return NotFound(fmt::format("Load for path '{}' cannot be found.", path));
@@ -294,7 +294,7 @@ Status JobManager::Report(const std::string& path, bool index_file,
 std::optional<uint64_t> JobManager::RecentThroughput() {
   std::vector<LoadProgress> finished;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [key, job] : jobs_) {
       LoadProgress p = job->Progress();
       if (!IsActive(p.state) && p.end_ms > p.start_ms && p.bytes_loaded > 0) {
@@ -316,7 +316,7 @@ std::optional<uint64_t> JobManager::RecentThroughput() {
 
 Status JobManager::Stop(const std::string& path, bool index_file) {
   ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = jobs_.find(identity.first);
   if (it == jobs_.end() || !IsActive(it->second->state())) {
     return NotFound(fmt::format(
@@ -329,8 +329,9 @@ Status JobManager::Stop(const std::string& path, bool index_file) {
 Result<LoadProgress> JobManager::Progress(const std::string& path, bool index_file,
                                           std::chrono::milliseconds wait_for_end) {
   ALLUVIUM_ASSIGN_OR_RETURN(auto identity, Identify(path, index_file));
-  std::unique_lock lock(mu_);
+  UniqueMutexLock lock(mu_);
   auto running = [&] {
+    mu_.AssertHeld();  // called with the lock held, in the wait's predicate among others
     auto it = jobs_.find(identity.first);
     return !waits_ended_ && it != jobs_.end() && IsActive(it->second->state());
   };
@@ -342,7 +343,7 @@ Result<LoadProgress> JobManager::Progress(const std::string& path, bool index_fi
 
 std::vector<LoadProgress> JobManager::List(std::optional<JobState> state) {
   std::vector<LoadProgress> out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [key, job] : jobs_) {
     LoadProgress p = job->Progress();
     if (!state || p.state == *state) out.push_back(std::move(p));
@@ -356,7 +357,7 @@ void JobManager::Sweep() {
   const int64_t cutoff = UnixMillis() - options_.retention.count();
   std::vector<std::unique_ptr<LoadJob>> expired;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto it = jobs_.begin(); it != jobs_.end();) {
       const LoadProgress p = it->second->Progress();
       if (!IsActive(p.state) && p.end_ms > 0 && p.end_ms < cutoff) {
@@ -381,7 +382,7 @@ void JobManager::SweepLoop(std::stop_token stop) {
 
 void JobManager::EndWaits() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     waits_ended_ = true;
   }
   job_ended_.notify_all();
@@ -395,7 +396,7 @@ void JobManager::Shutdown() {
   }
   std::map<std::string, std::unique_ptr<LoadJob>> jobs;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     jobs.swap(jobs_);
   }
   for (auto& [key, job] : jobs) job->Shutdown();

@@ -8,13 +8,13 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/config.h"
+#include "common/mutex.h"
 #include "coordinator/jobs/load_progress.h"
 #include "coordinator/mounts/mount_manager.h"
 #include "coordinator/scheduler/load_job.h"
@@ -103,11 +103,11 @@ class JobManager {
   WorkerLoadClient& workers_;
   const JobManagerOptions options_;
 
-  std::mutex mu_;  // guards jobs_; never held while a job joins its threads
+  Mutex mu_;  // guards jobs_; never held while a job joins its threads
   std::map<std::string, std::unique_ptr<LoadJob>> jobs_;
   std::condition_variable_any job_ended_;  // with mu_: a job ended, or EndWaits
-  bool waits_ended_ = false;               // guarded by mu_
-  std::jthread sweeper_;                   // last
+  bool waits_ended_ GUARDED_BY(mu_) = false;
+  std::jthread sweeper_;  // last
 };
 
 }  // namespace alluvium::coordinator

@@ -24,6 +24,10 @@ LoadJob::LoadJob(LoadJobRecord record, LoadJobEnv env)
     : env_(std::move(env)),
       job_id_(record.progress.job_id),
       resumed_(!record.cursor.empty() || record.progress.files_scanned > 0),
+      options_(record.progress.options),
+      path_(record.progress.path),
+      target_uri_(record.target_uri),
+      index_file_(record.index_file),
       record_(std::move(record)),
       failed_list_(env_.tuning.failed_list_dir, record_.progress.path, job_id_) {
   if (record_.index_file && resumed_) {
@@ -37,8 +41,8 @@ LoadJob::LoadJob(LoadJobRecord record, LoadJobEnv env)
     record_.cursor.clear();
   }
   live_ = record_.progress;
-  if (!live_.options.file_filter_regex.empty()) {
-    filter_.emplace(live_.options.file_filter_regex, std::regex::ECMAScript);  // validated
+  if (!options_.file_filter_regex.empty()) {
+    filter_.emplace(options_.file_filter_regex, std::regex::ECMAScript);  // validated
   }
 }
 
@@ -47,7 +51,7 @@ LoadJob::~LoadJob() { Shutdown(); }
 void LoadJob::Start(std::optional<ufs::FileStatus> target) {
   target_hint_ = std::move(target);  // the driver, which reads it, is not running yet
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     live_.state = JobState::kRunning;
     live_.end_ms = 0;
     live_.failure_reason.clear();
@@ -67,7 +71,7 @@ void LoadJob::Start(std::optional<ufs::FileStatus> target) {
 
 void LoadJob::RequestStop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_requested_ = true;
   }
   // Prompt, whatever the bandwidth: the calls in flight end now (the workers drop their items
@@ -90,36 +94,36 @@ void LoadJob::Shutdown() {
 }
 
 LoadProgress LoadJob::Progress() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return live_;
 }
 
 std::map<std::string, std::string> LoadJob::Failures() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::map<std::string, std::string> out = failures_;
   for (const FailedFile& f : record_.progress.failed_files) out.try_emplace(f.path, f.reason);
   return out;
 }
 
 LoadJobRecord LoadJob::Record() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return record_;
 }
 
 JobState LoadJob::state() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return live_.state;
 }
 
 LoadSourceSpec LoadJob::SourceSpec(bool count_bad_lines) {
   LoadSourceSpec spec{.open_fs = env_.open_fs,
                       .resolve = env_.resolve,
-                      .target_uri = record_.target_uri,
-                      .index_file = record_.index_file,
+                      .target_uri = target_uri_,
+                      .index_file = index_file_,
                       .filter = filter_};
   if (count_bad_lines) {
     spec.on_bad_line = [this](const std::string& line, const Status& error) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       ++live_.files_scanned;
       ++live_.files_processed;
       ++live_.files_failed;
@@ -130,8 +134,7 @@ LoadSourceSpec LoadJob::SourceSpec(bool count_bad_lines) {
 }
 
 void LoadJob::Drive(std::stop_token stop) {
-  ALLUVIUM_LOG(INFO, "load job {} for '{}' {}", job_id_, live_.path,
-               resumed_ ? "resumes" : "starts");
+  ALLUVIUM_LOG(INFO, "load job {} for '{}' {}", job_id_, path_, resumed_ ? "resumes" : "starts");
   // Placing segments on a half-rebuilt ring would put them where reads will not look.
   while (env_.settled && !env_.settled() && !stop.stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -139,14 +142,14 @@ void LoadJob::Drive(std::stop_token stop) {
   Status st = LoadPass(stop);
   bool user_stop;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     user_stop = stop_requested_;
   }
-  if (st.ok() && !user_stop && !stop.stop_requested() && live_.options.verify) {
+  if (st.ok() && !user_stop && !stop.stop_requested() && options_.verify) {
     st = VerifyPass(stop);
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     user_stop = stop_requested_;
   }
   const bool ended = !(stop.stop_requested() && !user_stop);
@@ -154,13 +157,16 @@ void LoadJob::Drive(std::stop_token stop) {
   // live worker) would otherwise wait out their deadlines on workers that do not answer.
   calls_.request_stop();
   {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return in_flight_ == 0; });
+    UniqueMutexLock lock(mu_);
+    changed_.wait(lock, [&] {
+      mu_.AssertHeld();  // the wait holds it around its predicate
+      return in_flight_ == 0;
+    });
   }
   WriteFailedList();  // before the record that names the list is committed
   if (!ended) {
     // Shutdown: the committed record stays RUNNING, so the job resumes on restart, pins and all.
-    std::unique_lock lock(mu_);
+    UniqueMutexLock lock(mu_);
     CommitLocked(true);
     LoadJobRecord record = record_;
     lock.unlock();
@@ -172,7 +178,7 @@ void LoadJob::Drive(std::stop_token stop) {
     } else if (!st.ok()) {
       Finish(JobState::kFailed, st.ToString());
     } else {
-      std::unique_lock lock(mu_);
+      UniqueMutexLock lock(mu_);
       const double ratio = live_.files_scanned == 0 ? 0.0
                                                     : static_cast<double>(live_.files_failed) /
                                                           static_cast<double>(live_.files_scanned);
@@ -198,10 +204,10 @@ void LoadJob::MarkTotalKnownLocked(uint64_t bytes_total) {
 
 void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
   const auto placement = env_.placement.Current();
-  const LoadOptions& o = live_.options;
+  const LoadOptions& o = options_;
   std::vector<std::unique_ptr<Work>> works;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto file = std::make_unique<FileState>();
     file->status = status;
     const std::vector<SegmentRef> segments =
@@ -230,20 +236,21 @@ void LoadJob::AddFile(const ufs::FileStatus& status, std::stop_token stop) {
 Result<std::unique_ptr<EntrySource>> LoadJob::OpenPrefetchedSource() {
   // Files before the cursor are committed with their bytes; the listing sizes the rest.
   uint64_t committed_bytes;
+  std::string cursor;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     committed_bytes = record_.progress.bytes_total;
+    cursor = record_.cursor;
   }
   return OpenPrefetchedLoadSource(
-      SourceSpec(/*count_bad_lines=*/true), record_.cursor,
-      std::exchange(target_hint_, std::nullopt),
-      {.partial_listing = live_.options.partial_listing,
+      SourceSpec(/*count_bad_lines=*/true), cursor, std::exchange(target_hint_, std::nullopt),
+      {.partial_listing = options_.partial_listing,
        .entries = env_.tuning.listing_ahead_entries,
        .on_sized = [this, committed_bytes](uint64_t bytes) {
-         std::lock_guard lock(mu_);
+         MutexLock lock(mu_);
          if (record_.progress.total_known) return;
-         MarkTotalKnownLocked(
-             live_.options.metadata_only ? 0 : committed_bytes + bytes * live_.options.replicas);
+         MarkTotalKnownLocked(options_.metadata_only ? 0
+                                                     : committed_bytes + bytes * options_.replicas);
        }});
 }
 
@@ -251,7 +258,7 @@ Status LoadJob::LoadPass(std::stop_token stop) {
   // One listing, ahead of the load in a thread of its own, also sizes the dataset.
   ALLUVIUM_ASSIGN_OR_RETURN(auto source, OpenPrefetchedSource());
   auto should_stop = [&] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return stop_requested_ || stop.stop_requested();
   };
   while (!should_stop()) {
@@ -260,9 +267,11 @@ Status LoadJob::LoadPass(std::stop_token stop) {
     // Wait for one here; the retries come due each second and fail the job after the timeout.
     while (no_worker_since_ && no_worker_.ok() && !should_stop()) {
       {
-        std::unique_lock lock(mu_);
-        changed_.wait_for(lock, stop, std::chrono::milliseconds(100),
-                          [&] { return stop_requested_; });
+        UniqueMutexLock lock(mu_);
+        changed_.wait_for(lock, stop, std::chrono::milliseconds(100), [&] {
+          mu_.AssertHeld();
+          return stop_requested_;
+        });
       }
       DispatchDueRetries(stop);
     }
@@ -275,32 +284,34 @@ Status LoadJob::LoadPass(std::stop_token stop) {
     // Keep workers busy: when no batch is queued, send what is pending now.
     bool idle;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       idle = send_queue_.empty();
       CommitLocked(false);
     }
     if (idle) FlushAll(stop);
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     live_.listing_done = !stop_requested_ && !stop.stop_requested();
     // Every file is listed, so the running sum is the total. The prefetcher reports it first
     // unless the listing outgrew its bound and the count past it is still going (or failed).
-    if (live_.listing_done && !record_.progress.total_known && !live_.options.partial_listing) {
+    if (live_.listing_done && !record_.progress.total_known && !options_.partial_listing) {
       MarkTotalKnownLocked(live_.bytes_total);
     }
   }
   FlushAll(stop);
   // Drain: in-flight batches finish; retries come due and go out again.
-  std::unique_lock lock(mu_);
+  UniqueMutexLock lock(mu_);
   while (!stop.stop_requested()) {
     if (in_flight_ == 0 && retries_.empty() && window_.empty()) break;
     const auto until = retries_.empty() ? Clock::now() + env_.tuning.commit_interval
                                         : std::min(retries_.begin()->first,
                                                    Clock::now() + env_.tuning.commit_interval);
     // Wakes as soon as the last batch is done (or the user stops), not at the next tick.
-    changed_.wait_until(lock, stop, until,
-                        [&] { return in_flight_ == 0 && retries_.empty() && window_.empty(); });
+    changed_.wait_until(lock, stop, until, [&] {
+      mu_.AssertHeld();
+      return in_flight_ == 0 && retries_.empty() && window_.empty();
+    });
     CommitLocked(false);
     lock.unlock();
     DispatchDueRetries(stop);
@@ -312,13 +323,13 @@ Status LoadJob::LoadPass(std::stop_token stop) {
 }
 
 void LoadJob::ReleasePins() {
-  if (live_.options.allow_eviction) return;
+  if (options_.allow_eviction) return;
   // Every live worker too: a job resumed after a coordinator restart pinned pages on workers
   // before the restart that this run may not have sent anything.
   std::set<std::string> addresses;
   for (const auto& [id, address] : env_.placement.Current()->address_of) addresses.insert(address);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [address, bytes] : placed_bytes_) addresses.insert(address);
   }
   // Side by side and briefly, so that a worker that does not answer cannot hold up the job's
@@ -337,7 +348,7 @@ void LoadJob::ReleasePins() {
 }
 
 void LoadJob::Finish(JobState state, std::string reason) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   live_.waiting_for_space.clear();
   waiting_as_.clear();
   live_.state = state;
@@ -359,20 +370,20 @@ void LoadJob::Finish(JobState state, std::string reason) {
 
 Status LoadJob::VerifyPass(std::stop_token stop) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     live_.state = JobState::kVerifying;
     CommitLocked(true);
   }
   LoadVerifier verifier(
       env_.placement, env_.workers,
       {.job_id = job_id_,
-       .options = live_.options,
+       .options = options_,
        .max_attempts = env_.tuning.max_attempts,
        .retry_backoff = env_.tuning.retry_backoff,
        .unreachable_wait = env_.tuning.worker_lost_wait,
        .capacity_failure =
            [this](const std::string& address, const Status& refusal) {
-             std::lock_guard lock(mu_);
+             MutexLock lock(mu_);
              return CapacityFailureLocked(address, refusal);
            },
        .name = [this](const std::string& address) { return WorkerName(address); }});
@@ -385,7 +396,7 @@ Status LoadJob::VerifyPass(std::stop_token stop) {
                job_id_, outcome.segments_checked, FormatSize(outcome.bytes_reloaded),
                outcome.missing.size());
 
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [uri, why] : outcome.missing) {
     if (failures_.contains(uri)) continue;  // counted when its load failed
     ++live_.files_failed;

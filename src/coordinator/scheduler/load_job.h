@@ -27,13 +27,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "coordinator/jobs/load_job_record.h"
 #include "coordinator/jobs/load_progress.h"
 #include "coordinator/scheduler/entry_source.h"
@@ -122,7 +122,7 @@ class LoadJob {
   // The load's listing from the cursor, read ahead (see ListingPrefetcher).
   Result<std::unique_ptr<EntrySource>> OpenPrefetchedSource();
   void AddFile(const ufs::FileStatus& status, std::stop_token stop);
-  void MarkTotalKnownLocked(uint64_t bytes_total);
+  void MarkTotalKnownLocked(uint64_t bytes_total) REQUIRES(mu_);
   // The job has ended: every worker it loaded on releases its pins.
   void ReleasePins();
   void Finish(JobState state, std::string reason);
@@ -136,55 +136,62 @@ class LoadJob {
 
   // load_job_outcomes.cc: what the answers do.
   void OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcomes);
-  void FinishWorkLocked(Work& work, const Status& final_status);
-  void CommitLocked(bool force);
-  void RecordFailureLocked(const std::string& path, const std::string& reason);
+  void FinishWorkLocked(Work& work, const Status& final_status) REQUIRES(mu_);
+  void CommitLocked(bool force) REQUIRES(mu_);
+  void RecordFailureLocked(const std::string& path, const std::string& reason) REQUIRES(mu_);
   // Appends the failures recorded since the last call to the failed-file list; called with no
   // lock held, so the job never waits for that file under mu_.
   void WriteFailedList();
   // The worker's id, or its address when the registry does not know it.
   std::string WorkerName(const std::string& address) const;
   // "worker-1: 412.0 MiB of this job exceed its 300.0 MiB cache", with the bytes placed so far.
-  std::string OverCapacityLocked(const std::string& address) const;
+  std::string OverCapacityLocked(const std::string& address) const REQUIRES(mu_);
   // A worker refused a segment because the job's pages fill its cache: the error that says so
   // with the numbers ("worker-1: 412 MiB of this job exceed its 300 MiB cache").
-  Status CapacityFailureLocked(const std::string& address, const Status& refusal);
+  Status CapacityFailureLocked(const std::string& address, const Status& refusal) REQUIRES(mu_);
   // Whether the worker's RESOURCE_EXHAUSTED (no room now) still earns the work another try.
   bool WaitForSpaceLocked(std::unique_ptr<Work>& work, const std::string& address,
-                          const Status& refusal);
+                          const Status& refusal) REQUIRES(mu_);
   // The job's end reason for failed files: the count, and each worker that did not fit.
-  std::string FailureReasonLocked() const;
+  std::string FailureReasonLocked() const REQUIRES(mu_);
 
   const LoadJobEnv env_;
   const std::string job_id_;
   const bool resumed_;  // started from a stored cursor
+  // What was asked, constant for the job's life (record_ and live_ carry copies), so threads
+  // read them without the lock.
+  const LoadOptions options_;
+  const std::string path_;  // the path as the user gave it
+  const std::string target_uri_;
+  const bool index_file_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable_any changed_;
-  LoadJobRecord record_;                           // committed state; guarded by mu_
-  LoadProgress live_;                              // what progress shows; guarded by mu_
-  std::deque<std::unique_ptr<FileState>> window_;  // listed, not yet committed; guarded by mu_
-  uint64_t next_seq_ = 0;                          // guarded by mu_
-  std::multimap<std::chrono::steady_clock::time_point, std::unique_ptr<Work>> retries_;  // mu_
-  std::deque<std::unique_ptr<Batch>> send_queue_;      // guarded by mu_
-  size_t in_flight_ = 0;                               // batches queued or being sent; mu_
-  std::chrono::steady_clock::time_point last_commit_;  // guarded by mu_
-  bool stop_requested_ = false;                        // the user's stop; guarded by mu_
+  LoadJobRecord record_ GUARDED_BY(mu_);                           // committed state
+  LoadProgress live_ GUARDED_BY(mu_);                              // what progress shows
+  std::deque<std::unique_ptr<FileState>> window_ GUARDED_BY(mu_);  // listed, not yet committed
+  uint64_t next_seq_ GUARDED_BY(mu_) = 0;
+  std::multimap<std::chrono::steady_clock::time_point, std::unique_ptr<Work>> retries_
+      GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<Batch>> send_queue_ GUARDED_BY(mu_);
+  size_t in_flight_ GUARDED_BY(mu_) = 0;  // batches queued or being sent
+  std::chrono::steady_clock::time_point last_commit_ GUARDED_BY(mu_);
+  bool stop_requested_ GUARDED_BY(mu_) = false;  // the user's stop
   // Requested by a stop or shutdown: cancels the job's worker calls in flight. Replaced only by
   // Start, before any thread of the job runs.
   std::stop_source calls_;
   FailedFileSink failed_list_;
-  // Failed paths recorded under mu_, for WriteFailedList to append outside it; guarded by mu_.
-  std::vector<std::string> failed_unwritten_;
+  // Failed paths recorded under mu_, for WriteFailedList to append outside it.
+  std::vector<std::string> failed_unwritten_ GUARDED_BY(mu_);
   // Segment-copy bytes placed on each worker address, and the workers that refused segments for
-  // want of cache; both guarded by mu_.
-  std::map<std::string, uint64_t> placed_bytes_;
-  std::set<std::string> over_capacity_;
-  // Workers in live_.waiting_for_space: address -> the name shown there; guarded by mu_.
-  std::map<std::string, std::string> waiting_as_;
+  // want of cache.
+  std::map<std::string, uint64_t> placed_bytes_ GUARDED_BY(mu_);
+  std::set<std::string> over_capacity_ GUARDED_BY(mu_);
+  // Workers in live_.waiting_for_space: address -> the name shown there.
+  std::map<std::string, std::string> waiting_as_ GUARDED_BY(mu_);
   // Every file (or index line) that failed, with its reason, for verification to skip and for
-  // the report; guarded by mu_. After a coordinator restart only the stored recent ones are known.
-  std::map<std::string, std::string> failures_;
+  // the report. After a coordinator restart only the stored recent ones are known.
+  std::map<std::string, std::string> failures_ GUARDED_BY(mu_);
 
   std::map<std::string, std::unique_ptr<Batch>> pending_;  // driver thread only
   // Since when Place has found no live worker (driver thread only); fails the job after

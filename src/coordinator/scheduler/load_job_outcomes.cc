@@ -23,7 +23,7 @@ metrics::Counter& segment_retries = metrics::NewCounter("alluvium_coordinator_lo
 }  // namespace
 
 void LoadJob::OnBatchDone(Batch& batch, Result<std::vector<ItemOutcome>> outcomes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!outcomes.ok() && !calls_.stop_requested()) {
     ALLUVIUM_LOG(WARN, "load job {}: worker {} failed a batch of {}: {}", job_id_, batch.address,
                  batch.items.size(), outcomes.status());
@@ -96,7 +96,7 @@ void LoadJob::FinishWorkLocked(Work& work, const Status& final_status) {
   if (file.failed) {
     ++live_.files_failed;
     RecordFailureLocked(file.status.uri, file.failure);
-  } else if (live_.options.skip_if_exists && file.all_skipped) {
+  } else if (options_.skip_if_exists && file.all_skipped) {
     ++live_.files_skipped;
   }
   // Commit every finished file at the front of the window, in listing order.
@@ -106,9 +106,8 @@ void LoadJob::FinishWorkLocked(Work& work, const Status& final_status) {
     ++c.files_scanned;
     ++c.files_processed;
     c.files_failed += done.failed ? 1 : 0;
-    c.files_skipped += !done.failed && live_.options.skip_if_exists && done.all_skipped ? 1 : 0;
-    if (!record_.progress.total_known)
-      c.bytes_total += live_.options.metadata_only ? 0 : done.bytes;
+    c.files_skipped += !done.failed && options_.skip_if_exists && done.all_skipped ? 1 : 0;
+    if (!record_.progress.total_known) c.bytes_total += options_.metadata_only ? 0 : done.bytes;
     c.bytes_loaded += done.bytes_loaded;
     c.bytes_skipped += done.bytes_skipped;
     c.subtasks_total += done.subtasks;
@@ -176,7 +175,7 @@ void LoadJob::RecordFailureLocked(const std::string& path, const std::string& re
 void LoadJob::WriteFailedList() {
   std::vector<std::string> paths;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     paths.swap(failed_unwritten_);
   }
   if (paths.empty()) return;
@@ -186,7 +185,7 @@ void LoadJob::WriteFailedList() {
                  paths.size(), written);
     return;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   live_.failed_files_saved_to = failed_list_.path().string();
 }
 

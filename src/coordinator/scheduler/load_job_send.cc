@@ -21,7 +21,7 @@ metrics::Counter& segments_sent = metrics::NewCounter(
 
 void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
   const auto placement = env_.placement.Current();
-  const size_t replicas = live_.options.replicas;
+  const size_t replicas = options_.replicas;
   std::vector<std::string> candidates = placement->WorkersFor(
       work->segment.status, work->segment_index, replicas + work->failed_workers.size());
   std::erase_if(candidates, [&](const std::string& a) { return work->failed_workers.contains(a); });
@@ -39,7 +39,7 @@ void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
           "no live worker to load on for {}s; start workers and submit the job again",
           std::chrono::ceil<std::chrono::seconds>(env_.tuning.no_worker_timeout).count()));
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     work->failed_workers.clear();
     retries_.emplace(Clock::now() + std::chrono::seconds(1), std::move(work));
     return;
@@ -47,7 +47,7 @@ void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
   no_worker_since_.reset();
   const std::string address = candidates[std::min(work->replica, candidates.size() - 1)];
   if (work->placed_on != address) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!work->placed_on.empty()) placed_bytes_[work->placed_on] -= work->segment.length;
     placed_bytes_[address] += work->segment.length;
     work->placed_on = address;
@@ -59,8 +59,7 @@ void LoadJob::Place(std::unique_ptr<Work> work, std::stop_token stop) {
   }
   batch->bytes += work->segment.length;
   batch->items.push_back(std::move(work));
-  if (batch->items.size() >= live_.options.batch_size ||
-      batch->bytes >= env_.tuning.max_batch_bytes) {
+  if (batch->items.size() >= options_.batch_size || batch->bytes >= env_.tuning.max_batch_bytes) {
     Flush(address, stop);
   }
 }
@@ -70,9 +69,12 @@ void LoadJob::Flush(const std::string& address, std::stop_token stop) {
   if (it == pending_.end() || !it->second || it->second->items.empty()) return;
   std::unique_ptr<Batch> batch = std::move(it->second);
   pending_.erase(it);
-  std::unique_lock lock(mu_);
+  UniqueMutexLock lock(mu_);
   // Bounded: the driver waits while every sender has work queued.
-  changed_.wait(lock, stop, [&] { return send_queue_.size() < senders_.size(); });
+  changed_.wait(lock, stop, [&] {
+    mu_.AssertHeld();  // the wait holds it around its predicate
+    return send_queue_.size() < senders_.size();
+  });
   ++in_flight_;
   send_queue_.push_back(std::move(batch));
   changed_.notify_all();
@@ -87,7 +89,7 @@ void LoadJob::FlushAll(std::stop_token stop) {
 void LoadJob::DispatchDueRetries(std::stop_token stop) {
   std::vector<std::unique_ptr<Work>> due;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto now = Clock::now();
     while (!retries_.empty() && retries_.begin()->first <= now) {
       due.push_back(std::move(retries_.begin()->second));
@@ -103,20 +105,23 @@ void LoadJob::SendLoop(std::stop_token stop) {
     std::unique_ptr<Batch> batch;
     uint64_t bandwidth = 0;
     {
-      std::unique_lock lock(mu_);
-      if (!changed_.wait(lock, stop, [&] { return !send_queue_.empty(); })) return;
+      UniqueMutexLock lock(mu_);
+      if (!changed_.wait(lock, stop, [&] {
+            mu_.AssertHeld();
+            return !send_queue_.empty();
+          }))
+        return;
       batch = std::move(send_queue_.front());
       send_queue_.pop_front();
       changed_.notify_all();
     }
     const size_t workers = std::max<size_t>(1, env_.placement.Current()->address_of.size());
-    if (live_.options.bandwidth)
-      bandwidth = std::max<uint64_t>(1, *live_.options.bandwidth / workers);
+    if (options_.bandwidth) bandwidth = std::max<uint64_t>(1, *options_.bandwidth / workers);
     LoadCall call{.job_id = job_id_,
-                  .metadata_only = live_.options.metadata_only,
-                  .skip_if_exists = live_.options.skip_if_exists,
+                  .metadata_only = options_.metadata_only,
+                  .skip_if_exists = options_.skip_if_exists,
                   .bandwidth = bandwidth,
-                  .pin = !live_.options.allow_eviction};
+                  .pin = !options_.allow_eviction};
     for (const auto& work : batch->items) call.items.push_back(work->segment);
     // Generous: a throttled batch takes bytes / share seconds.
     auto timeout = std::chrono::milliseconds(120'000);
@@ -127,7 +132,7 @@ void LoadJob::SendLoop(std::stop_token stop) {
     OnBatchDone(*batch, env_.workers.Load(batch->address, call, timeout, calls_.get_token()));
     // Still in flight until its failures are in the list: the job's end waits for that.
     WriteFailedList();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     --in_flight_;
     changed_.notify_all();
   }

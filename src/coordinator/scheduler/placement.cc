@@ -19,7 +19,7 @@ Placement::Placement(WorkerRegistry& workers, const RingSettings& settings)
 
 std::shared_ptr<const PlacementSnapshot> Placement::Current() {
   const uint64_t version = workers_.version();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (current_ && version == version_) return current_;
   auto next = std::make_shared<PlacementSnapshot>();
   ring::RingOptions options;

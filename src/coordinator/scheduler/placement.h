@@ -5,11 +5,11 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/membership/worker_registry.h"
 #include "ring/file_placement_cache.h"
@@ -41,9 +41,9 @@ class Placement {
  private:
   WorkerRegistry& workers_;
   const RingSettings settings_;
-  std::mutex mu_;
-  uint64_t version_ = UINT64_MAX;                     // guarded by mu_
-  std::shared_ptr<const PlacementSnapshot> current_;  // guarded by mu_
+  Mutex mu_;
+  uint64_t version_ GUARDED_BY(mu_) = UINT64_MAX;
+  std::shared_ptr<const PlacementSnapshot> current_ GUARDED_BY(mu_);
 };
 
 }  // namespace alluvium::coordinator
