@@ -2,6 +2,7 @@
 // development and demos. State lives in the run dir: pids/, logs/, and one data dir per process.
 #include <chrono>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -97,6 +98,26 @@ int PrintStatus(const Config& config, const ClusterArgs& args) {
   return 0;
 }
 
+// The identity of the run dir's cluster, which its coordinator and workers are started with: a
+// worker of this run dir then never joins another cluster's coordinator (one already on the
+// port, say). Made at the first start and kept in <run>/cluster.id; the configured
+// alluvium.cluster.id wins. Empty for a run dir whose coordinator was made before run dirs had
+// one: that coordinator keeps the id it made itself.
+Result<std::string> RunDirClusterId(const fs::path& run, const Config& config) {
+  if (std::string configured = config.GetString(keys::kClusterId); !configured.empty()) {
+    return configured;
+  }
+  const fs::path file = run / "cluster.id";
+  std::string id;
+  if (std::ifstream in(file); in && std::getline(in, id) && !id.empty()) return id;
+  std::error_code ec;
+  if (fs::exists(run / "coordinator" / "store", ec)) return std::string();
+  std::random_device random;
+  id = fmt::format("cluster-{:08x}{:08x}", random(), random());
+  ALLUVIUM_RETURN_IF_ERROR(WriteFileAtomically(file, id + "\n"));
+  return id;
+}
+
 int Start(const Context& context, const Config& config, const ClusterArgs& args) {
   const fs::path run = RunDir(config, args);
   const int workers =
@@ -117,18 +138,35 @@ int Start(const Context& context, const Config& config, const ClusterArgs& args)
     }
   }
 
+  const Result<std::string> cluster_id = RunDirClusterId(run, config);
+  if (!cluster_id.ok()) return Fail(cluster_id.status());
+  std::vector<std::string> identity;
+  if (!cluster_id->empty())
+    identity = {"-D", std::string(keys::kClusterId.name) + "=" + *cluster_id};
+  auto with_identity = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), identity.begin(), identity.end());
+    return args;
+  };
   Status st = StartProcess(
       context, run, "coordinator",
-      {"-D", "alluvium.coordinator.data.dir=" + (run / "coordinator").string(), "coordinator"});
+      with_identity({"-D", "alluvium.coordinator.data.dir=" + (run / "coordinator").string(),
+                     "coordinator"}));
   for (int i = 0; st.ok() && i < workers; ++i) {
     const std::string name = fmt::format("worker-{}", i);
     st = StartProcess(context, run, name,
-                      {"-D", "alluvium.worker.data.dir=" + (run / name).string(), "-D",
-                       "alluvium.worker.rpc.port=0", "worker"});
+                      with_identity({"-D", "alluvium.worker.data.dir=" + (run / name).string(),
+                                     "-D", "alluvium.worker.rpc.port=0", "worker"}));
   }
   if (!st.ok()) return Fail(st);
 
-  // Ready when every worker has joined the coordinator's ring.
+  // Ready when every worker has joined the coordinator's ring: this run dir's coordinator, not
+  // another cluster's that holds the port (its workers would be counted as ours).
+  Result<client::ClientOptions> client_options = client::ClientOptions::FromConfig(config);
+  if (!client_options.ok()) {
+    Stop(config, args);
+    return Fail(client_options.status());
+  }
+  client_options->cluster_id = *cluster_id;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(args.wait_seconds);
   size_t live = 0;
   while (std::chrono::steady_clock::now() < until) {
@@ -140,7 +178,13 @@ int Start(const Context& context, const Config& config, const ClusterArgs& args)
         return 1;
       }
     }
-    auto client = client::Client::Connect(config);
+    auto client = client::Client::Connect(*client_options);
+    if (!client.ok() && client.status().code() == Code::kFailedPrecondition) {
+      fmt::print(stderr, "another cluster answers on this cluster's port: {}\n",
+                 client.status().message());
+      Stop(config, args);
+      return 1;
+    }
     if (client.ok()) {
       auto list = (*client)->ListWorkers();
       live = list.ok()

@@ -226,6 +226,24 @@ TEST_F(ClusterIdentityTest, AWorkerOfAnotherClusterIsRefusedNamingBoth) {
   EXPECT_NE(refused.status().message().find("cluster-elsewhere"), std::string::npos);
 }
 
+TEST_F(ClusterIdentityTest, ASecondLocalClusterOnTheSamePortsNeverJoinsThisOne) {
+  // `cluster start` with this cluster's configuration (its ports) and another run dir: that
+  // coordinator cannot bind, and its workers, started with their run dir's identity, are
+  // refused by this one instead of joining its ring with empty caches.
+  ScopedTempDir other;
+  const std::string run_dir = (other.path() / "run").string();
+  auto second = cluster_->Cli(fmt::format("cluster start --run-dir {} -n 2 --wait 15", run_dir));
+  EXPECT_NE(second.exit_code, 0) << second.output << second.errors;
+  EXPECT_NE(second.errors.find("another cluster answers on this cluster's port"), std::string::npos)
+      << second.errors;
+  (void)cluster_->Cli(fmt::format("cluster stop --run-dir {}", run_dir));
+  auto client = cluster_->NewClient();
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto workers = (*client)->ListWorkers();
+  ASSERT_TRUE(workers.ok()) << workers.status();
+  EXPECT_EQ(workers->size(), 2u) << "only this cluster's workers ever registered";
+}
+
 TEST_F(ClusterIdentityTest, TheIdentitySurvivesACoordinatorRestart) {
   std::string id;
   std::ifstream(cluster_->worker_dir(0) / "cluster.id") >> id;
