@@ -13,14 +13,14 @@ namespace alluvium::client {
 std::vector<std::string> Namespace::MountPaths() {
   const auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (mounts_read_ != std::chrono::steady_clock::time_point{} &&
         now - mounts_read_ < mounts_ttl_) {
       return mount_paths_;
     }
   }
   Result<std::vector<MountInfo>> mounts = client_.ListMounts();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Reads go to the workers, so a coordinator that cannot be asked must not fail lookups and
   // listings: keep the last list and ask again after the TTL.
   mounts_read_ = now;
@@ -34,7 +34,7 @@ std::vector<std::string> Namespace::MountPaths() {
 }
 
 void Namespace::ForgetMounts() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   mounts_read_ = {};
 }
 

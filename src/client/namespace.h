@@ -7,11 +7,11 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "client/client.h"
+#include "common/mutex.h"
 
 namespace alluvium::client {
 
@@ -35,9 +35,9 @@ class Namespace {
  private:
   Client& client_;
   const std::chrono::steady_clock::duration mounts_ttl_;
-  std::mutex mu_;
-  std::vector<std::string> mount_paths_;               // guarded by mu_
-  std::chrono::steady_clock::time_point mounts_read_;  // guarded by mu_; the epoch: not yet
+  Mutex mu_;
+  std::vector<std::string> mount_paths_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point mounts_read_ GUARDED_BY(mu_);  // the epoch: not yet
 };
 
 }  // namespace alluvium::client

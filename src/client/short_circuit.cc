@@ -69,7 +69,7 @@ Result<std::vector<ShortCircuitChannel::Extent>> ShortCircuitChannel::Locate(
   std::vector<std::byte> request(sizeof(header) + uri.size());
   std::memcpy(request.data(), &header, sizeof(header));
   std::memcpy(request.data() + sizeof(header), uri.data(), uri.size());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return ExchangeLocked(request, count);
 }
 
@@ -124,7 +124,7 @@ Status ShortCircuitChannel::LocateFirstPages(const std::vector<FileToLocate>& fi
       std::memcpy(request.data() + uri_at, files[i].uri.data(), files[i].uri.size());
       uri_at += files[i].uri.size();
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ALLUVIUM_ASSIGN_OR_RETURN(std::vector<Extent> extents, ExchangeLocked(request, count));
     if (known_.size() + count > kMaxKnownExtents) known_.clear();
     for (uint32_t i = 0; i < count; ++i) {
@@ -139,7 +139,7 @@ std::vector<ShortCircuitChannel::Extent> ShortCircuitChannel::Cached(const pages
                                                                      uint64_t first,
                                                                      uint32_t count) {
   std::vector<Extent> extents(count);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (uint32_t i = 0; i < count; ++i) {
     auto it = known_.find({file, first + i});
     if (it == known_.end()) return {};
@@ -150,7 +150,7 @@ std::vector<ShortCircuitChannel::Extent> ShortCircuitChannel::Cached(const pages
 
 void ShortCircuitChannel::Remember(const pagestore::FileId& file, uint64_t first,
                                    const std::vector<Extent>& extents) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (known_.size() + extents.size() > kMaxKnownExtents) known_.clear();  // crude but bounded
   for (uint32_t i = 0; i < extents.size(); ++i) {
     if (extents[i].fd >= 0) known_[{file, first + i}] = extents[i];
@@ -158,7 +158,7 @@ void ShortCircuitChannel::Remember(const pagestore::FileId& file, uint64_t first
 }
 
 void ShortCircuitChannel::Forget(const pagestore::FileId& file, uint64_t page) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   known_.erase({file, page});
 }
 

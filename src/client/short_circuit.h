@@ -13,13 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/scoped_fd.h"
 #include "common/status.h"
 #include "pagestore/page_key.h"
@@ -82,9 +82,10 @@ class ShortCircuitChannel {
                                      uint64_t first, uint32_t count);
   // Sends a locate request and turns its reply of `count` locations into extents (fd -1: not
   // cached). Caller holds mu_.
-  Result<std::vector<Extent>> ExchangeLocked(std::span<const std::byte> request, uint32_t count);
+  Result<std::vector<Extent>> ExchangeLocked(std::span<const std::byte> request, uint32_t count)
+      REQUIRES(mu_);
   // The descriptor of a region file, asked for once. Caller holds mu_.
-  Result<int> RegionFdLocked(uint32_t region);
+  Result<int> RegionFdLocked(uint32_t region) REQUIRES(mu_);
   // Remembered places of pages [first, first + count), or empty unless all are known.
   std::vector<Extent> Cached(const pagestore::FileId& file, uint64_t first, uint32_t count);
   void Remember(const pagestore::FileId& file, uint64_t first, const std::vector<Extent>& extents);
@@ -93,14 +94,14 @@ class ShortCircuitChannel {
   // About 16 MiB of remembered places; past that they are forgotten all at once.
   static constexpr size_t kMaxKnownExtents = 1 << 18;
 
-  std::mutex mu_;
+  Mutex mu_;
   std::atomic<bool> broken_{false};
   std::atomic<int64_t> hangup_checked_ns_{0};  // steady clock; 0: never
   const ScopedFd socket_;
   const uint64_t page_size_;
   // Never erased while the channel lives, so a descriptor handed out stays open.
-  std::unordered_map<uint32_t, ScopedFd> regions_;                                // guarded by mu_
-  std::unordered_map<pagestore::PageKey, Extent, pagestore::PageKeyHash> known_;  // guarded by mu_
+  std::unordered_map<uint32_t, ScopedFd> regions_ GUARDED_BY(mu_);
+  std::unordered_map<pagestore::PageKey, Extent, pagestore::PageKeyHash> known_ GUARDED_BY(mu_);
 };
 
 }  // namespace alluvium::client

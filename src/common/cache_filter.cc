@@ -53,12 +53,12 @@ CacheFilter::CacheFilter(const CacheFilterOptions& options, Clock clock, std::st
 
 std::shared_ptr<const CacheFilterPolicy> CacheFilter::Current() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (options_.file.empty() || rereading_ || clock_() < next_check_) return policy_;
     rereading_ = true;
   }
   Reread();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   rereading_ = false;
   next_check_ = clock_() + options_.check_interval;
   return policy_;
@@ -74,7 +74,7 @@ void CacheFilter::Reread() {
       last_error_.clear();
       text_ = std::move(*text);
       ALLUVIUM_LOG(INFO, "cache filter rules re-read from {}", options_.file.string());
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       policy_ = std::make_shared<const CacheFilterPolicy>(std::move(*policy));
       return;
     }

@@ -11,11 +11,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "common/cache_filter_policy.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace alluvium {
@@ -52,10 +52,10 @@ class CacheFilter {
   const CacheFilterOptions options_;
   const Clock clock_;
 
-  std::mutex mu_;
-  std::shared_ptr<const CacheFilterPolicy> policy_;   // guarded by mu_
-  std::chrono::steady_clock::time_point next_check_;  // guarded by mu_
-  bool rereading_ = false;                            // guarded by mu_: one re-read at a time
+  Mutex mu_;
+  std::shared_ptr<const CacheFilterPolicy> policy_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point next_check_ GUARDED_BY(mu_);
+  bool rereading_ GUARDED_BY(mu_) = false;  // : one re-read at a time
   std::string text_;        // the file's text behind policy_; only the re-reading thread uses it
   std::string last_error_;  // likewise: the last re-read error logged
 };

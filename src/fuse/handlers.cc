@@ -110,7 +110,7 @@ Result<std::shared_ptr<const Handlers::OpenDirectory>> Handlers::ListDirectory(u
   auto dir = std::make_shared<OpenDirectory>();
   {
     // Read before listing: a DropCaches during the listing leaves it stale.
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     dir->generation = generation_;
   }
   ALLUVIUM_ASSIGN_OR_RETURN(dir->children, cache_namespace_.List(path));
@@ -124,24 +124,24 @@ Result<uint64_t> Handlers::OpenDir(uint64_t inode) {
   // Listed at the first ReadDir, not here: where the kernel keeps listings (cache_readdir), an
   // opendir is followed by no readdir at all.
   ALLUVIUM_ASSIGN_OR_RETURN(std::shared_ptr<OpenDirectory> dir, UnlistedDirectory(inode));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t handle = next_dir_++;
   dirs_[handle] = DirHandle{.dir = std::move(dir), .push_queue = std::make_shared<PushQueue>()};
   return handle;
 }
 
 void Handlers::PushQueue::Add(const std::vector<PushFile>& files) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   waiting_.insert(waiting_.end(), files.begin(), files.end());
 }
 
 std::vector<Handlers::PushFile> Handlers::PushQueue::TakeAll() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return std::exchange(waiting_, {});
 }
 
 std::shared_ptr<Handlers::PushQueue> Handlers::PushQueueOf(uint64_t dir) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = dirs_.find(dir);
   return it == dirs_.end() ? nullptr : it->second.push_queue;
 }
@@ -162,7 +162,7 @@ Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
   std::shared_ptr<const OpenDirectory> dir;
   bool stale = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = dirs_.find(handle);
     if (it == dirs_.end()) return NotFound(fmt::format("directory handle {} is not open", handle));
     dir = it->second.dir;
@@ -170,7 +170,7 @@ Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
   }
   if (stale) {
     ALLUVIUM_ASSIGN_OR_RETURN(dir, ListDirectory(dir->inode));
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = dirs_.find(handle); it != dirs_.end()) it->second.dir = dir;
   }
   const uint64_t total = dir->children.size() + 2;
@@ -202,7 +202,7 @@ Status Handlers::ReadDir(uint64_t handle, uint64_t offset, bool plus,
 }
 
 void Handlers::ReleaseDir(uint64_t handle) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   dirs_.erase(handle);
 }
 
@@ -254,7 +254,7 @@ Result<OpenedFile> Handlers::Open(uint64_t inode) {
   // with an empty page cache and reads go through the client, which applies maxAge.
   file.keep_cache = !file.direct_io && rule.type == CacheRuleType::kImmutable;
   std::shared_ptr<FileReader> reader = NewReader(path, info, file.direct_io);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   file.handle = next_file_++;
   files_[file.handle] = std::move(reader);
   return file;
@@ -279,19 +279,19 @@ void Handlers::ReadAhead(uint64_t handle) {
 }
 
 Result<std::shared_ptr<FileReader>> Handlers::ReaderOf(uint64_t handle) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = files_.find(handle);
   if (it == files_.end()) return NotFound(fmt::format("file handle {} is not open", handle));
   return it->second;
 }
 
 void Handlers::Release(uint64_t handle) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   files_.erase(handle);
 }
 
 size_t Handlers::open_files() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return files_.size();
 }
 
@@ -324,7 +324,7 @@ void Handlers::DropCaches() {
   client_.DropMetadataCache();
   inode_readers_.Clear();  // they hold the files' lengths
   cache_namespace_.ForgetMounts();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++generation_;
 }
 

@@ -21,13 +21,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "client/client.h"
 #include "client/namespace.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "fuse/file_reader.h"
 #include "fuse/inode_readers.h"
@@ -92,8 +92,8 @@ class Handlers {
     std::atomic<uint64_t>& pushed_bytes() { return pushed_bytes_; }
 
    private:
-    std::mutex mu_;
-    std::vector<PushFile> waiting_;  // guarded by mu_
+    Mutex mu_;
+    std::vector<PushFile> waiting_ GUARDED_BY(mu_);
     std::atomic<uint64_t> pushed_bytes_{0};
   };
   // The listing's queue, shared: pushes run after a reply, maybe after the kernel released the
@@ -173,20 +173,20 @@ class Handlers {
   const FuseOptions options_;
   InodeTable inodes_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   // An open directory: its listing (a snapshot, immutable, so ReadDir uses one without the
   // lock) and the small files its replies gave the kernel, waiting to be pushed.
   struct DirHandle {
     std::shared_ptr<const OpenDirectory> dir;
     std::shared_ptr<PushQueue> push_queue;
   };
-  std::map<uint64_t, DirHandle> dirs_;  // guarded by mu_; by handle
-  uint64_t next_dir_ = 1;               // guarded by mu_
-  uint64_t generation_ = 0;             // guarded by mu_
+  std::map<uint64_t, DirHandle> dirs_ GUARDED_BY(mu_);  // by handle
+  uint64_t next_dir_ GUARDED_BY(mu_) = 1;
+  uint64_t generation_ GUARDED_BY(mu_) = 0;
   // Shared, so a read under way keeps its reader while a release drops the handle.
-  std::map<uint64_t, std::shared_ptr<FileReader>> files_;  // guarded by mu_; by handle
-  uint64_t next_file_ = 1;                                 // guarded by mu_
-  InodeReaders inode_readers_;                             // reads without an open (no_open)
+  std::map<uint64_t, std::shared_ptr<FileReader>> files_ GUARDED_BY(mu_);  // by handle
+  uint64_t next_file_ GUARDED_BY(mu_) = 1;
+  InodeReaders inode_readers_;  // reads without an open (no_open)
 };
 
 }  // namespace alluvium::fuse

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "common/lru_map.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "fuse/file_reader.h"
 
@@ -33,8 +33,8 @@ class InodeReaders {
 
  private:
   const Make make_;
-  mutable std::mutex mu_;
-  LruMap<uint64_t, std::shared_ptr<FileReader>> readers_;  // guarded by mu_
+  mutable Mutex mu_;
+  LruMap<uint64_t, std::shared_ptr<FileReader>> readers_ GUARDED_BY(mu_);
 };
 
 }  // namespace alluvium::fuse

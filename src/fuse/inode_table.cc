@@ -12,7 +12,7 @@ InodeTable::InodeTable(std::string root_path) : root_path_(std::move(root_path))
 }
 
 uint64_t InodeTable::Remember(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [it, added] = by_path_.try_emplace(path, 0);
   if (added) {
     it->second = next_inode_++;
@@ -24,7 +24,7 @@ uint64_t InodeTable::Remember(const std::string& path) {
 
 bool InodeTable::Forget(uint64_t inode, uint64_t nlookup) {
   if (inode == kRootInode) return false;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = nodes_.find(inode);
   if (it == nodes_.end()) return false;
   Node& node = it->second;
@@ -36,7 +36,7 @@ bool InodeTable::Forget(uint64_t inode, uint64_t nlookup) {
 }
 
 std::optional<std::string> InodeTable::PathOf(uint64_t inode) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = nodes_.find(inode);
   if (it == nodes_.end()) return std::nullopt;
   return it->second.path;
@@ -53,7 +53,7 @@ Result<std::string> InodeTable::ChildPath(uint64_t parent, std::string_view name
 }
 
 std::vector<std::pair<uint64_t, std::string>> InodeTable::Live() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::pair<uint64_t, std::string>> live;
   live.reserve(nodes_.size());
   for (const auto& [inode, node] : nodes_) live.emplace_back(inode, node.path);
@@ -61,14 +61,14 @@ std::vector<std::pair<uint64_t, std::string>> InodeTable::Live() const {
 }
 
 std::optional<uint64_t> InodeTable::InodeOf(const std::string& path) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_path_.find(path);
   if (it == by_path_.end()) return std::nullopt;
   return it->second;
 }
 
 size_t InodeTable::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return nodes_.size();
 }
 

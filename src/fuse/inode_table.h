@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace alluvium::fuse {
@@ -56,10 +56,10 @@ class InodeTable {
   };
 
   const std::string root_path_;
-  mutable std::mutex mu_;
-  std::unordered_map<uint64_t, Node> nodes_;           // guarded by mu_
-  std::unordered_map<std::string, uint64_t> by_path_;  // guarded by mu_
-  uint64_t next_inode_ = kRootInode + 1;               // guarded by mu_; never reused
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, Node> nodes_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, uint64_t> by_path_ GUARDED_BY(mu_);
+  uint64_t next_inode_ GUARDED_BY(mu_) = kRootInode + 1;  // never reused
 };
 
 }  // namespace alluvium::fuse

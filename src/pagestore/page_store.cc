@@ -78,7 +78,7 @@ PageStore::PageStore(PassKey, const PageStoreOptions& options,
 
 PageStore::~PageStore() {
   Metrics& m = GlobalMetrics();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   m.pages.Add(-published_pages_);
   m.used_bytes.Add(-published_bytes_);
   m.capacity_bytes.Add(-static_cast<int64_t>(options_.capacity_bytes));
@@ -128,7 +128,7 @@ uint32_t PageStore::DirFor(const PageKey& key) const {
 
 void PageStore::Restore(std::vector<std::vector<ScannedRegion>> scans) {
   uint64_t newest = 0, records = 0;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (uint32_t r = 0; r < scans.size(); ++r) {
     const ScannedRegion& scan = scans[r].front();
     if (!scan.header) continue;
@@ -215,7 +215,7 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
     // users, the metadata store among them, need room too) and write into one we still hold.
     std::optional<RegionIndex::Released> released;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       released = index_.EvictOne(dir);
       PublishLocked();
     }
@@ -229,7 +229,7 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
       ALLUVIUM_LOG(WARN, "page store: cannot empty an evicted region: {}", st);
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       index_.FinishRelease(released->region);
     }
     room_[dir].checked_ns.store(0, std::memory_order_relaxed);  // ask the disk again
@@ -242,7 +242,7 @@ Status PageStore::Put(const PageKey& key, std::span<const std::byte> data, PinGr
   const uint64_t share = region_size_ * (files_.size() / dirs_.size());
   if (disk_full) {
     const bool small_disk = pin != kNoPin && dirs_[dir]->DiskBytes() < share;  // not under mu_
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (small_disk && index_.WhyFull(dir, pin) == RegionIndex::Shortage::kPinnedByCaller) {
       const auto it = pins_.find(pin);
       return FailedPrecondition(fmt::format(
@@ -270,7 +270,7 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
   const bool may_grow = MayGrow(dir);
   Status no_room;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     at = index_.Allocate(dir, RecordSpan(length), next_seq_, evicted, may_grow);
     if (at && at->new_epoch) ++next_seq_;
     if (!at && may_grow) no_room = NoRoomLocked(dir, key, length, pin);
@@ -291,7 +291,7 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
   if (at->new_epoch) {
     const Status st = file.WriteHeader(
         {.epoch = at->epoch, .region_size = region_size_, .page_size = options_.page_size});
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     index_.FinishNewEpoch(at->region, st.ok());
     disk_full = st.code() == Code::kResourceExhausted;
     if (!st.ok()) return st;
@@ -306,7 +306,7 @@ Status PageStore::TryPut(uint32_t dir, const PageKey& key, std::span<const std::
       at->offset,
       {.key = key, .length = length, .epoch = at->epoch, .seq = seq, .checksum = checksum},
       checksum_table, data);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   index_.FinishWrite(at->region);
   if (st.ok() && index_.BeyondHole(at->region, at->offset)) {
     // An earlier slot of the region failed while this one was written: a restart would not see
@@ -358,7 +358,7 @@ void PageStore::PinLocked(PinGroup group, uint32_t region, uint64_t bytes) {
 }
 
 bool PageStore::Pin(const PageKey& key, PinGroup group) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const RegionIndex::Location* found = index_.Find(key);
   if (found == nullptr) return false;
   index_.Touch(found->region);
@@ -367,7 +367,7 @@ bool PageStore::Pin(const PageKey& key, PinGroup group) {
 }
 
 void PageStore::Unpin(PinGroup group) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = pins_.find(group);
   if (it == pins_.end()) return;
   for (uint32_t region : it->second.regions) index_.Unpin(region, group);
@@ -375,7 +375,7 @@ void PageStore::Unpin(PinGroup group) {
 }
 
 uint64_t PageStore::PinnedBytes(PinGroup group) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = pins_.find(group);
   return it == pins_.end() ? 0 : it->second.bytes;
 }
@@ -384,7 +384,7 @@ Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
                                std::span<std::byte> out) {
   std::optional<RegionIndex::Location> location;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (const RegionIndex::Location* found = index_.Find(key)) {
       location = *found;
       index_.Touch(found->region);
@@ -416,7 +416,7 @@ Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
   // drop the page, if it is still the one we read, so that it is refetched.
   bool evicted = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     evicted = !index_.RegionAtEpoch(location->region, location->epoch);
     if (!evicted) index_.RemoveIf(key, *location);
     PublishLocked();
@@ -436,7 +436,7 @@ Result<size_t> PageStore::Read(const PageKey& key, uint64_t offset_in_page,
 }
 
 Result<PageExtent> PageStore::Locate(const PageKey& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const RegionIndex::Location* found = index_.Find(key);
   if (found == nullptr) return NotFound(fmt::format("page {} is not in the page store", key));
   index_.Touch(found->region);
@@ -459,14 +459,14 @@ std::vector<int> PageStore::RegionFds() const {
 }
 
 bool PageStore::Contains(const PageKey& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return index_.Find(key) != nullptr;
 }
 
 bool PageStore::ContainsOnDisk(const PageKey& key) {
   std::optional<RegionIndex::Location> location;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (const RegionIndex::Location* found = index_.Find(key)) location = *found;
   }
   if (!location) return false;
@@ -476,7 +476,7 @@ bool PageStore::ContainsOnDisk(const PageKey& key) {
       static_cast<uint64_t>(st.st_size) >= end) {
     return true;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (index_.RemoveIf(key, *location)) {
     ALLUVIUM_LOG(WARN, "page {} is gone from {} (the file is shorter than its record): dropped",
                  key, files_[location->region].path().string());
@@ -486,14 +486,14 @@ bool PageStore::ContainsOnDisk(const PageKey& key) {
 }
 
 Result<uint64_t> PageStore::PageLength(const PageKey& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const RegionIndex::Location* found = index_.Find(key);
   if (found == nullptr) return NotFound(fmt::format("page {} is not in the page store", key));
   return found->length;
 }
 
 Status PageStore::Delete(const PageKey& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   index_.Remove(key);
   PublishLocked();
   return OkStatus();
@@ -502,7 +502,7 @@ Status PageStore::Delete(const PageKey& key) {
 PageStoreStats PageStore::stats() const {
   PageStoreStats s;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     s.pages = index_.pages();
     s.used_bytes = index_.bytes();
     s.regions_in_use = index_.regions_in_use();

@@ -9,11 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "pagestore/options.h"
 #include "pagestore/page_key.h"
@@ -122,32 +122,33 @@ class PageStore {
                 std::span<const std::byte> checksum_table, PinGroup pin, bool& disk_full,
                 bool& rewrite);
   // The error for a Put that found every region of `dir` in use. Caller holds mu_.
-  Status NoRoomLocked(uint32_t dir, const PageKey& key, uint64_t length, PinGroup pin) const;
+  Status NoRoomLocked(uint32_t dir, const PageKey& key, uint64_t length, PinGroup pin) const
+      REQUIRES(mu_);
   // Where an indexed record's checksum table and data are (files_ is immutable: no lock needed).
   PageExtent ExtentOf(const RegionIndex::Location& location) const;
-  void PinLocked(PinGroup group, uint32_t region, uint64_t bytes);
+  void PinLocked(PinGroup group, uint32_t region, uint64_t bytes) REQUIRES(mu_);
   void CountEvictions(uint64_t pages);
   // Whether dir's disk has room for a new region's blocks with as much again left over for its
   // other users (the metadata store often shares it). Asked at most every few milliseconds.
   bool MayGrow(uint32_t dir);
   // Brings the process-wide gauges in line with this store's index. Caller holds mu_.
-  void PublishLocked();
+  void PublishLocked() REQUIRES(mu_);
 
   const PageStoreOptions options_;
   const uint64_t region_size_;
   const std::vector<std::unique_ptr<StoreDir>> dirs_;
   const std::vector<RegionFile> files_;  // one per region; immutable after Open
 
-  mutable std::mutex mu_;
-  RegionIndex index_;            // guarded by mu_
-  uint64_t next_seq_ = 1;        // guarded by mu_: record sequence numbers and region epochs
-  int64_t published_pages_ = 0;  // guarded by mu_: this store's share of the global gauges
-  int64_t published_bytes_ = 0;  // guarded by mu_
+  mutable Mutex mu_;
+  RegionIndex index_ GUARDED_BY(mu_);
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;        // : record sequence numbers and region epochs
+  int64_t published_pages_ GUARDED_BY(mu_) = 0;  // : this store's share of the global gauges
+  int64_t published_bytes_ GUARDED_BY(mu_) = 0;
   struct Pins {
     std::vector<uint32_t> regions;
     uint64_t bytes = 0;
   };
-  std::unordered_map<PinGroup, Pins> pins_;  // guarded by mu_
+  std::unordered_map<PinGroup, Pins> pins_ GUARDED_BY(mu_);
 
   struct DiskRoom {
     std::atomic<int64_t> checked_ns{0};  // 0: never

@@ -96,6 +96,7 @@ std::optional<uint32_t> FilePlacement::ExchangeLocked(size_t rank, uint64_t segm
   Rank& current = ranks_[rank];
   const size_t n = ring_->size();
   const auto holds_lower_rank = [&](uint64_t s, uint32_t w) {
+    mu_.AssertHeld();  // called only here, where the caller holds it
     for (size_t r = 0; r < rank; ++r) {
       if (ranks_[r].owner[s] == w) return true;
     }
@@ -152,7 +153,7 @@ std::vector<std::string> FilePlacement::Workers(uint64_t segment, size_t n) cons
   const size_t ranked = std::min(n, kBalancedRanks);
   std::array<uint32_t, kBalancedRanks> picked{};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     PlaceLocked(ranked, segment + 1);
     for (size_t r = 0; r < ranked; ++r) picked[r] = ranks_[r].owner[segment];
   }
@@ -175,7 +176,7 @@ const std::string& FilePlacement::Owner(uint64_t segment) const {
   if (!balanced_ || segment >= segments_) return ring_->Owner(PlacementKey(uri_, segment));
   uint32_t owner = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     PlaceLocked(1, segment + 1);
     owner = ranks_[0].owner[segment];
   }

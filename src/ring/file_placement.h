@@ -30,12 +30,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "ring/ring.h"
 
 namespace alluvium::ring {
@@ -88,13 +88,13 @@ class FilePlacement {
     std::vector<uint64_t> count;  // by worker index
   };
 
-  // Makes ranks [0, ranks) cover segments [0, end). Needs mu_.
-  void PlaceLocked(size_t ranks, uint64_t end) const;
-  uint32_t PlaceOne(size_t rank, uint64_t segment) const;  // needs mu_
+  // Makes ranks [0, ranks) cover segments [0, end).
+  void PlaceLocked(size_t ranks, uint64_t end) const REQUIRES(mu_);
+  uint32_t PlaceOne(size_t rank, uint64_t segment) const REQUIRES(mu_);
   // When `segment` finds no worker with room at `rank` (rank > 0): moves an earlier segment's
-  // copy to a worker with room and returns the worker it freed. Needs mu_.
-  std::optional<uint32_t> ExchangeLocked(size_t rank, uint64_t segment) const;
-  std::string_view KeyLocked(uint64_t segment) const;  // PlacementKey in key_
+  // copy to a worker with room and returns the worker it freed.
+  std::optional<uint32_t> ExchangeLocked(size_t rank, uint64_t segment) const REQUIRES(mu_);
+  std::string_view KeyLocked(uint64_t segment) const REQUIRES(mu_);  // PlacementKey in key_
 
   const std::shared_ptr<const Ring> ring_;
   const std::string uri_;
@@ -102,10 +102,10 @@ class FilePlacement {
   const bool balanced_;  // Balanced(segments_) and a ring of two workers or more
   const uint64_t cap_;
 
-  mutable std::mutex mu_;
-  mutable std::vector<Rank> ranks_;           // guarded by mu_
-  mutable std::string key_;                   // guarded by mu_; "<uri>#", then the index
-  mutable std::vector<uint32_t> preference_;  // guarded by mu_; LookupIndices buffer
+  mutable Mutex mu_;
+  mutable std::vector<Rank> ranks_ GUARDED_BY(mu_);
+  mutable std::string key_ GUARDED_BY(mu_);                   // "<uri>#", then the index
+  mutable std::vector<uint32_t> preference_ GUARDED_BY(mu_);  // LookupIndices buffer
 };
 
 }  // namespace alluvium::ring

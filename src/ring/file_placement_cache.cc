@@ -27,7 +27,7 @@ std::vector<std::string> FilePlacementCache::Workers(std::string_view uri, uint6
 std::shared_ptr<const FilePlacement> FilePlacementCache::Get(std::string_view uri,
                                                              uint64_t length) const {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = by_uri_.find(uri); it != by_uri_.end() && it->second->length == length) {
       recent_.splice(recent_.begin(), recent_, it->second);
       return it->second->placement;
@@ -35,7 +35,7 @@ std::shared_ptr<const FilePlacement> FilePlacementCache::Get(std::string_view ur
   }
   // Built outside the lock (cheap: placement happens on first use, under the placement's lock).
   auto placement = std::make_shared<const FilePlacement>(ring_, uri, length, segment_size_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = by_uri_.find(uri); it != by_uri_.end()) {
     // Another thread cached it meanwhile (keep theirs, placed once), or an older length.
     if (it->second->length == length) return it->second->placement;

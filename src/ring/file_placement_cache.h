@@ -12,11 +12,11 @@
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "ring/file_placement.h"
 
 namespace alluvium::ring {
@@ -53,10 +53,11 @@ class FilePlacementCache {
   const uint64_t segment_size_;
   const size_t capacity_;
 
-  mutable std::mutex mu_;
-  mutable std::list<Entry> recent_;  // guarded by mu_; most recently used first
-  // guarded by mu_; keys view Entry::uri, which a list node keeps in place
-  mutable std::map<std::string_view, std::list<Entry>::iterator, std::less<>> by_uri_;
+  mutable Mutex mu_;
+  mutable std::list<Entry> recent_ GUARDED_BY(mu_);  // most recently used first
+  // Keys view Entry::uri, which a list node keeps in place.
+  mutable std::map<std::string_view, std::list<Entry>::iterator, std::less<>> by_uri_
+      GUARDED_BY(mu_);
 };
 
 }  // namespace alluvium::ring

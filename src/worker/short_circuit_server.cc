@@ -50,7 +50,7 @@ void ShortCircuitServer::Start() {
 void ShortCircuitServer::Stop() {
   std::vector<std::unique_ptr<Connection>> connections;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return;
     stopped_ = true;
     connections.swap(connections_);
@@ -70,7 +70,7 @@ void ShortCircuitServer::Accept(std::stop_token stop) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       return;  // shut down by Stop, or the socket is broken: clients read through gRPC
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return;
     // Join the threads of connections that have ended.
     std::erase_if(connections_, [](const std::unique_ptr<Connection>& c) { return c->done; });
@@ -103,7 +103,7 @@ void ShortCircuitServer::Serve(Connection& connection) {
     st = Answer(fd, std::span(request.data(), *n));
   }
   if (!st.ok()) ALLUVIUM_LOG(DEBUG, "short-circuit connection ended: {}", st);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   connection.done = true;
 }
 

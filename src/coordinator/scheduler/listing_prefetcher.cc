@@ -27,7 +27,7 @@ void ListingPrefetcher::Prefetch(std::stop_token stop) {
     if (!entry.ok() || !*entry) {
       // The size first, so that whoever sees the end also sees the size.
       if (entry.ok() && options_.on_listed) options_.on_listed(files, bytes);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!counting_only) {
         ended_ = true;
         error_ = entry.ok() ? OkStatus() : entry.status();
@@ -39,7 +39,7 @@ void ListingPrefetcher::Prefetch(std::stop_token stop) {
       }
       return;
     }
-    std::unique_lock lock(mu_);
+    UniqueMutexLock lock(mu_);
     ++files;
     bytes += (**entry).length;
     if (counting_only) continue;
@@ -51,7 +51,10 @@ void ListingPrefetcher::Prefetch(std::stop_token stop) {
         changed_.notify_all();
         continue;
       }
-      changed_.wait(lock, stop, [&] { return queue_.size() < capacity; });
+      changed_.wait(lock, stop, [&] {
+        mu_.AssertHeld();  // the wait holds it around its predicate
+        return queue_.size() < capacity;
+      });
       if (stop.stop_requested()) return;
     }
     queue_.push_back(std::move(**entry));
@@ -61,8 +64,11 @@ void ListingPrefetcher::Prefetch(std::stop_token stop) {
 
 Result<std::optional<ufs::FileStatus>> ListingPrefetcher::Next() {
   if (rest_) return rest_->Next();
-  std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] { return !queue_.empty() || ended_ || overflow_after_; });
+  UniqueMutexLock lock(mu_);
+  changed_.wait(lock, [&] {
+    mu_.AssertHeld();
+    return !queue_.empty() || ended_ || overflow_after_;
+  });
   if (!queue_.empty()) {
     ufs::FileStatus entry = std::move(queue_.front());
     queue_.pop_front();

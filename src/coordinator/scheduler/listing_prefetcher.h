@@ -17,12 +17,12 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "coordinator/scheduler/entry_source.h"
 
@@ -55,11 +55,11 @@ class ListingPrefetcher final : public EntrySource {
   const Options options_;
   std::unique_ptr<EntrySource> source_;  // the prefetching thread's
 
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable_any changed_;
-  std::deque<ufs::FileStatus> queue_;  // guarded by mu_
-  bool ended_ = false;                 // the source is exhausted (or failed); guarded by mu_
-  Status error_;                       // the source's failure, after the queue; guarded by mu_
+  std::deque<ufs::FileStatus> queue_ GUARDED_BY(mu_);
+  bool ended_ GUARDED_BY(mu_) = false;  // the source is exhausted (or failed)
+  Status error_ GUARDED_BY(mu_);        // the source's failure, after the queue
   // Set when the queue was full and the prefetcher went on counting only: the URI after which
   // Next() reads from a reopened listing. Guarded by mu_.
   std::optional<std::string> overflow_after_;

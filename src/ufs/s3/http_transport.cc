@@ -106,7 +106,7 @@ HttpTransport::~HttpTransport() = default;
 
 std::unique_ptr<HttpTransport::Handle> HttpTransport::Borrow() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!idle_.empty()) {
       auto handle = std::move(idle_.back());
       idle_.pop_back();
@@ -120,7 +120,7 @@ std::unique_ptr<HttpTransport::Handle> HttpTransport::Borrow() {
 }
 
 void HttpTransport::Return(std::unique_ptr<Handle> handle) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   idle_.push_back(std::move(handle));
 }
 

@@ -19,7 +19,7 @@ S3ObjectStream::S3ObjectStream(std::shared_ptr<S3Client> client, std::string buc
 
 S3ObjectStream::~S3ObjectStream() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closing_ = true;
   }
   cv_.notify_all();
@@ -27,8 +27,11 @@ S3ObjectStream::~S3ObjectStream() {
 }
 
 bool S3ObjectStream::Push(Block block) {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return closing_ || ready_.size() < max_ready_; });
+  UniqueMutexLock lock(mu_);
+  cv_.wait(lock, [&] {
+    mu_.AssertHeld();  // the wait holds it around its predicate
+    return closing_ || ready_.size() < max_ready_;
+  });
   if (closing_) return false;
   ready_.push_back(std::move(block));
   cv_.notify_all();
@@ -38,14 +41,14 @@ bool S3ObjectStream::Push(Block block) {
 void S3ObjectStream::Recycle(std::vector<std::byte> bytes) {
   if (bytes.capacity() < block_size_) return;
   bytes.clear();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // The receiving block and max_ready_ waiting ones are all that is ever out at once.
   if (spares_.size() < max_ready_ + 1) spares_.push_back(std::move(bytes));
 }
 
 std::vector<std::byte> S3ObjectStream::SpareBuffer() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!spares_.empty()) {
       std::vector<std::byte> bytes = std::move(spares_.back());
       spares_.pop_back();
@@ -75,7 +78,7 @@ void S3ObjectStream::Run(const std::string& if_match, uint64_t offset, uint64_t 
   };
   Result<uint64_t> got = client_->GetStream(bucket_, key_, offset, length, if_match, consume);
   if (got.ok() && !current.bytes.empty() && !Push(std::move(current))) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   done_ = true;
   object_ended_ = got.ok() && *got < length;
   error_ = got.ok() ? OkStatus() : got.status();
@@ -83,8 +86,11 @@ void S3ObjectStream::Run(const std::string& if_match, uint64_t offset, uint64_t 
 }
 
 Result<std::optional<S3ObjectStream::Block>> S3ObjectStream::Next() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !ready_.empty() || done_; });
+  UniqueMutexLock lock(mu_);
+  cv_.wait(lock, [&] {
+    mu_.AssertHeld();
+    return !ready_.empty() || done_;
+  });
   if (!ready_.empty()) {
     Block block = std::move(ready_.front());
     ready_.pop_front();

@@ -10,12 +10,12 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "ufs/s3/s3_client.h"
 
@@ -60,14 +60,14 @@ class S3ObjectStream {
   const size_t block_size_;
   const size_t max_ready_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Block> ready_;                     // guarded by mu_
-  bool done_ = false;                           // the transfer ended; guarded by mu_
-  bool closing_ = false;                        // the reader is gone; guarded by mu_
-  Status error_;                                // guarded by mu_
-  std::vector<std::vector<std::byte>> spares_;  // recycled buffers; guarded by mu_
-  bool object_ended_ = false;                   // set with done_, read after it
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<Block> ready_ GUARDED_BY(mu_);
+  bool done_ GUARDED_BY(mu_) = false;     // the transfer ended
+  bool closing_ GUARDED_BY(mu_) = false;  // the reader is gone
+  Status error_ GUARDED_BY(mu_);
+  std::vector<std::vector<std::byte>> spares_ GUARDED_BY(mu_);  // recycled buffers
+  bool object_ended_ = false;                                   // set with done_, read after it
 
   std::thread thread_;  // last: started after every member above exists
 };
