@@ -2,7 +2,6 @@
 // development and demos. State lives in the run dir: pids/, logs/, and one data dir per process.
 #include <chrono>
 #include <fstream>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +11,7 @@
 #include "cli/process.h"
 #include "client/client.h"
 #include "common/file_util.h"
+#include "common/security.h"
 #include "common/status_mapping.h"
 
 namespace alluvium::cli {
@@ -112,8 +112,7 @@ Result<std::string> RunDirClusterId(const fs::path& run, const Config& config) {
   if (std::ifstream in(file); in && std::getline(in, id) && !id.empty()) return id;
   std::error_code ec;
   if (fs::exists(run / "coordinator" / "store", ec)) return std::string();
-  std::random_device random;
-  id = fmt::format("cluster-{:08x}{:08x}", random(), random());
+  id = NewClusterId();
   ALLUVIUM_RETURN_IF_ERROR(WriteFileAtomically(file, id + "\n"));
   return id;
 }

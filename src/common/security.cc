@@ -1,6 +1,7 @@
 #include "common/security.h"
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -67,6 +68,11 @@ Result<SecuritySettings> SecuritySettings::FromConfig(const Config& config, bool
                                        keys::kSecurityTlsCaFile.name));
   }
   return s;
+}
+
+std::string NewClusterId() {
+  std::random_device random;
+  return fmt::format("cluster-{:08x}{:08x}", random(), random());
 }
 
 bool TokenMatches(std::string_view presented, std::string_view expected) {

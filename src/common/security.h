@@ -40,6 +40,10 @@ struct SecuritySettings {
   static Result<SecuritySettings> FromConfig(const Config& config, bool server);
 };
 
+// A new cluster identity ("cluster-" and 64 random bits in hex), for a coordinator's first start
+// or a `cluster start` run dir.
+std::string NewClusterId();
+
 // Whether `presented` is the cluster's token, in time independent of where they differ.
 // Nothing required (`expected` empty) matches anything.
 bool TokenMatches(std::string_view presented, std::string_view expected);

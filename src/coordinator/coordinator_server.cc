@@ -1,7 +1,6 @@
 #include "coordinator/coordinator_server.h"
 
 #include <algorithm>
-#include <random>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -75,11 +74,7 @@ Result<std::string> ClusterIdentity(KvStore& store, const std::string& configure
     return stored;
   }
   if (stored.status().code() != Code::kNotFound) return stored.status();
-  std::string id = configured;
-  if (id.empty()) {
-    std::random_device random;
-    id = fmt::format("cluster-{:08x}{:08x}", random(), random());
-  }
+  const std::string id = configured.empty() ? NewClusterId() : configured;
   ALLUVIUM_RETURN_IF_ERROR(store.Put(kKey, id));
   return id;
 }
